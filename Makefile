@@ -1,0 +1,46 @@
+# Glabella — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint typecheck pytest bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## make run: install, migrate the SQLite database under ./var, create the first admin, serve.
+run: $(STAMP)
+	mkdir -p var
+	$(BIN)/glabella db upgrade
+	$(BIN)/glabella users ensure-admin
+	$(BIN)/uvicorn glabella.web.app:create_app --factory --host $(HOST) --port $(PORT)
+
+## system-deps: what the tests need from Debian (Chromium for the browser tests, fonts).
+system-deps:
+	@bash scripts/system-deps.sh
+
+## make test: install everything the tests need, then lint, type-check and run the suite.
+test: $(STAMP) system-deps lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

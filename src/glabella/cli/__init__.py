@@ -1,0 +1,27 @@
+"""The `glabella` command line: one Typer app, one module per command group.
+
+Each module under ``glabella.cli`` is a thin adapter over the domain and services layers.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from glabella.cli import db, evidence, instruments, meta, patients, users
+
+app = typer.Typer(
+    name="glabella",
+    help="Glabella: botulinum toxin A for depression, from evidence to bedside and back.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+app.add_typer(db.app, name="db")
+app.add_typer(users.app, name="users")
+app.add_typer(patients.app, name="patients")
+app.add_typer(instruments.app, name="instruments")
+app.command("score")(instruments.score_command)
+app.command("meta")(meta.meta_command)
+app.add_typer(evidence.app, name="evidence")
+
+__all__ = ["app"]
