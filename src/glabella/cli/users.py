@@ -1,7 +1,75 @@
-"""`glabella users` commands."""
+"""`glabella users`: staff accounts."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="users commands", no_args_is_help=True)
+from glabella.cli.common import database, run_service
+from glabella.services import users as user_service
+from glabella.settings import get_settings
+
+app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+
+
+def _announce(username: str, password: str, base_url: str) -> None:
+    typer.echo("")
+    typer.echo("  First sign-in")
+    typer.echo(f"    open      {base_url}/login")
+    typer.echo(f"    username  {username}")
+    typer.echo(f"    password  {password}   (one-time: you will be asked to choose your own)")
+    typer.echo("")
+
+
+@app.command("create-admin")
+def create_admin(
+    username: str = typer.Option("admin", help="Login name."),
+    full_name: str = typer.Option("Administrator", help="Name shown in the app."),
+) -> None:
+    """Create an admin account and print its one-time password."""
+    settings = get_settings()
+    user, password = run_service(
+        lambda: user_service.create_user(
+            database(),
+            username=username,
+            full_name=full_name,
+            role="admin",
+            clinic_name=settings.clinic_name,
+            timezone=settings.timezone,
+        )
+    )
+    _announce(user.username, password, settings.base_url)
+
+
+@app.command("ensure-admin")
+def ensure_admin() -> None:
+    """On an installation without users, create `admin` and print its one-time password."""
+    settings = get_settings()
+    created = user_service.ensure_admin(
+        database(), clinic_name=settings.clinic_name, timezone=settings.timezone
+    )
+    if created is None:
+        typer.echo(f"Sign in at {settings.base_url}/login with your account.")
+        return
+    user, password = created
+    _announce(user.username, password, settings.base_url)
+
+
+@app.command("add")
+def add(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option(..., help="admin, clinician, nurse, receptionist or researcher."),
+    full_name: str = typer.Option("", help="Name shown in the app."),
+) -> None:
+    """Create a staff account with a one-time password."""
+    settings = get_settings()
+    user, password = run_service(
+        lambda: user_service.create_user(
+            database(),
+            username=username,
+            full_name=full_name,
+            role=role,
+            clinic_name=settings.clinic_name,
+            timezone=settings.timezone,
+        )
+    )
+    _announce(user.username, password, settings.base_url)

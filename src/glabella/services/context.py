@@ -1,0 +1,52 @@
+"""Who is acting, and the database handle every use case opens its transaction on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from glabella.store.database import make_engine, make_session_factory
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware (UTC)."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person (or patient link) on whose behalf a use case runs."""
+
+    user_id: int | None
+    username: str
+    role: str
+    clinic_id: int
+    source: str | None = None
+
+
+@dataclass
+class Database:
+    """An engine plus its session factory; ``transaction()`` is the unit of work."""
+
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clock: Callable[[], dt.datetime] = field(default=utcnow)
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        engine = make_engine(url)
+        return cls(engine=engine, sessions=make_session_factory(engine))
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        with self.sessions.begin() as session:
+            yield session
+
+    def now(self) -> dt.datetime:
+        return self.clock()

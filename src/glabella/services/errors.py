@@ -1,0 +1,52 @@
+"""Errors a use case raises; adapters turn them into 4xx answers with the message shown."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """A problem the user can fix or must know about; never a crash.
+
+    ``field`` names where the problem is (a form field, an item id, a CSV cell) when known.
+    """
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict[str, str | None]:
+        """The JSON body of an error answer."""
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+
+
+class Invalid(ServiceError):
+    status_code = 422
+    code = "invalid"
+
+
+class Gone(ServiceError):
+    status_code = 410
+    code = "gone"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "unauthorized"

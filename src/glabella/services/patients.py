@@ -1,0 +1,191 @@
+"""Use cases for the patient register: add, edit, find, list."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from glabella.services import audit
+from glabella.services.context import Actor, Database
+from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound
+from glabella.services.roles import PATIENT_ADMIN_ROLES
+from glabella.store.models import Patient
+
+SEXES = ("female", "male", "other", "unknown")
+
+
+class PatientInput(BaseModel):
+    """What a user types to register or edit a patient."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    mrn: str = Field(min_length=1, max_length=64)
+    given_name: str = Field(min_length=1, max_length=120)
+    family_name: str = Field(min_length=1, max_length=120)
+    date_of_birth: dt.date
+    sex: str
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SEXES:
+            raise ValueError(f"must be one of {', '.join(SEXES)}")
+        return value
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _dob(cls, value: dt.date) -> dt.date:
+        if value > dt.date.today():
+            raise ValueError("is in the future")
+        if value.year < 1900:
+            raise ValueError("is before 1900")
+        return value
+
+    @field_validator("phone", "email", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+def parse_patient_input(data: dict[str, object]) -> PatientInput:
+    """Validate raw form/JSON data, raising ``Invalid`` that names the first bad field."""
+    try:
+        return PatientInput.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "patient"
+        raise Invalid(f"{where}: {first['msg']}", field=where) from None
+
+
+@dataclass(frozen=True)
+class PatientView:
+    id: int
+    mrn: str
+    given_name: str
+    family_name: str
+    date_of_birth: dt.date
+    sex: str
+    phone: str | None
+    email: str | None
+
+    @classmethod
+    def of(cls, p: Patient) -> PatientView:
+        return cls(
+            id=p.id,
+            mrn=p.mrn,
+            given_name=p.given_name,
+            family_name=p.family_name,
+            date_of_birth=p.date_of_birth,
+            sex=p.sex,
+            phone=p.phone,
+            email=p.email,
+        )
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "mrn": self.mrn,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "date_of_birth": self.date_of_birth.isoformat(),
+            "sex": self.sex,
+            "phone": self.phone,
+            "email": self.email,
+        }
+
+
+def require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
+    """Refuse a use case to a role that may not do it."""
+    if actor.role not in roles:
+        raise Forbidden(f"your role ({actor.role}) may not {what}")
+
+
+def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
+    """The patient with this id in the actor's clinic (another clinic's patient is not found)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.clinic_id != actor.clinic_id:
+        raise NotFound(f"no patient with id {patient_id}", field="patient_id")
+    return patient
+
+
+def _mrn_taken(session: Session, clinic_id: int, mrn: str, except_id: int | None = None) -> bool:
+    query = select(Patient.id).where(Patient.clinic_id == clinic_id, Patient.mrn == mrn)
+    if except_id is not None:
+        query = query.where(Patient.id != except_id)
+    return session.scalars(query).first() is not None
+
+
+def create_patient(db: Database, actor: Actor, data: PatientInput) -> PatientView:
+    """Register a patient; the MRN must be new in this clinic."""
+    require_role(actor, PATIENT_ADMIN_ROLES, "register patients")
+    with db.transaction() as session:
+        if _mrn_taken(session, actor.clinic_id, data.mrn):
+            raise Conflict(f"MRN {data.mrn!r} is already registered in this clinic", field="mrn")
+        now = db.now()
+        patient = Patient(
+            clinic_id=actor.clinic_id, created_at=now, updated_at=now, **data.model_dump()
+        )
+        session.add(patient)
+        session.flush()
+        audit.record(session, actor, "patient.create", "patient", patient.id)
+        return PatientView.of(patient)
+
+
+def update_patient(db: Database, actor: Actor, patient_id: int, data: PatientInput) -> PatientView:
+    """Edit a patient's demographics; the MRN stays unique in the clinic."""
+    require_role(actor, PATIENT_ADMIN_ROLES, "edit patients")
+    with db.transaction() as session:
+        patient = load_patient(session, actor, patient_id)
+        if _mrn_taken(session, actor.clinic_id, data.mrn, except_id=patient_id):
+            raise Conflict(f"MRN {data.mrn!r} is already registered in this clinic", field="mrn")
+        changed = [k for k, v in data.model_dump().items() if getattr(patient, k) != v]
+        for key, value in data.model_dump().items():
+            setattr(patient, key, value)
+        patient.updated_at = db.now()
+        audit.record(session, actor, "patient.update", "patient", patient.id, fields=changed)
+        return PatientView.of(patient)
+
+
+def get_patient(db: Database, actor: Actor, patient_id: int) -> PatientView:
+    """One patient (the read is audited)."""
+    require_role(actor, PATIENT_ADMIN_ROLES, "view patients")
+    with db.transaction() as session:
+        patient = load_patient(session, actor, patient_id)
+        audit.record(session, actor, "patient.view", "patient", patient.id)
+        return PatientView.of(patient)
+
+
+def search_patients(
+    db: Database, actor: Actor, query: str = "", limit: int = 100
+) -> list[PatientView]:
+    """Patients of the clinic whose name, MRN or date of birth (YYYY-MM-DD) match ``query``."""
+    require_role(actor, PATIENT_ADMIN_ROLES, "search patients")
+    query = query.strip()
+    with db.transaction() as session:
+        stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
+        if query:
+            like = f"%{query.lower()}%"
+            conditions: list[ColumnElement[bool]] = [
+                Patient.mrn.ilike(like),
+                Patient.given_name.ilike(like),
+                Patient.family_name.ilike(like),
+            ]
+            with contextlib.suppress(ValueError):
+                conditions.append(Patient.date_of_birth == dt.date.fromisoformat(query))
+            stmt = stmt.where(or_(*conditions))
+        stmt = stmt.order_by(Patient.family_name, Patient.given_name, Patient.id).limit(limit)
+        patients = [PatientView.of(p) for p in session.scalars(stmt)]
+        audit.record(session, actor, "patient.search", "patient", None, results=len(patients))
+        return patients

@@ -1,0 +1,23 @@
+"""Roles and what each may do (coarse rules; the route-by-route matrix is in the web layer)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CLINICIAN = "clinician"
+    NURSE = "nurse"
+    RECEPTIONIST = "receptionist"
+    RESEARCHER = "researcher"
+
+
+CLINICAL_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
+"""Roles that see clinical data (scores, answers, alerts)."""
+
+PATIENT_ADMIN_ROLES = CLINICAL_ROLES | {Role.RECEPTIONIST}
+"""Roles that register patients and send self-report links."""
+
+ALERT_ACTION_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
+"""Roles that may record the action taken on a safety alert."""

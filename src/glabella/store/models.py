@@ -1,0 +1,177 @@
+"""SQLAlchemy 2 ORM models: the persistent shape of clinics, users, patients and assessments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware datetimes stored as UTC (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: every stored time is timezone-aware")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(
+        self, value: dt.datetime | None, dialect: object
+    ) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Clinic(Base):
+    __tablename__ = "clinics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+    __table_args__ = (UniqueConstraint("clinic_id", "mrn", name="uq_patients_clinic_mrn"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinics.id"), index=True)
+    mrn: Mapped[str] = mapped_column(String(64))
+    given_name: Mapped[str] = mapped_column(String(120))
+    family_name: Mapped[str] = mapped_column(String(120), index=True)
+    date_of_birth: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    assessments: Mapped[list[Assessment]] = relationship(
+        back_populates="patient", order_by="Assessment.submitted_at"
+    )
+
+
+class SelfReportLink(Base):
+    """A single-use, expiring invitation for a patient to fill in questionnaires.
+
+    Only a SHA-256 hash of the token is stored; the URL carries the token and nothing else.
+    """
+
+    __tablename__ = "self_report_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    instrument_ids: Mapped[str] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    patient: Mapped[Patient] = relationship()
+
+
+class Assessment(Base):
+    __tablename__ = "assessments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(32))
+    total: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))  # "clinician" | "self_report"
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("self_report_links.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+
+    patient: Mapped[Patient] = relationship(back_populates="assessments")
+    answers: Mapped[list[AssessmentAnswer]] = relationship(
+        back_populates="assessment", cascade="all, delete-orphan", order_by="AssessmentAnswer.id"
+    )
+
+
+class AssessmentAnswer(Base):
+    __tablename__ = "assessment_answers"
+    __table_args__ = (UniqueConstraint("assessment_id", "item_id", name="uq_answer_item"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    item_id: Mapped[str] = mapped_column(String(32))
+    value: Mapped[int] = mapped_column(Integer)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="answers")
+
+
+class Alert(Base):
+    """A safety alert; it closes only with a recorded action (who, when, what was done)."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    level: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    action_text: Mapped[str | None] = mapped_column(Text)
+    actioned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    actioned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    patient: Mapped[Patient] = relationship()
+    actioned_by: Mapped[User | None] = relationship()
+
+
+class AuditEvent(Base):
+    """Append-only audit trail: who did what to which record, when and from where."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str | None] = mapped_column(String(32))
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinics.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(64))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(String(64))

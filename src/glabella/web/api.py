@@ -1,0 +1,277 @@
+"""The JSON API under /api/v1: a thin adapter over the services."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from glabella.clinic import instruments, safety
+from glabella.services import alerts as alert_service
+from glabella.services import assessments as assessment_service
+from glabella.services import dashboard as dashboard_service
+from glabella.services import links as link_service
+from glabella.services import patients as patient_service
+from glabella.services import users as user_service
+from glabella.services.context import Actor, Database
+from glabella.services.errors import NotFound, Unauthorized
+from glabella.web.deps import (
+    api_actor,
+    client_source,
+    get_db,
+    get_settings_from,
+    session_user,
+    sign_in,
+    sign_out,
+)
+from glabella.web.serialize import instrument_detail, instrument_summary, score_dict
+
+router = APIRouter(prefix="/api/v1")
+
+DbDep = Annotated[Database, Depends(get_db)]
+ActorDep = Annotated[Actor, Depends(api_actor)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginBody(Strict):
+    username: str = Field(min_length=1, max_length=80)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class PasswordBody(Strict):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class ScoreBody(Strict):
+    instrument: str
+    answers: dict[str, int]
+
+
+class AnswersBody(Strict):
+    instrument: str
+    answers: dict[str, int]
+
+
+class LinkBody(Strict):
+    instruments: list[str] = Field(min_length=1)
+    valid_hours: int | None = None
+
+
+class SelfReportBody(Strict):
+    answers: dict[str, dict[str, int]]
+
+
+class ActionBody(Strict):
+    action_text: str = Field(max_length=4000)
+
+
+def _user_dict(user: user_service.UserView) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "role": user.role,
+        "must_change_password": user.must_change_password,
+    }
+
+
+@router.post("/auth/login", tags=["auth"])
+def login(body: LoginBody, request: Request, db: DbDep) -> dict[str, object]:
+    """Sign in; the session cookie is set on the response."""
+    user = user_service.authenticate(db, body.username, body.password, client_source(request))
+    sign_in(request, user)
+    return _user_dict(user)
+
+
+@router.post("/auth/logout", tags=["auth"])
+def logout(request: Request) -> dict[str, object]:
+    sign_out(request)
+    return {"signed_out": True}
+
+
+@router.post("/auth/password", tags=["auth"])
+def change_password(body: PasswordBody, request: Request, db: DbDep) -> dict[str, object]:
+    """Change one's own password (also replaces a one-time password)."""
+    user = session_user(request)
+    if user is None:
+        raise Unauthorized("sign in first: POST /api/v1/auth/login")
+    user_service.change_password(
+        db, user.actor(client_source(request)), body.current_password, body.new_password
+    )
+    return {"changed": True}
+
+
+@router.get("/me", tags=["auth"])
+def me(actor: ActorDep, db: DbDep) -> dict[str, object]:
+    user = user_service.get_user(db, actor.user_id or 0)
+    if user is None:
+        raise NotFound("no such user")
+    return _user_dict(user)
+
+
+@router.get("/instruments", tags=["instruments"])
+def list_instruments(actor: ActorDep) -> list[dict[str, object]]:
+    return [instrument_summary(i) for i in instruments.all_instruments()]
+
+
+@router.get("/instruments/{instrument_id}", tags=["instruments"])
+def get_instrument(instrument_id: str, actor: ActorDep) -> dict[str, object]:
+    try:
+        return instrument_detail(instruments.get(instrument_id))
+    except instruments.InstrumentError as exc:
+        raise NotFound(str(exc), field="instrument_id") from None
+
+
+@router.post("/score", tags=["instruments"])
+def score(body: ScoreBody, actor: ActorDep) -> dict[str, object]:
+    """Score answers without storing anything (pure)."""
+    scored = assessment_service.score_answers(body.instrument, body.answers)
+    result = score_dict(scored)
+    result["alerts"] = [_alert_rule_dict(a) for a in safety.check(scored)]
+    return result
+
+
+def _alert_rule_dict(alert: safety.Alert) -> dict[str, object]:
+    return {
+        "kind": alert.kind,
+        "level": alert.level,
+        "item": alert.item_id,
+        "message": alert.message,
+    }
+
+
+@router.get("/patients", tags=["patients"])
+def list_patients(
+    actor: ActorDep, db: DbDep, q: Annotated[str, Query(max_length=200)] = ""
+) -> list[dict[str, object]]:
+    return [p.to_dict() for p in patient_service.search_patients(db, actor, q)]
+
+
+@router.post("/patients", status_code=201, tags=["patients"])
+def create_patient(body: dict[str, object], actor: ActorDep, db: DbDep) -> dict[str, object]:
+    data = patient_service.parse_patient_input(body)
+    return patient_service.create_patient(db, actor, data).to_dict()
+
+
+@router.get("/patients/{patient_id}", tags=["patients"])
+def get_patient(patient_id: int, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    return patient_service.get_patient(db, actor, patient_id).to_dict()
+
+
+@router.put("/patients/{patient_id}", tags=["patients"])
+def update_patient(
+    patient_id: int, body: dict[str, object], actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    data = patient_service.parse_patient_input(body)
+    return patient_service.update_patient(db, actor, patient_id, data).to_dict()
+
+
+@router.get("/patients/{patient_id}/assessments", tags=["assessments"])
+def list_assessments(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [a.to_dict() for a in assessment_service.list_assessments(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/assessments", status_code=201, tags=["assessments"])
+def submit_assessment(
+    patient_id: int, body: AnswersBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """A clinician enters answers: scored, stored with any alert and an audit row."""
+    result = assessment_service.submit_assessment(
+        db, actor, patient_id, body.instrument, body.answers
+    )
+    out = result.assessment.to_dict()
+    out["alerts"] = [_alert_rule_dict(a) for a in result.alerts]
+    return out
+
+
+@router.get("/assessments/{assessment_id}", tags=["assessments"])
+def get_assessment(assessment_id: int, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    return assessment_service.get_assessment(db, actor, assessment_id).to_dict()
+
+
+@router.get("/patients/{patient_id}/links", tags=["self-report"])
+def list_links(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    now = db.now()
+    return [link.to_dict(now) for link in link_service.list_links(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/links", status_code=201, tags=["self-report"])
+def create_link(
+    patient_id: int, body: LinkBody, request: Request, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Issue a self-report link; the URL is returned once and never stored."""
+    settings = get_settings_from(request)
+    issued = link_service.create_link(
+        db,
+        actor,
+        patient_id,
+        body.instruments,
+        valid_hours=body.valid_hours or settings.self_report_link_hours,
+    )
+    out = issued.link.to_dict(db.now())
+    out["url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    out["token"] = issued.token
+    return out
+
+
+@router.get("/self-report/{token}", tags=["self-report"])
+def open_self_report(token: str, db: DbDep) -> dict[str, object]:
+    """What a patient's link asks for (no patient details)."""
+    return {"instruments": [instrument_detail(i) for i in link_service.open_link(db, token)]}
+
+
+@router.post("/self-report/{token}", tags=["self-report"])
+def submit_self_report(
+    token: str, body: SelfReportBody, request: Request, db: DbDep
+) -> dict[str, object]:
+    """The patient submits; the answer never contains scores."""
+    result = link_service.submit_link(db, token, body.answers, client_source(request))
+    return {"received": True, "show_crisis_resources": result.show_crisis_resources}
+
+
+@router.get("/alerts", tags=["alerts"])
+def list_alerts(
+    actor: ActorDep,
+    db: DbDep,
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+) -> list[dict[str, object]]:
+    wanted = None if status == "all" else status
+    return [a.to_dict() for a in alert_service.list_alerts(db, actor, status=wanted)]
+
+
+@router.post("/alerts/{alert_id}/action", tags=["alerts"])
+def act_on_alert(alert_id: int, body: ActionBody, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    """Record what was done about an alert; this is the only way an alert closes."""
+    return alert_service.record_action(db, actor, alert_id, body.action_text).to_dict()
+
+
+@router.get("/dashboard", tags=["dashboard"])
+def dashboard(actor: ActorDep, db: DbDep) -> dict[str, object]:
+    board = dashboard_service.dashboard(db, actor)
+    return {
+        "alerts": [a.to_dict() for a in board.alerts],
+        "due": [
+            {
+                "patient_id": d.patient_id,
+                "reason": d.reason,
+                "since": d.since.isoformat() if d.since else None,
+            }
+            for d in board.due
+        ],
+        "recent": [
+            {
+                "assessment_id": r.assessment_id,
+                "patient_id": r.patient_id,
+                "instrument": r.instrument_id,
+                "total": r.total,
+                "band": r.band,
+                "submitted_at": r.submitted_at.isoformat(),
+            }
+            for r in board.recent
+        ],
+    }

@@ -1,0 +1,149 @@
+"""The FastAPI application: JSON API, HTML pages, error handling and security headers."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+import glabella
+from glabella.services.context import Database
+from glabella.services.errors import ServiceError
+from glabella.settings import Settings, get_settings
+from glabella.web import api, pages
+from glabella.web.deps import LoginRequired, PasswordChangeRequired
+from glabella.web.templating import TEMPLATES
+
+log = logging.getLogger("glabella.web")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "user": None},
+        status_code=status,
+    )
+
+
+def _describe_validation(exc: RequestValidationError) -> tuple[str, str]:
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    where = ".".join(loc) or "request"
+    return f"{where}: {first.get('msg', 'invalid')}", where
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the app; tests pass their own settings and database."""
+    settings = settings or get_settings()
+    db = db or Database.from_url(settings.resolved_database_url())
+    app = FastAPI(
+        title="Glabella",
+        version=glabella.__version__,
+        description="BoNT-A for depression: evidence engine, clinical pathway, learning clinic.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.resolved_secret_key(),
+        session_cookie="glabella_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.https,
+    )
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if not request.url.path.startswith("/api/docs"):
+            response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
+        if settings.https:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        return response
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
+        return _error_page(request, exc.status_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        message, where = _describe_validation(exc)
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": "invalid", "message": message, "field": where}},
+                status_code=422,
+            )
+        return _error_page(request, 422, message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = str(exc.detail) if exc.detail else "error"
+        if exc.status_code == 404:
+            message = "not found"
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": "http", "message": message, "field": None}},
+                status_code=exc.status_code,
+            )
+        return _error_page(request, exc.status_code, message)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change(request: Request, exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/account/password", status_code=303)
+
+    @app.exception_handler(Exception)
+    async def crash(request: Request, exc: Exception) -> Response:
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unhandled error, reference %s", reference)
+        message = f"something went wrong on our side (reference {reference}); nothing was saved"
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": "internal", "message": message, "field": None}},
+                status_code=500,
+            )
+        return _error_page(request, 500, message)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": glabella.__version__}
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
+    return app

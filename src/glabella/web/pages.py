@@ -1,0 +1,379 @@
+"""HTML pages (Jinja2 + htmx): a thin adapter over the services, same rules as the API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from glabella.clinic import instruments
+from glabella.services import alerts as alert_service
+from glabella.services import assessments as assessment_service
+from glabella.services import dashboard as dashboard_service
+from glabella.services import links as link_service
+from glabella.services import patients as patient_service
+from glabella.services import users as user_service
+from glabella.services.context import Database
+from glabella.services.errors import ServiceError
+from glabella.services.roles import CLINICAL_ROLES
+from glabella.web.charts import score_history_svg
+from glabella.web.deps import (
+    check_csrf,
+    client_source,
+    csrf_token,
+    get_db,
+    get_settings_from,
+    page_user,
+    sign_in,
+    sign_out,
+)
+from glabella.web.forms import answers_from_form, field_name
+from glabella.web.templating import TEMPLATES
+
+router = APIRouter(include_in_schema=False)
+DbDep = Annotated[Database, Depends(get_db)]
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template with the common context (user, CSRF token, clinic timezone)."""
+    settings = get_settings_from(request)
+    context.setdefault("user", None)
+    context["csrf"] = csrf_token(request)
+    context["tz"] = settings.timezone
+    context["field_name"] = field_name
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+# --- sign-in ------------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> HTMLResponse:
+    return render(request, "login.html")
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    db: DbDep,
+    username: Annotated[str, Form(max_length=80)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    check_csrf(request, csrf_token_)
+    try:
+        user = user_service.authenticate(db, username, password, client_source(request))
+    except ServiceError as exc:
+        return render(request, "login.html", status_code=401, error=exc.message, username=username)
+    sign_in(request, user)
+    return redirect("/account/password" if user.must_change_password else "/")
+
+
+@router.post("/logout")
+def logout(
+    request: Request, csrf_token_: Annotated[str, Form(alias="csrf_token")] = ""
+) -> Response:
+    check_csrf(request, csrf_token_)
+    sign_out(request)
+    return redirect("/login")
+
+
+@router.get("/account/password")
+def password_page(request: Request) -> HTMLResponse:
+    user = page_user(request, allow_password_change=True)
+    return render(request, "password.html", user=user)
+
+
+@router.post("/account/password")
+def password_submit(
+    request: Request,
+    db: DbDep,
+    current_password: Annotated[str, Form(max_length=256)] = "",
+    new_password: Annotated[str, Form(max_length=256)] = "",
+    confirm_password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    user = page_user(request, allow_password_change=True)
+    check_csrf(request, csrf_token_)
+    if new_password != confirm_password:
+        return render(
+            request,
+            "password.html",
+            status_code=422,
+            user=user,
+            error="the new password and its confirmation differ",
+        )
+    try:
+        user_service.change_password(
+            db, user.actor(client_source(request)), current_password, new_password
+        )
+    except ServiceError as exc:
+        return render(
+            request, "password.html", status_code=exc.status_code, user=user, error=exc.message
+        )
+    return redirect("/")
+
+
+# --- dashboard ----------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request, db: DbDep) -> Response:
+    user = page_user(request)
+    if user.role not in CLINICAL_ROLES:
+        return redirect("/patients")
+    board = dashboard_service.dashboard(db, user.actor(client_source(request)))
+    return render(request, "dashboard.html", user=user, board=board)
+
+
+# --- patients -----------------------------------------------------------------------------
+
+
+@router.get("/patients")
+def patients_page(request: Request, db: DbDep, q: str = "") -> HTMLResponse:
+    user = page_user(request)
+    found = patient_service.search_patients(db, user.actor(client_source(request)), q[:200])
+    template = "patients_rows.html" if request.headers.get("HX-Request") else "patients.html"
+    return render(request, template, user=user, patients=found, q=q)
+
+
+@router.get("/patients/new")
+def patient_new_page(request: Request) -> HTMLResponse:
+    user = page_user(request)
+    return render(request, "patient_form.html", user=user, patient=None, values={})
+
+
+def _patient_form_values(form: Any) -> dict[str, object]:
+    keys = ("mrn", "given_name", "family_name", "date_of_birth", "sex", "phone", "email")
+    return {k: str(form.get(k, "")) for k in keys}
+
+
+@router.post("/patients/new")
+async def patient_new_submit(request: Request, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = _patient_form_values(form)
+    try:
+        data = patient_service.parse_patient_input(values)
+        patient = patient_service.create_patient(db, user.actor(client_source(request)), data)
+    except ServiceError as exc:
+        return render(
+            request,
+            "patient_form.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=None,
+            values=values,
+            error=exc.message,
+            error_field=exc.field,
+        )
+    return redirect(f"/patients/{patient.id}")
+
+
+@router.get("/patients/{patient_id}/edit")
+def patient_edit_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    patient = patient_service.get_patient(db, user.actor(client_source(request)), patient_id)
+    values = {k: str(v or "") for k, v in patient.to_dict().items()}
+    return render(request, "patient_form.html", user=user, patient=patient, values=values)
+
+
+@router.post("/patients/{patient_id}/edit")
+async def patient_edit_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    values = _patient_form_values(form)
+    actor = user.actor(client_source(request))
+    try:
+        data = patient_service.parse_patient_input(values)
+        patient_service.update_patient(db, actor, patient_id, data)
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        return render(
+            request,
+            "patient_form.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            values=values,
+            error=exc.message,
+            error_field=exc.field,
+        )
+    return redirect(f"/patients/{patient_id}")
+
+
+@router.get("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    patient = patient_service.get_patient(db, actor, patient_id)
+    links = link_service.list_links(db, actor, patient_id)
+    context: dict[str, Any] = {
+        "user": user,
+        "patient": patient,
+        "links": links,
+        "now": db.now(),
+        "new_link_url": request.session.pop("new_link_url", None),
+        "patient_instruments": [
+            i for i in instruments.all_instruments() if i.respondent == "patient"
+        ],
+        "all_instruments": instruments.all_instruments(),
+        "clinical": user.role in CLINICAL_ROLES,
+    }
+    if context["clinical"]:
+        history = assessment_service.list_assessments(db, actor, patient_id)
+        charts = []
+        for instrument in instruments.all_instruments():
+            points = [
+                (a.submitted_at, a.total) for a in history if a.instrument_id == instrument.id
+            ]
+            if points:
+                charts.append((instrument, score_history_svg(instrument, points)))
+        context["history"] = list(reversed(history))
+        context["charts"] = charts
+        context["alerts"] = alert_service.list_alerts(db, actor, status=None, patient_id=patient_id)
+    return render(request, "patient.html", **context)
+
+
+@router.post("/patients/{patient_id}/links")
+async def patient_link_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    settings = get_settings_from(request)
+    chosen = [str(v) for v in form.getlist("instruments")]
+    issued = link_service.create_link(
+        db,
+        user.actor(client_source(request)),
+        patient_id,
+        chosen,
+        valid_hours=settings.self_report_link_hours,
+    )
+    request.session["new_link_url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    return redirect(f"/patients/{patient_id}#links")
+
+
+@router.get("/patients/{patient_id}/assess/{instrument_id}")
+def assess_page(request: Request, patient_id: int, instrument_id: str, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    patient = patient_service.get_patient(db, user.actor(client_source(request)), patient_id)
+    instrument = _instrument_or_404(instrument_id)
+    return render(
+        request, "assess.html", user=user, patient=patient, instrument=instrument, chosen={}
+    )
+
+
+@router.post("/patients/{patient_id}/assess/{instrument_id}")
+async def assess_submit(
+    request: Request, patient_id: int, instrument_id: str, db: DbDep
+) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    instrument = _instrument_or_404(instrument_id)
+    raw = {k: str(v) for k, v in form.items()}
+    try:
+        answers = answers_from_form([instrument], raw)[instrument.id]
+        assessment_service.submit_assessment(db, actor, patient_id, instrument.id, answers)
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        return render(
+            request,
+            "assess.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            instrument=instrument,
+            chosen=raw,
+            error=exc.message,
+        )
+    return redirect(f"/patients/{patient_id}")
+
+
+def _instrument_or_404(instrument_id: str) -> instruments.Instrument:
+    try:
+        return instruments.get(instrument_id)
+    except instruments.InstrumentError as exc:
+        from glabella.services.errors import NotFound
+
+        raise NotFound(str(exc)) from None
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+@router.post("/alerts/{alert_id}/action")
+def alert_action(
+    request: Request,
+    alert_id: int,
+    db: DbDep,
+    action_text: Annotated[str, Form(max_length=4000)] = "",
+    next_url: Annotated[str, Form(alias="next")] = "/",
+    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
+) -> Response:
+    user = page_user(request)
+    check_csrf(request, csrf_token_)
+    actor = user.actor(client_source(request))
+    try:
+        alert_service.record_action(db, actor, alert_id, action_text)
+    except ServiceError as exc:
+        board = dashboard_service.dashboard(db, actor)
+        return render(
+            request,
+            "dashboard.html",
+            status_code=exc.status_code,
+            user=user,
+            board=board,
+            error=exc.message,
+            error_alert=alert_id,
+        )
+    safe_next = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+    return redirect(safe_next)
+
+
+# --- the patient's self-report link -------------------------------------------------------
+
+
+@router.get("/r/{token}")
+def self_report_page(request: Request, token: str, db: DbDep) -> HTMLResponse:
+    try:
+        asked = link_service.open_link(db, token)
+    except ServiceError as exc:
+        return render(
+            request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
+        )
+    return render(request, "self_report.html", instruments_=asked, chosen={}, token=token)
+
+
+@router.post("/r/{token}")
+async def self_report_submit(request: Request, token: str, db: DbDep) -> HTMLResponse:
+    form = await request.form()
+    raw = {k: str(v) for k, v in form.items()}
+    try:
+        asked = link_service.open_link(db, token)
+    except ServiceError as exc:
+        return render(
+            request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
+        )
+    try:
+        answers = answers_from_form(asked, raw)
+        result = link_service.submit_link(db, token, answers, client_source(request))
+    except ServiceError as exc:
+        return render(
+            request,
+            "self_report.html",
+            status_code=exc.status_code,
+            instruments_=asked,
+            chosen=raw,
+            token=token,
+            error=exc.message,
+        )
+    return render(request, "self_report_thanks.html", crisis=result.show_crisis_resources)

@@ -1,0 +1,120 @@
+"""A real server (uvicorn on loopback) and a real browser (Debian's chromium, headless)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from glabella.services.context import Database
+from glabella.services.users import create_user
+from glabella.store import migrate
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+STAFF_PASSWORD = "a passphrase for the browser test"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("Debian's chromium is missing: `make test` installs it (apt-get)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    data_dir = tmp_path_factory.mktemp("server")
+    url = f"sqlite:///{data_dir / 'glabella.db'}"
+    migrate.upgrade(url)
+    db = Database.from_url(url)
+    create_user(
+        db, username="dr.e2e", full_name="Dr E2E", role="clinician", password=STAFF_PASSWORD
+    )
+    db.engine.dispose()
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "GLABELLA_DATA_DIR": str(data_dir),
+        "GLABELLA_BASE_URL": base,
+        "GLABELLA_SECRET_KEY": "e2e-secret-key-only-for-this-test",
+    }
+    log = (data_dir / "server.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "glabella.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError((data_dir / "server.log").read_text())
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Where screenshots go (kept after the run for a person to look at)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def staff_password() -> str:
+    return STAFF_PASSWORD
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        instance = p.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield instance
+        instance.close()
