@@ -27,7 +27,7 @@ def test_self_report_with_item9_raises_alert_that_closes_with_action(
     expect(page).to_have_url(f"{server}/login")
     page.fill("#username", "dr.e2e")
     page.fill("#password", staff_password)
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
 
     page.goto(f"{server}/patients/new")
@@ -36,7 +36,7 @@ def test_self_report_with_item9_raises_alert_that_closes_with_action(
     page.fill("#family_name", "Curie")
     page.fill("#date_of_birth", "1967-11-07")
     page.select_option("#sex", "female")
-    page.click("button[type=submit]")
+    page.get_by_role("button", name="Register patient").click()
     expect(page.get_by_role("heading", name="Curie, Marie")).to_be_visible()
 
     page.click("#links button[type=submit]")
@@ -52,7 +52,7 @@ def test_self_report_with_item9_raises_alert_that_closes_with_action(
     for number, value in enumerate(ANSWERS, start=1):
         phone.check(f"input[name=phq9__phq9_{number}][value='{value}']")
     phone.screenshot(path=str(artifacts / "02-patient-form.png"), full_page=True)
-    phone.click("button[type=submit]")
+    phone.get_by_role("button", name="Send my answers").click()
     expect(phone.get_by_role("heading", name="Thank you")).to_be_visible()
     expect(phone.get_by_text("Samaritans on 116 123")).to_be_visible()
     assert "mild" not in phone.content().lower() and ">9<" not in phone.content()

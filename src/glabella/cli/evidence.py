@@ -1,7 +1,277 @@
-"""`glabella evidence` commands."""
+"""`glabella evidence` commands: browse, check, pool, export and import the evidence base.
+
+A thin adapter over :mod:`glabella.evidence.studies` and :mod:`glabella.evidence.synthesis`.
+Errors are printed as one clear line on stderr with exit code 2, never as a traceback.
+"""
 
 from __future__ import annotations
 
-import typer
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any, NoReturn
 
-app = typer.Typer(help="evidence commands", no_args_is_help=True)
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from glabella.evidence import studies as st
+from glabella.evidence.studies import OUTCOME_KINDS, EvidenceBase, EvidenceDataError
+from glabella.evidence.synthesis import POOLED_OUTCOMES, select_comparisons
+
+app = typer.Typer(help="Evidence base: trials, provenance and syntheses", no_args_is_help=True)
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> NoReturn:
+    """A clear message on stderr and exit code 2; never a traceback."""
+    _err.print(f"error: {message}", markup=False)
+    raise typer.Exit(code=2)
+
+
+def _base(data_dir: Path | None = None) -> EvidenceBase:
+    try:
+        return st.load_evidence(data_dir)
+    except EvidenceDataError as exc:
+        _fail(f"the evidence data are invalid; run `glabella evidence check`: {exc}")
+    except OSError as exc:
+        _fail(f"cannot read the evidence data: {exc}")
+
+
+def _disorder(value: str) -> str:
+    code = value.strip().lower()
+    if code not in st.DISORDERS:
+        _fail(f"unknown disorder {value!r}; choose one of {', '.join(st.DISORDERS)}")
+    return code
+
+
+def _outcome(value: str) -> str:
+    code = value.strip().lower().replace("-", "_")
+    if code not in POOLED_OUTCOMES:
+        _fail(f"unknown outcome {value!r}; choose one of {', '.join(POOLED_OUTCOMES)}")
+    return code
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@app.command("list")
+def list_command(
+    disorder: str | None = typer.Option(None, "--disorder", help="mdd, bpd, sad, bipolar, mixed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
+) -> None:
+    """List every study with its design, size and whether it met its primary end point."""
+    base = _base()
+    studies = base.studies if disorder is None else base.by_disorder(_disorder(disorder))
+    rows = [st.study_summary(s) for s in studies]
+    if as_json:
+        _out.print(json.dumps({"evidence_version": base.version, "studies": rows}, indent=2))
+        return
+    table = Table(title=f"Evidence base (version {base.version})")
+    for column in ("id", "study", "design", "disorder", "N", "primary met", "RoB"):
+        table.add_column(column)
+    for r in rows:
+        met = {True: "yes", False: "NO", None: "-"}[r["primary_endpoint_met"]]
+        table.add_row(
+            r["id"],
+            r["short"],
+            r["design"],
+            r["disorder"],
+            _fmt(r["n"]),
+            met,
+            _fmt(r["rob_overall"]),
+        )
+    _out.print(table)
+
+
+def _num_line(path: str, num: dict[str, Any] | None) -> str:
+    if num is None:
+        return ""
+    flag = "verified" if num["verified"] else "NOT verified"
+    extra = f"; derived: {num['derivation']}" if num.get("derivation") else ""
+    note = f"; note: {num['note']}" if num.get("note") else ""
+    return (
+        f"  {path} = {_fmt(num['value'])}  [{flag}; {num['source']}: {num['location']}"
+        f"{extra}{note}]"
+    )
+
+
+@app.command("show")
+def show_command(
+    study_id: str = typer.Argument(..., help="e.g. finzi-2014"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Show one study: citation, arms, outcomes, RoB 2 and every number with its provenance."""
+    base = _base()
+    try:
+        study = base.get(study_id.strip().lower())
+    except KeyError:
+        _fail(f"no study {study_id!r}; see `glabella evidence list`")
+    detail = st.study_to_dict(study)
+    if as_json:
+        _out.print(json.dumps(detail, indent=2, ensure_ascii=False))
+        return
+    p = _out.print
+    p(f"{study.short}: {study.title}", markup=False)
+    cite = ", ".join(x for x in (study.journal, study.citation) if x)
+    ids = " ".join(
+        x
+        for x in (
+            f"doi:{study.doi}" if study.doi else "",
+            f"PMID {study.pmid}" if study.pmid else "",
+            *study.registry_ids,
+        )
+        if x
+    )
+    p(f"{', '.join(study.authors)} ({study.year}). {cite} {ids}".strip(), markup=False)
+    p(f"design: {study.design}; disorder: {st.DISORDERS[study.disorder]}", markup=False)
+    met = {True: "met", False: "NOT met", None: "not applicable / unknown"}
+    p(f"primary end point: {met[study.primary_endpoint_met]}", markup=False)
+    if study.funding:
+        p(f"funding: {study.funding}", markup=False)
+    p(f"\n{study.summary}\n", markup=False)
+    p("Numbers (value [provenance]):", markup=False)
+    for path, num in study.numbers():
+        p(_num_line(path, st.num_to_dict(num, study)), markup=False)
+    if study.risk_of_bias:
+        p("\nRisk of bias (RoB 2):", markup=False)
+        for name, dom in study.risk_of_bias.domains().items():
+            p(f"  {name}: {dom.judgement} — {dom.reason}", markup=False)
+    p("\nSources:", markup=False)
+    for s in study.sources:
+        p(f"  [{s.key}] {s.kind}: {s.url}" + (f" ({s.note})" if s.note else ""), markup=False)
+    for note in study.notes:
+        p(f"note: {note}", markup=False)
+    p(
+        f"\n{detail['numbers_verified']} of {detail['numbers_total']} numbers verified in the "
+        "primary source.",
+        markup=False,
+    )
+
+
+@app.command("check")
+def check_command(
+    data_dir: Path | None = typer.Option(None, "--data-dir", help="default: the packaged data"),
+) -> None:
+    """Validate every study file: provenance, impossible values, references, duplicate ids."""
+    try:
+        docs = st.load_raw_documents(data_dir)
+    except EvidenceDataError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot read {data_dir}: {exc}")
+    problems = st.check(docs)
+    if problems:
+        for prob in problems:
+            _err.print(str(prob), markup=False)
+        _fail(f"{len(problems)} problem(s) in {len(docs)} study file(s)")
+    numbers = sum(len(st.parse_study(d).numbers()) for _, d in docs)
+    version = st.evidence_version(data_dir)
+    _out.print(
+        f"ok: {len(docs)} studies, {numbers} numbers with provenance (evidence version {version})",
+        markup=False,
+    )
+
+
+@app.command("export")
+def export_command(
+    fmt: str = typer.Option("csv", "--format", help="csv (the `glabella meta` input format)"),
+    disorder: str = typer.Option("mdd", "--disorder"),
+    outcome: str = typer.Option("response", "--outcome"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="file (default: stdout)"),
+) -> None:
+    """Export the comparisons of one synthesis as CSV, so it can be re-run elsewhere (e.g. R).
+
+    Binary outcomes: study,ai,n1i,ci,n2i. Continuous outcomes: study,m1i,sd1i,n1i,m2i,sd2i,n2i.
+    The same inclusion rules as `glabella evidence pool` apply (first-period crossover data).
+    """
+    if fmt.lower() != "csv":
+        _fail(f"unsupported format {fmt!r}; only csv is available")
+    code, out_kind = _disorder(disorder), _outcome(outcome)
+    base = _base()
+    comps, _ = select_comparisons(base.studies, code, out_kind)
+    if not comps:
+        _fail(f"no poolable data for {code} / {out_kind}")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if OUTCOME_KINDS[out_kind] == "binary":
+        writer.writerow(["study", "ai", "n1i", "ci", "n2i"])
+        for c in comps:
+            writer.writerow([c.label, c.ai, c.n1i, c.ci, c.n2i])
+    else:
+        writer.writerow(["study", "m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"])
+        for c in comps:
+            writer.writerow([c.label, c.m1i, c.sd1i, c.n1i, c.m2i, c.sd2i, c.n2i])
+    text = buf.getvalue()
+    if output is None:
+        _out.print(text, end="", markup=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write {output}: {exc}")
+        _err.print(f"wrote {len(comps)} comparisons to {output}", markup=False)
+
+
+@app.command("import")
+def import_command(
+    file: Path = typer.Argument(..., help="a study YAML file"),
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", help="directory of study files (default: the packaged data)"
+    ),
+    dry_run: bool = typer.Option(False, "--dry-run", help="validate and report, write nothing"),
+) -> None:
+    """Validate a new or updated study file and add it, reporting exactly what changed."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc}")
+    try:
+        doc = st.read_yaml_file(text, file.name)
+    except EvidenceDataError as exc:
+        _fail(str(exc))
+    target_dir = data_dir if data_dir is not None else st.packaged_data_dir()
+    if not target_dir.is_dir():
+        _fail(f"data directory {target_dir} does not exist")
+    sid = doc.get("id")
+    if not isinstance(sid, str) or not sid:
+        _fail(f"{file.name}: the study has no id")
+    try:
+        existing = st.load_raw_documents(target_dir)
+    except EvidenceDataError as exc:
+        _fail(f"the current data are unreadable: {exc}")
+    target_name = f"{sid}.yaml"
+    old = next((d for name, d in existing if d.get("id") == sid), None)
+    others = [(name, d) for name, d in existing if d.get("id") != sid and name != target_name]
+    problems = st.check([*others, (target_name, doc)])
+    if problems:
+        for prob in problems:
+            _err.print(str(prob), markup=False)
+        _fail(f"{file.name} was not imported: {len(problems)} problem(s)")
+    changes = st.diff_documents(old, doc)
+    before = st.evidence_version(target_dir)
+    if old is None:
+        _out.print(f"new study {sid}: {len(changes)} fields", markup=False)
+    elif not changes:
+        _out.print(f"study {sid}: no change", markup=False)
+    else:
+        _out.print(f"study {sid}: {len(changes)} change(s)", markup=False)
+    for change in changes if old is not None else []:
+        _out.print(f"  {change}", markup=False)
+    if dry_run:
+        _out.print("dry run: nothing written", markup=False)
+        return
+    try:
+        (target_dir / target_name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {target_dir / target_name}: {exc}")
+    after = st.evidence_version(target_dir)
+    _out.print(f"wrote {target_dir / target_name}; evidence version {before} -> {after}")

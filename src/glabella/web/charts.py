@@ -13,7 +13,7 @@ BAND_COLOURS = ("#e8f5e9", "#fffde7", "#fff3e0", "#fbe9e7", "#ffebee", "#fce4ec"
 WIDTH = 640
 HEIGHT = 260
 LEFT = 48
-RIGHT = 150
+RIGHT = 190
 TOP = 16
 BOTTOM = 36
 

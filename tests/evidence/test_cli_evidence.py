@@ -1,0 +1,139 @@
+"""`glabella evidence` commands, run through the real Typer app."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from glabella.cli import app
+from glabella.evidence import studies as st
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path) -> Path:
+    dst = tmp_path / "studies"
+    shutil.copytree(st.packaged_data_dir(), dst)
+    return dst
+
+
+def test_list_json_has_every_study() -> None:
+    result = runner.invoke(app, ["evidence", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    ids = {s["id"] for s in payload["studies"]}
+    assert {"finzi-2014", "brin-2020", "wollmer-2022-bpd"} <= ids
+    assert payload["evidence_version"] == st.evidence_version()
+    brin = next(s for s in payload["studies"] if s["id"] == "brin-2020")
+    assert brin["primary_endpoint_met"] is False
+
+
+def test_list_filters_by_disorder_and_table_renders() -> None:
+    result = runner.invoke(app, ["evidence", "list", "--disorder", "bpd", "--json"])
+    assert result.exit_code == 0
+    assert {s["disorder"] for s in json.loads(result.stdout)["studies"]} == {"bpd"}
+    table = runner.invoke(app, ["evidence", "list"])
+    assert table.exit_code == 0 and "Evidence base" in table.stdout
+
+
+def test_show_prints_numbers_with_provenance() -> None:
+    result = runner.invoke(app, ["evidence", "show", "finzi-2014"])
+    assert result.exit_code == 0, result.output
+    assert "outcomes.response-madrs-wk6.bont.events = 17" in result.stdout
+    assert "NOT verified" in result.stdout and "derived:" in result.stdout
+    as_json = runner.invoke(app, ["evidence", "show", "finzi-2014", "--json"])
+    detail = json.loads(as_json.stdout)
+    assert detail["population"]["n_total"]["value"] == 85
+    assert detail["population"]["n_total"]["url"].startswith("https://")
+
+
+def test_show_unknown_study_is_a_clean_error() -> None:
+    result = runner.invoke(app, ["evidence", "show", "no-such-trial"])
+    assert result.exit_code == 2
+    assert "no study" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_check_ok_and_failing(data_dir: Path) -> None:
+    ok = runner.invoke(app, ["evidence", "check"])
+    assert ok.exit_code == 0 and ok.stdout.startswith("ok: ")
+    path = data_dir / "magid-2014.yaml"
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("events: {value: 6,", "events: {value: 16,", 1),
+        encoding="utf-8",
+    )
+    bad = runner.invoke(app, ["evidence", "check", "--data-dir", str(data_dir)])
+    assert bad.exit_code == 2
+    assert "magid-2014: outcomes.response-hdrs21-p1.bont-first.events" in bad.stderr
+    assert "events > N" in bad.stderr
+
+
+def test_export_csv_in_meta_input_format(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["evidence", "export", "--format", "csv", "--outcome", "response"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["study", "ai", "n1i", "ci", "n2i"]
+    magid = next(r for r in rows if r["study"] == "Magid 2014")
+    # first-period data only: 6/11 toxin vs 0/19 placebo (Magid 2014 abstract)
+    assert (magid["ai"], magid["n1i"], magid["ci"], magid["n2i"]) == ("6", "11", "0", "19")
+    out = tmp_path / "dropout.csv"
+    written = runner.invoke(app, ["evidence", "export", "--outcome", "dropout", "-o", str(out)])
+    assert written.exit_code == 0
+    assert out.read_text(encoding="utf-8").count("\n") == 4  # header + 3 comparisons
+
+
+def test_export_refuses_bad_arguments() -> None:
+    assert runner.invoke(app, ["evidence", "export", "--format", "xlsx"]).exit_code == 2
+    bad = runner.invoke(app, ["evidence", "export", "--disorder", "flu"])
+    assert bad.exit_code == 2 and "unknown disorder" in bad.stderr
+    thin = runner.invoke(app, ["evidence", "export", "--disorder", "sad"])
+    assert thin.exit_code == 2 and "no poolable data" in thin.stderr
+
+
+def test_import_reports_changes_and_writes(data_dir: Path, tmp_path: Path) -> None:
+    text = (data_dir / "zamanian-2017.yaml").read_text(encoding="utf-8")
+    changed = text.replace("country: Iran (Tehran)", "country: Iran")
+    new_file = tmp_path / "zamanian-2017.yaml"
+    new_file.write_text(changed, encoding="utf-8")
+    before = st.evidence_version(data_dir)
+    dry = runner.invoke(
+        app, ["evidence", "import", str(new_file), "--data-dir", str(data_dir), "--dry-run"]
+    )
+    assert dry.exit_code == 0, dry.output
+    assert "1 change(s)" in dry.stdout
+    assert "~ country: 'Iran (Tehran)' -> 'Iran'" in dry.stdout
+    assert st.evidence_version(data_dir) == before
+    done = runner.invoke(app, ["evidence", "import", str(new_file), "--data-dir", str(data_dir)])
+    assert done.exit_code == 0
+    assert st.evidence_version(data_dir) != before
+    assert "country: Iran\n" in (data_dir / "zamanian-2017.yaml").read_text(encoding="utf-8")
+
+
+def test_import_new_study_and_rejects_invalid(data_dir: Path, tmp_path: Path) -> None:
+    text = (data_dir / "zamanian-2017.yaml").read_text(encoding="utf-8")
+    new = text.replace("id: zamanian-2017", "id: example-2030")
+    path = tmp_path / "example-2030.yaml"
+    path.write_text(new, encoding="utf-8")
+    ok = runner.invoke(app, ["evidence", "import", str(path), "--data-dir", str(data_dir)])
+    assert ok.exit_code == 0, ok.output
+    assert "new study example-2030" in ok.stdout
+    assert (data_dir / "example-2030.yaml").exists()
+
+    broken = new.replace("id: example-2030", "id: example-2031").replace(
+        "n: {value: 28,", "n: 28  #", 1
+    )
+    bad = tmp_path / "example-2031.yaml"
+    bad.write_text(broken, encoding="utf-8")
+    result = runner.invoke(app, ["evidence", "import", str(bad), "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "without provenance" in result.stderr
+    assert not (data_dir / "example-2031.yaml").exists()
+    missing = runner.invoke(app, ["evidence", "import", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "cannot read" in missing.stderr
