@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     clinic_name: str = "Glabella Clinic"
     self_report_link_hours: int = 72
     session_max_age_seconds: int = 8 * 60 * 60
+    session_idle_seconds: int = 30 * 60
     https: bool = False
     base_url: str = "http://127.0.0.1:8000"
 

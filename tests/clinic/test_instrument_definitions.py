@@ -173,3 +173,75 @@ def test_derived_from_unknown_parent_is_refused() -> None:
     edited = parse_definition(data, "phq2")
     with pytest.raises(InstrumentError, match="unknown instrument 'phq9'"):
         _check_derived({"phq2": edited})
+
+
+def _synthetic(max_of: list[list[str]] | None = None) -> dict[str, Any]:
+    """A four-item 0-3 instrument in which items 1 and 2 may be scored as their maximum."""
+    options = [{"value": v, "label": f"level {v}"} for v in range(4)]
+    data: dict[str, Any] = {
+        "id": "demo",
+        "name": "Demonstration scale",
+        "short_name": "DEMO",
+        "respondent": "patient",
+        "preamble": "In the last week:",
+        "wording_source": "written for this test",
+        "licence": {"statement": "test only", "source": "this test"},
+        "citation": "none",
+        "loinc": {"panel": None, "total": None},
+        "options": options,
+        "items": [
+            {"id": f"demo_{n}", "number": n, "text": f"question {n}", "loinc": None}
+            for n in range(1, 5)
+        ],
+        "scoring": {"method": "sum"},
+        "missing": {"max_missing": 0, "rule": "all items required"},
+    }
+    if max_of is None:
+        data["range"] = [0, 12]
+        data["bands"] = [{"min": 0, "max": 12, "label": "any"}]
+    else:
+        data["scoring"]["max_of"] = max_of
+        data["range"] = [0, 9]  # max(3, 3) + 3 + 3 = 9
+        data["bands"] = [
+            {"min": 0, "max": 4, "label": "low"},
+            {"min": 5, "max": 9, "label": "high"},
+        ]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("values", "total"),
+    [
+        ([3, 1, 2, 0], 5),  # max(3, 1) + 2 + 0 = 5
+        ([0, 2, 2, 2], 6),  # max(0, 2) + 2 + 2 = 6
+        ([3, 3, 3, 3], 9),  # max(3, 3) + 3 + 3 = 9
+        ([0, 0, 0, 0], 0),
+    ],
+)
+def test_max_of_group_counts_its_highest_item_once(values: list[int], total: int) -> None:
+    demo = parse_definition(_synthetic([["demo_1", "demo_2"]]), "demo")
+    assert (demo.min_total, demo.max_total) == (0, 9)
+    answers = {f"demo_{n}": v for n, v in enumerate(values, start=1)}
+    assert instruments.score(demo, answers).total == total
+    plain = parse_definition(_synthetic(), "demo")
+    assert instruments.score(plain, answers).total == sum(values)
+
+
+def test_max_of_naming_an_unknown_item_is_refused() -> None:
+    _refused(_synthetic([["demo_1", "demo_9"]]), "not a scored item", "demo")
+
+
+def test_max_of_item_in_two_groups_is_refused() -> None:
+    _refused(_synthetic([["demo_1", "demo_2"], ["demo_2", "demo_3"]]), "more than one", "demo")
+
+
+def test_instruments_are_listed_in_display_order() -> None:
+    ids = [instrument.id for instrument in instruments.all_instruments()]
+    assert ids[:4] == ["phq9", "phq2", "gad7", "gad2"]
+    assert ids.index("who5") < ids.index("cgis") < ids.index("cgii")
+
+
+def test_scored_item_cannot_be_optional() -> None:
+    data = _raw("phq9")
+    data["items"][8]["required"] = False
+    _refused(data, "a scored item cannot be optional")

@@ -24,6 +24,20 @@ def test_list_shows_every_instrument() -> None:
         assert name in result.stdout
 
 
+def test_list_fits_a_narrow_terminal() -> None:
+    result = runner.invoke(app, ["instruments", "list"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    for instrument_id in ("phq9", "gad7", "who5", "cgis"):
+        assert instrument_id in result.stdout
+
+
+def test_short_names_are_accepted() -> None:
+    result = runner.invoke(app, ["score", "GAD-2", "--answers", "1,1"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["instrument"] == "gad2"
+
+
 def test_show_prints_items_and_options() -> None:
     result = runner.invoke(app, ["instruments", "show", "phq9"])
     assert result.exit_code == 0, result.output

@@ -13,19 +13,22 @@ from glabella.clinic import instruments, safety
 
 app = typer.Typer(help="Validated instruments (PHQ-9, GAD-7, ...)", no_args_is_help=True)
 
-_out = Console(highlight=False, soft_wrap=True)
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console for this invocation (built per call so it sees the current terminal)."""
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
 
 
 def _fail(message: str) -> NoReturn:
     """A clear message on stderr and exit code 2; never a traceback."""
-    _err.print(f"error: {message}", markup=False)
+    _console(stderr=True).print(f"error: {message}", markup=False)
     raise typer.Exit(code=2)
 
 
 def _instrument(instrument_id: str) -> instruments.Instrument:
+    """The instrument named on the command line ("phq9", "PHQ-9" and "phq-9" all work)."""
     try:
-        return instruments.get(instrument_id.strip().lower())
+        return instruments.get(instrument_id.strip().lower().replace("-", ""))
     except instruments.InstrumentError as exc:
         _fail(str(exc))
 
@@ -34,8 +37,11 @@ def _instrument(instrument_id: str) -> instruments.Instrument:
 def list_command() -> None:
     """List every instrument with its range, respondent and licence source."""
     table = Table(title="Instruments")
-    for column in ("id", "name", "items", "range", "respondent", "LOINC panel", "licence source"):
-        table.add_column(column)
+    table.add_column("id", no_wrap=True, min_width=4)
+    table.add_column("name", min_width=10)
+    for column in ("items", "range", "respondent", "LOINC panel"):
+        table.add_column(column, no_wrap=True, min_width=len(column))
+    table.add_column("licence source", overflow="ellipsis", max_width=48, min_width=10)
     for instrument in instruments.all_instruments():
         table.add_row(
             instrument.id,
@@ -46,13 +52,14 @@ def list_command() -> None:
             instrument.loinc_panel or "-",
             instrument.licence_source,
         )
-    _out.print(table)
+    _console().print(table)
 
 
 @app.command("show")
 def show_command(instrument_id: str = typer.Argument(..., help="e.g. phq9")) -> None:
     """Show an instrument: items with their options, bands, licence and citation."""
     instrument = _instrument(instrument_id)
+    _out = _console()
     _out.print(f"{instrument.short_name}: {instrument.name} ({instrument.id})", markup=False)
     _out.print(instrument.preamble, markup=False)
     for item in instrument.items:

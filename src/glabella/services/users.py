@@ -1,4 +1,5 @@
-"""Use cases for staff accounts: first admin, sign-in, password change."""
+"""Use cases for staff accounts and clinics: first admin, sign-in (with throttling and the
+optional TOTP second factor), password change."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from glabella.services import audit
+from glabella.services import audit, throttle
 from glabella.services.context import Actor, Database, utcnow
-from glabella.services.errors import Conflict, Invalid, Unauthorized
+from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from glabella.services.passwords import (
     check_password_rule,
     generate_password,
@@ -28,6 +29,7 @@ class UserView:
     role: str
     clinic_id: int
     must_change_password: bool
+    totp_enabled: bool = False
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -38,6 +40,7 @@ class UserView:
             role=user.role,
             clinic_id=user.clinic_id,
             must_change_password=user.must_change_password,
+            totp_enabled=user.totp_secret is not None,
         )
 
     def actor(self, source: str | None = None) -> Actor:
@@ -60,6 +63,47 @@ def default_clinic(session: Session, name: str, timezone: str) -> Clinic:
     return clinic
 
 
+@dataclass(frozen=True)
+class ClinicView:
+    id: int
+    name: str
+    timezone: str
+
+
+def _clinic_named(session: Session, name: str, timezone: str) -> tuple[Clinic, bool]:
+    clinic = session.scalars(select(Clinic).where(Clinic.name == name)).first()
+    if clinic is not None:
+        return clinic, False
+    clinic = Clinic(name=name, timezone=timezone, created_at=utcnow())
+    session.add(clinic)
+    session.flush()
+    return clinic, True
+
+
+def create_clinic(
+    db: Database, name: str, *, timezone: str = "Europe/London", actor: Actor | None = None
+) -> ClinicView:
+    """Add a clinic to the installation (its patients are invisible to every other clinic)."""
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise Invalid("a clinic needs a name of 1 to 200 characters", field="clinic")
+    with db.transaction() as session:
+        clinic, created = _clinic_named(session, name, timezone)
+        if not created:
+            raise Conflict(f"clinic {name!r} exists already", field="clinic")
+        audit.record(session, actor, "clinic.create", "clinic", clinic.id)
+        return ClinicView(id=clinic.id, name=clinic.name, timezone=clinic.timezone)
+
+
+def list_clinics(db: Database) -> list[ClinicView]:
+    """Every clinic of the installation."""
+    with db.transaction() as session:
+        return [
+            ClinicView(id=c.id, name=c.name, timezone=c.timezone)
+            for c in session.scalars(select(Clinic).order_by(Clinic.id))
+        ]
+
+
 def create_user(
     db: Database,
     *,
@@ -70,8 +114,13 @@ def create_user(
     clinic_name: str = "Glabella Clinic",
     timezone: str = "Europe/London",
     actor: Actor | None = None,
+    clinic: str | None = None,
 ) -> tuple[UserView, str]:
-    """Create a staff account; returns it and its one-time password (must be changed)."""
+    """Create a staff account; returns it and its one-time password (must be changed).
+
+    The account belongs to the clinic named ``clinic`` (created when missing), or else to the
+    installation's first clinic (``clinic_name``, created on first use).
+    """
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise Invalid("username must be letters, digits, '.', '-' or '_'", field="username")
@@ -86,9 +135,12 @@ def create_user(
     with db.transaction() as session:
         if session.scalars(select(User).where(User.username == username)).first():
             raise Conflict(f"username {username!r} is taken", field="username")
-        clinic = default_clinic(session, clinic_name, timezone)
+        if clinic is not None and clinic.strip():
+            home, _ = _clinic_named(session, " ".join(clinic.split()), timezone)
+        else:
+            home = default_clinic(session, clinic_name, timezone)
         user = User(
-            clinic_id=clinic.id,
+            clinic_id=home.id,
             username=username,
             full_name=full_name.strip() or username,
             role=role,
@@ -121,19 +173,59 @@ def ensure_admin(
     )
 
 
+_DUMMY_HASH = hash_password("not a real password; equalises timing for unknown usernames")
+
+WRONG_CREDENTIALS = "wrong username or password"
+
+
 def authenticate(db: Database, username: str, password: str, source: str | None) -> UserView:
-    """Check a username and password; the same message whatever was wrong."""
+    """Check a username and password; the same message whatever was wrong.
+
+    Refused without checking the password while the username or the source address is locked
+    (:mod:`glabella.services.throttle`). The argon2 check runs outside any transaction so that a
+    sign-in never holds the database's write lock. A user with a TOTP secret still has to give
+    a one-time code (:func:`glabella.services.security.verify_second_factor`) before the
+    session is signed in.
+    """
+    name = username.strip().lower()
+    now = db.now()
+    stored_hash: str | None = None
+    view: UserView | None = None
     with db.transaction() as session:
-        user = session.scalars(
-            select(User).where(User.username == username.strip().lower())
-        ).first()
-        ok = user is not None and user.active and verify_password(user.password_hash, password)
-        if user is None or not ok:
-            audit.record(session, None, "auth.login_failed", "user", None, source=source)
-            raise Unauthorized("wrong username or password")
-        view = UserView.of(user)
-        audit.record(session, view.actor(source), "auth.login", "user", user.id)
-        return view
+        until = throttle.locked_until(session, name, source, now)
+        if until is None:
+            user = session.scalars(select(User).where(User.username == name)).first()
+            if user is not None and user.active:
+                stored_hash, view = user.password_hash, UserView.of(user)
+        else:
+            audit.record(session, None, "auth.login_refused_locked", "user", None, source=source)
+    if until is not None:
+        raise throttle.refusal(until, now)
+    ok = verify_password(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    with db.transaction() as session:
+        if not ok or view is None:
+            started_lock = throttle.record_failure(session, name, source, now)
+            audit.record(
+                session, None, "auth.login_failed", "user", None, source=source, locked=started_lock
+            )
+        else:
+            throttle.record_success(session, name)
+            audit.record(session, view.actor(source), "auth.login", "user", view.id)
+            return view
+    raise Unauthorized(WRONG_CREDENTIALS)
+
+
+def unlock_user(db: Database, username: str, actor: Actor | None = None) -> bool:
+    """Lift a username's sign-in lock (administrators); True when it was locked."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden("only an administrator may unlock an account")
+    name = username.strip().lower()
+    with db.transaction() as session:
+        if session.scalars(select(User).where(User.username == name)).first() is None:
+            raise NotFound(f"no user {name!r}", field="username")
+        lifted = throttle.unlock(session, name)
+        audit.record(session, actor, "auth.unlock", "user", None, lifted=lifted)
+        return lifted
 
 
 def get_user(db: Database, user_id: int) -> UserView | None:

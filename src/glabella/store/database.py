@@ -1,10 +1,18 @@
-"""Engine and session factory; SQLite gets WAL, foreign keys and a busy timeout."""
+"""Engine and session factory with the project's safe defaults for each backend.
+
+SQLite: WAL journal, foreign keys on, a 30 s busy timeout, and every transaction opened with
+``BEGIN IMMEDIATE`` so that writers (and the audit chain appends they make) are serialised by
+the database itself instead of failing half-way with "database is locked" on lock upgrade.
+
+PostgreSQL (``postgresql+psycopg://...``): connection pre-ping; audit appends serialise with a
+transaction-scoped advisory lock (see ``glabella.services.audit``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -15,6 +23,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy's "begin" event issue BEGIN (pysqlite's own implicit BEGIN is
+            # deferred and is skipped for DDL).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -22,8 +33,20 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin_immediate(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
+    url = _default_driver(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+def _default_driver(url: str) -> str:
+    """``postgresql://`` means psycopg 3 (the driver this project ships), not psycopg2."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -65,6 +65,24 @@ class User(Base):
     must_change_password: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Base32 TOTP secret (RFC 6238) when the second factor is enabled, else None."""
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The last accepted TOTP time step: a code is accepted once (no replay)."""
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per username and per source address (see services.throttle)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_login_throttle_kind_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "username" | "source"
+    key: Mapped[str] = mapped_column(String(200))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class Patient(Base):
@@ -161,11 +179,19 @@ class Alert(Base):
 
 
 class AuditEvent(Base):
-    """Append-only audit trail: who did what to which record, when and from where."""
+    """Append-only audit trail: who did what to which record, when and from where.
+
+    Rows are hash-chained: ``hash`` = SHA-256 over the canonical serialisation of the row's
+    fields and ``prev_hash`` (the hash of the row with ``seq - 1``), so that editing, deleting
+    or inserting a row breaks the chain (``glabella audit verify``).
+    """
 
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     role: Mapped[str | None] = mapped_column(String(32))

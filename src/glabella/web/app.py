@@ -18,7 +18,7 @@ import glabella
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.settings import Settings, get_settings
-from glabella.web import api, pages
+from glabella.web import api, pages, pathway_api, pathway_pages
 from glabella.web.deps import LoginRequired, PasswordChangeRequired
 from glabella.web.templating import TEMPLATES
 
@@ -142,7 +142,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": glabella.__version__}
 
     app.include_router(api.router)
+    app.include_router(pathway_api.router)
     app.include_router(pages.router)
+    app.include_router(pathway_pages.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )

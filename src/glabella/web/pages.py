@@ -8,11 +8,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from glabella.clinic import instruments
+from glabella.services import adverse_events as ae_service
 from glabella.services import alerts as alert_service
 from glabella.services import assessments as assessment_service
 from glabella.services import dashboard as dashboard_service
+from glabella.services import followup as followup_service
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
+from glabella.services import screening as screening_service
+from glabella.services import treatments as treatment_service
 from glabella.services import users as user_service
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
@@ -127,8 +131,10 @@ def home(request: Request, db: DbDep) -> Response:
     user = page_user(request)
     if user.role not in CLINICAL_ROLES:
         return redirect("/patients")
-    board = dashboard_service.dashboard(db, user.actor(client_source(request)))
-    return render(request, "dashboard.html", user=user, board=board)
+    actor = user.actor(client_source(request))
+    board = dashboard_service.dashboard(db, actor)
+    visits = followup_service.due_visits(db, actor)
+    return render(request, "dashboard.html", user=user, board=board, visits=visits)
 
 
 # --- patients -----------------------------------------------------------------------------
@@ -229,13 +235,20 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     }
     if context["clinical"]:
         history = assessment_service.list_assessments(db, actor, patient_id)
+        treatments = treatment_service.list_treatments(db, actor, patient_id)
+        markers = [(t.treated_at, f"BoNT {t.total_units} U") for t in treatments]
         charts = []
         for instrument in instruments.all_instruments():
             points = [
                 (a.submitted_at, a.total) for a in history if a.instrument_id == instrument.id
             ]
             if points:
-                charts.append((instrument, score_history_svg(instrument, points)))
+                charts.append((instrument, score_history_svg(instrument, points, markers=markers)))
+        context["treatments"] = treatments
+        context["followup"] = followup_service.patient_followup(db, actor, patient_id)
+        context["adverse_events"] = ae_service.list_adverse_events(db, actor, patient_id)
+        screenings = screening_service.list_screenings(db, actor, patient_id)
+        context["screening"] = screenings[0] if screenings else None
         context["history"] = list(reversed(history))
         context["charts"] = charts
         context["alerts"] = alert_service.list_alerts(db, actor, status=None, patient_id=patient_id)
@@ -329,6 +342,7 @@ def alert_action(
         return render(
             request,
             "dashboard.html",
+            visits=followup_service.due_visits(db, actor),
             status_code=exc.status_code,
             user=user,
             board=board,

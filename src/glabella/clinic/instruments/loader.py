@@ -14,7 +14,8 @@ Rules checked for every definition:
 * totals: ``range`` equals the smallest and largest totals the scoring rule can produce.
 * bands: contiguous, non-overlapping, ascending, covering ``range`` exactly.
 * missing items: only ``max_missing: 0`` (no prorating rule has been verified for any
-  shipped instrument); items named in a safety rule are always required.
+  shipped instrument); scored items cannot be optional; items named in a safety rule are
+  always required.
 * LOINC codes: the form ``NNNNN-C`` with a correct mod-10 check digit (see
   :func:`loinc_check_digit_ok`).
 * safety rules: the item exists and is scored or required, the threshold lies inside the
@@ -190,6 +191,11 @@ def _items(top: _Reader, instrument_id: str) -> tuple[Item, ...]:
                 required=reader.bool_("required", True),
             )
         )
+    for item in items:
+        if item.scored and not item.required:
+            raise top.fail(
+                "a scored item cannot be optional (the missing-item rule governs gaps)", item.id
+            )
     if not any(item.scored for item in items):
         raise top.fail("at least one item must be scored")
     return tuple(items)
@@ -338,6 +344,7 @@ def parse_definition(data: object, expected_id: str) -> Instrument:
         wording_source=top.str_("wording_source"),
         loinc_note=loinc.str_("note", optional=True),
         derived_from=_derived(top, items),
+        order=top.int_("order", 100),
     )
 
 
@@ -391,5 +398,5 @@ def get(instrument_id: str) -> Instrument:
 
 
 def all_instruments() -> tuple[Instrument, ...]:
-    """Every shipped instrument, in id order."""
-    return tuple(_registry().values())
+    """Every shipped instrument, in display order (the definitions' ``order``, then id)."""
+    return tuple(sorted(_registry().values(), key=lambda i: (i.order, i.id)))

@@ -175,6 +175,7 @@ class Instrument:
     wording_source: str = ""
     loinc_note: str = ""
     derived_from: DerivedFrom | None = None
+    order: int = 100
 
     def band_for(self, total: int) -> Band:
         """The band containing ``total``; :class:`InstrumentError` when out of range."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import glabella.store.pathway  # noqa: F401  (registers the pathway tables)
 from glabella.store.database import make_engine
 from glabella.store.models import Base
 

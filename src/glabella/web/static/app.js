@@ -8,3 +8,60 @@ document.addEventListener("click", function (event) {
   if (navigator.clipboard) { navigator.clipboard.writeText(field.value); }
   button.textContent = "Copied";
 });
+
+// Injection map: clicking a site focuses its units field; totals and volumes update live.
+// The server recomputes and validates everything on submit; this is only a convenience.
+(function () {
+  const form = document.getElementById("treatment-form");
+  if (!form) return;
+  const num = function (text) {
+    const value = parseFloat(String(text || "").replace(",", "."));
+    return isFinite(value) ? value : NaN;
+  };
+  const round = function (value, places) {
+    const f = Math.pow(10, places);
+    return Math.round(value * f) / f;
+  };
+  function update() {
+    const vial = num(form.querySelector("#vial_units").value);
+    const saline = num(form.querySelector("#saline_ml").value);
+    const perMl = vial > 0 && saline > 0 ? vial / saline : NaN;
+    form.querySelector("#per-01ml").textContent = isNaN(perMl) ? "–" : String(round(perMl / 10, 3));
+    let total = 0;
+    let volume = 0;
+    form.querySelectorAll(".site-input").forEach(function (input) {
+      const site = input.getAttribute("data-site");
+      const units = num(input.value);
+      const out = form.querySelector('[data-volume-for="' + site + '"]');
+      const label = document.querySelector('[data-units-for="' + site + '"]');
+      if (units > 0) {
+        total += units;
+        if (!isNaN(perMl)) volume += units / perMl;
+        out.textContent = isNaN(perMl) ? "–" : round(units / perMl, 3) + " mL";
+        label.textContent = String(units);
+      } else {
+        out.textContent = "–";
+        label.textContent = "";
+      }
+    });
+    form.querySelector("#total-units").textContent = String(round(total, 3));
+    form.querySelector("#total-volume").textContent = isNaN(perMl) ? "–" : round(volume, 3) + " mL";
+    const product = form.querySelector("#product");
+    form.querySelector("#total-product").textContent = product ? product.value : "";
+  }
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  document.querySelectorAll(".injection-map .site").forEach(function (group) {
+    const focus = function () {
+      const input = form.querySelector('.site-input[data-site="' + group.getAttribute("data-site") + '"]');
+      if (input) { input.focus(); input.select(); }
+      document.querySelectorAll(".injection-map .site").forEach(function (g) { g.classList.remove("active"); });
+      group.classList.add("active");
+    };
+    group.addEventListener("click", focus);
+    group.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") { event.preventDefault(); focus(); }
+    });
+  });
+  update();
+})();

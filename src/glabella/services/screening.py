@@ -1,0 +1,334 @@
+"""Eligibility screening: run the pure rule engine on answers + the record, store the decision."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from glabella.clinic import eligibility
+from glabella.clinic.products import get_product
+from glabella.services import audit
+from glabella.services.clinic_time import clinic_zone
+from glabella.services.context import Actor, Database
+from glabella.services.errors import Invalid, NotFound
+from glabella.services.patients import load_patient, require_role
+from glabella.services.roles import CLINICAL_ROLES, Role
+from glabella.store.pathway import Screening, ScreeningOverride, Treatment
+
+OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
+"""Only prescribers (and admins) may override a precaution."""
+
+
+@dataclass(frozen=True)
+class ReasonView:
+    rule_id: str
+    severity: str
+    message: str
+    source: str
+    detail: str
+    overridden_by: str | None = None
+    override_reason: str | None = None
+    overridden_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    id: int
+    patient_id: int
+    product_id: str
+    screened_on: dt.date
+    screened_at: dt.datetime
+    outcome: str
+    rules_version: str
+    reasons: tuple[ReasonView, ...]
+
+    @property
+    def can_treat(self) -> bool:
+        return self.outcome == "eligible"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "patient_id": self.patient_id,
+            "product": self.product_id,
+            "screened_on": self.screened_on.isoformat(),
+            "screened_at": self.screened_at.isoformat(),
+            "outcome": self.outcome,
+            "can_treat": self.can_treat,
+            "rules_version": self.rules_version,
+            "reasons": [
+                {
+                    **{k: v for k, v in dataclasses.asdict(r).items() if k != "overridden_at"},
+                    "overridden_at": r.overridden_at.isoformat() if r.overridden_at else None,
+                }
+                for r in self.reasons
+            ],
+        }
+
+
+def _decision_of(row: Screening) -> eligibility.Decision:
+    """Rebuild the stored decision, overrides included, from its row."""
+    overrides = {o.rule_id: o for o in row.overrides}
+    reasons = []
+    for raw in json.loads(row.reasons_json):
+        o = overrides.get(raw["rule_id"])
+        reasons.append(
+            eligibility.Reason(
+                rule_id=raw["rule_id"],
+                severity=raw["severity"],
+                message=raw["message"],
+                source=raw["source"],
+                detail=raw.get("detail", ""),
+                override=eligibility.Override(o.rule_id, o.clinician_name, o.reason, o.at)
+                if o
+                else None,
+            )
+        )
+    return eligibility.Decision(row.outcome, tuple(reasons), row.rules_version, row.screened_on)  # type: ignore[arg-type]
+
+
+def _view(row: Screening) -> ScreeningView:
+    decision = _decision_of(row)
+    return ScreeningView(
+        id=row.id,
+        patient_id=row.patient_id,
+        product_id=row.product_id,
+        screened_on=row.screened_on,
+        screened_at=row.screened_at,
+        outcome=decision.outcome,
+        rules_version=row.rules_version,
+        reasons=tuple(
+            ReasonView(
+                rule_id=r.rule_id,
+                severity=r.severity,
+                message=r.message,
+                source=r.source,
+                detail=r.detail,
+                overridden_by=r.override.clinician if r.override else None,
+                override_reason=r.override.reason if r.override else None,
+                overridden_at=r.override.at if r.override else None,
+            )
+            for r in decision.reasons
+        ),
+    )
+
+
+def _last_recorded_bont(session: Session, patient_id: int) -> dt.date | None:
+    return session.scalar(
+        select(func.max(Treatment.treatment_date)).where(Treatment.patient_id == patient_id)
+    )
+
+
+def run_screening(
+    db: Database,
+    actor: Actor,
+    patient_id: int,
+    product_id: str,
+    answers: eligibility.ScreeningAnswers,
+    *,
+    medications: tuple[str, ...] = (),
+    conditions: tuple[str, ...] = (),
+    last_bont_elsewhere: dt.date | None = None,
+    mdq_positive: bool | None = None,
+) -> ScreeningView:
+    """Screen a patient for a planned treatment with ``product_id`` today (clinic calendar)."""
+    require_role(actor, CLINICAL_ROLES, "screen patients")
+    try:
+        product = get_product(product_id)
+    except (KeyError, ValueError) as exc:
+        raise Invalid(f"unknown product {product_id!r}", field="product") from exc
+    now = db.now()
+    with db.transaction() as session:
+        patient = load_patient(session, actor, patient_id)
+        today = now.astimezone(clinic_zone(session, actor)).date()
+        if last_bont_elsewhere is not None and last_bont_elsewhere > today:
+            raise Invalid("the last BoNT date is in the future", field="last_bont_date")
+        recorded = _last_recorded_bont(session, patient_id)
+        dates = [d for d in (recorded, last_bont_elsewhere) if d is not None]
+        facts = eligibility.PatientFacts(
+            date_of_birth=patient.date_of_birth,
+            sex=patient.sex,  # type: ignore[arg-type]
+            last_bont_date=max(dates) if dates else None,
+            medications=medications,
+            conditions=conditions,
+            mdq_positive=mdq_positive,
+        )
+        decision = eligibility.screen(answers, facts, product, today)
+        row = Screening(
+            patient_id=patient_id,
+            product_id=product.id,
+            screened_on=today,
+            screened_at=now,
+            screened_by_id=actor.user_id,
+            answers_json=json.dumps(dataclasses.asdict(answers), default=str, sort_keys=True),
+            facts_json=json.dumps(dataclasses.asdict(facts), default=str, sort_keys=True),
+            rules_version=decision.rules_version,
+            outcome=decision.outcome,
+            reasons_json=json.dumps(
+                [
+                    {
+                        "rule_id": r.rule_id,
+                        "severity": r.severity,
+                        "message": r.message,
+                        "source": r.source,
+                        "detail": r.detail,
+                    }
+                    for r in decision.reasons
+                ]
+            ),
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "screening.run",
+            "screening",
+            row.id,
+            patient_id=patient_id,
+            outcome=decision.outcome,
+        )
+        return _view(row)
+
+
+def override_precaution(
+    db: Database, actor: Actor, screening_id: int, rule_id: str, reason: str
+) -> ScreeningView:
+    """Override one precaution with a recorded reason (contraindications cannot be)."""
+    require_role(actor, OVERRIDE_ROLES, "override precautions")
+    if len(reason.strip()) < 10:
+        raise Invalid(
+            "give the clinical reason for the override (at least 10 characters)", field="reason"
+        )
+    with db.transaction() as session:
+        row = session.get(Screening, screening_id)
+        if row is None:
+            raise NotFound(f"no screening with id {screening_id}", field="screening_id")
+        load_patient(session, actor, row.patient_id)
+        try:
+            decision, record = eligibility.override(
+                _decision_of(row), rule_id, actor.username, reason, db.now()
+            )
+        except eligibility.OverrideRefusedError as exc:
+            raise Invalid(str(exc), field="rule_id") from None
+        session.add(
+            ScreeningOverride(
+                screening_id=row.id,
+                rule_id=record.rule_id,
+                clinician_id=actor.user_id,
+                clinician_name=actor.username,
+                reason=record.reason,
+                at=record.at,
+            )
+        )
+        row.outcome = decision.outcome
+        session.flush()
+        session.refresh(row)
+        audit.record(
+            session,
+            actor,
+            "screening.override",
+            "screening",
+            row.id,
+            patient_id=row.patient_id,
+            rule_id=rule_id,
+        )
+        return _view(row)
+
+
+def list_screenings(db: Database, actor: Actor, patient_id: int) -> list[ScreeningView]:
+    """A patient's screenings, newest first."""
+    require_role(actor, CLINICAL_ROLES, "view screenings")
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        rows = session.scalars(
+            select(Screening)
+            .where(Screening.patient_id == patient_id)
+            .order_by(Screening.screened_at.desc(), Screening.id.desc())
+        ).all()
+        return [_view(r) for r in rows]
+
+
+def latest_screening_row(session: Session, patient_id: int, product_id: str) -> Screening | None:
+    """The newest screening of a patient for a product (used by the treatment record)."""
+    return session.scalars(
+        select(Screening)
+        .where(Screening.patient_id == patient_id, Screening.product_id == product_id)
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+        .limit(1)
+    ).first()
+
+
+def decision_of(row: Screening) -> eligibility.Decision:
+    """Public access to the stored decision (with overrides) for other use cases."""
+    return _decision_of(row)
+
+
+def parse_screening_answers(data: dict[str, Any]) -> eligibility.ScreeningAnswers:
+    """Build the answers from form/JSON data; every safety item must be answered."""
+
+    def yes_no(name: str) -> bool:
+        value = str(data.get(name, "")).strip().lower()
+        if value in ("yes", "true", "1", "on"):
+            return True
+        if value in ("no", "false", "0"):
+            return False
+        raise Invalid(f"{name.replace('_', ' ')}: answer yes or no", field=name)
+
+    def optional_yes_no(name: str) -> bool | None:
+        value = str(data.get(name, "")).strip().lower()
+        if value in ("", "not_asked", "none"):
+            return None
+        return yes_no(name)
+
+    recent = str(data.get("bont_last_12_weeks", "")).strip().lower()
+    if recent not in ("yes", "no", "unsure"):
+        raise Invalid(
+            "BoNT in the last 12 weeks: answer yes, no or unsure", field="bont_last_12_weeks"
+        )
+    item9_raw = str(data.get("phq9_item9", "")).strip()
+    item9: int | None = None
+    if item9_raw:
+        try:
+            item9 = int(item9_raw)
+        except ValueError:
+            raise Invalid("PHQ-9 item 9 must be 0, 1, 2 or 3", field="phq9_item9") from None
+    try:
+        suicide = eligibility.SuicideScreen(
+            cssrs_1=optional_yes_no("cssrs_1"),
+            cssrs_2=optional_yes_no("cssrs_2"),
+            cssrs_3=optional_yes_no("cssrs_3"),
+            cssrs_4=optional_yes_no("cssrs_4"),
+            cssrs_5=optional_yes_no("cssrs_5"),
+            cssrs_behaviour_3_months=optional_yes_no("cssrs_behaviour_3_months"),
+            phq9_item9=item9,
+        )
+    except ValueError as exc:
+        raise Invalid(str(exc), field="phq9_item9") from None
+    allergies = tuple(
+        a.strip() for a in str(data.get("allergies", "")).replace(";", ",").split(",") if a.strip()
+    )
+    return eligibility.ScreeningAnswers(
+        prior_bont_reaction=yes_no("prior_bont_reaction"),
+        allergies=allergies,
+        infection_or_inflammation_at_sites=yes_no("infection_or_inflammation_at_sites"),
+        pregnant=yes_no("pregnant"),
+        breastfeeding=yes_no("breastfeeding"),
+        bont_last_12_weeks=recent,  # type: ignore[arg-type]
+        prior_eyelid_ptosis=yes_no("prior_eyelid_ptosis"),
+        psychotic_symptoms_current=yes_no("psychotic_symptoms_current"),
+        psychotic_disorder_history=yes_no("psychotic_disorder_history"),
+        suicide=suicide,
+    )
+
+
+def split_list(text: str) -> tuple[str, ...]:
+    """A comma/semicolon/newline separated list typed by a user, cleaned."""
+    parts = text.replace(";", ",").replace("\n", ",").split(",")
+    return tuple(p.strip() for p in parts if p.strip())

@@ -1,0 +1,260 @@
+"""JSON API of the clinical pathway (same services as the pages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from glabella.clinic import protocol
+from glabella.clinic.products import PRODUCTS
+from glabella.services import adverse_events as ae_service
+from glabella.services import consent as consent_service
+from glabella.services import followup as followup_service
+from glabella.services import screening as screening_service
+from glabella.services import treatments as treatment_service
+from glabella.services.context import Actor, Database
+from glabella.services.errors import Invalid
+from glabella.web.deps import api_actor, get_db
+
+router = APIRouter(prefix="/api/v1", tags=["pathway"])
+DbDep = Annotated[Database, Depends(get_db)]
+ActorDep = Annotated[Actor, Depends(api_actor)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScreeningBody(Strict):
+    product: str
+    answers: dict[str, str | int | None]
+    medications: list[str] = Field(default_factory=list)
+    conditions: list[str] = Field(default_factory=list)
+    last_bont_date: dt.date | None = None
+    mdq_positive: bool | None = None
+
+
+class OverrideBody(Strict):
+    rule_id: str
+    reason: str = Field(max_length=2000)
+
+
+class ConsentBody(Strict):
+    version: str
+    signed_name: str = Field(max_length=200)
+    confirmed: bool
+
+
+class TreatmentBody(Strict):
+    product: str
+    lot_number: str = Field(max_length=80)
+    lot_expiry: dt.date
+    vial_units: str
+    saline_ml: str
+    sites: dict[str, str]
+    consent_id: int
+    protocol_id: str | None = None
+    notes: str = Field(default="", max_length=4000)
+    treated_at: dt.datetime | None = None
+
+
+class AdverseEventBody(Strict):
+    type: str
+    onset: dt.datetime
+    grade: int
+    seriousness: list[str] = Field(default_factory=list)
+    relatedness: str
+    action: str
+    outcome: str
+    description: str = Field(default="", max_length=4000)
+
+
+@router.get("/products")
+def products(actor: ActorDep) -> list[dict[str, object]]:
+    """BoNT-A products: their units are specific to each and never converted."""
+    return [
+        {
+            "id": p.id,
+            "brand": p.brand,
+            "unit_name": p.unit_name,
+            "label_glabellar_dose": None
+            if p.label_glabellar_dose is None
+            else str(p.label_glabellar_dose),
+            "glabellar_ceiling": str(p.glabellar_ceiling),
+            "excipients": list(p.excipients),
+            "excipients_verified": p.excipients_verified,
+        }
+        for p in PRODUCTS.values()
+    ]
+
+
+@router.get("/protocols")
+def protocols(actor: ActorDep) -> list[dict[str, object]]:
+    """Named protocols with their citation; per-site units only where verified."""
+    out: list[dict[str, object]] = []
+    for p in protocol.load_protocols().values():
+        out.append(
+            {
+                "id": p.id,
+                "name": p.name,
+                "product": p.product.id,
+                "sex": p.sex,
+                "total_units": str(p.total_units),
+                "sites": {s.site_id: str(s.units) for s in p.sites} if p.site_units_known else None,
+                "verified": p.verified,
+                "verification_note": p.verification_note,
+                "citation": None
+                if p.citation is None
+                else {
+                    "authors": p.citation.authors,
+                    "year": p.citation.year,
+                    "title": p.citation.title,
+                    "journal": p.citation.journal,
+                    "doi": p.citation.doi,
+                },
+            }
+        )
+    return out
+
+
+@router.get("/injection-sites")
+def injection_sites(actor: ActorDep) -> list[dict[str, object]]:
+    return [
+        {"id": s.id, "label": s.label, "muscle": s.muscle, "side": s.side, "x": s.x, "y": s.y}
+        for s in protocol.load_sites().values()
+    ]
+
+
+@router.get("/patients/{patient_id}/screenings")
+def list_screenings(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [s.to_dict() for s in screening_service.list_screenings(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/screenings", status_code=201)
+def run_screening(
+    patient_id: int, body: ScreeningBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Run the eligibility rules; the decision lists every reason with its source."""
+    answers = screening_service.parse_screening_answers(
+        {k: "" if v is None else str(v) for k, v in body.answers.items()}
+    )
+    return screening_service.run_screening(
+        db,
+        actor,
+        patient_id,
+        body.product,
+        answers,
+        medications=tuple(body.medications),
+        conditions=tuple(body.conditions),
+        last_bont_elsewhere=body.last_bont_date,
+        mdq_positive=body.mdq_positive,
+    ).to_dict()
+
+
+@router.post("/screenings/{screening_id}/overrides")
+def override(
+    screening_id: int, body: OverrideBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Override one precaution with a recorded reason (never a contraindication)."""
+    return screening_service.override_precaution(
+        db, actor, screening_id, body.rule_id, body.reason
+    ).to_dict()
+
+
+@router.get("/consent/current")
+def current_consent(actor: ActorDep, db: DbDep) -> dict[str, object]:
+    text = consent_service.current_text(db)
+    return {"version": text.version, "sha256": text.sha256, "text": text.text}
+
+
+@router.get("/patients/{patient_id}/consents")
+def list_consents(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [c.to_dict() for c in consent_service.list_consents(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/consents", status_code=201)
+def sign_consent(
+    patient_id: int, body: ConsentBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    return consent_service.sign_consent(
+        db, actor, patient_id, body.version, body.signed_name, body.confirmed
+    ).to_dict()
+
+
+@router.get("/patients/{patient_id}/treatments")
+def list_treatments(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [t.to_dict() for t in treatment_service.list_treatments(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/treatments", status_code=201)
+def record_treatment(
+    patient_id: int, body: TreatmentBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record a treatment; refused with every reason when any check fails."""
+    if body.treated_at is not None and body.treated_at.tzinfo is None:
+        raise Invalid("treated_at must include a timezone offset", field="treated_at")
+    data = treatment_service.TreatmentInput(
+        product_id=body.product,
+        lot_number=body.lot_number,
+        lot_expiry=body.lot_expiry,
+        vial_units=body.vial_units,
+        saline_ml=body.saline_ml,
+        sites=body.sites,
+        consent_id=body.consent_id,
+        protocol_id=body.protocol_id,
+        notes=body.notes,
+        treated_at=body.treated_at,
+    )
+    return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
+
+
+@router.get("/patients/{patient_id}/adverse-events")
+def list_adverse_events(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [e.to_dict() for e in ae_service.list_adverse_events(db, actor, patient_id)]
+
+
+@router.post("/patients/{patient_id}/adverse-events", status_code=201)
+def record_adverse_event(
+    patient_id: int, body: AdverseEventBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record an adverse event; serious events and possible distant spread raise alerts."""
+    if body.onset.tzinfo is None:
+        raise Invalid("onset must include a timezone offset", field="onset")
+    view, alerts = ae_service.record_adverse_event(
+        db,
+        actor,
+        patient_id,
+        type_=body.type,
+        onset=body.onset,
+        grade=body.grade,
+        seriousness=tuple(body.seriousness),
+        relatedness=body.relatedness,
+        action=body.action,
+        outcome=body.outcome,
+        description=body.description,
+    )
+    out = view.to_dict()
+    out["alerts"] = [{"code": a.code, "level": a.level, "message": a.message} for a in alerts]
+    return out
+
+
+@router.get("/patients/{patient_id}/follow-up")
+def follow_up(patient_id: int, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    """Visit schedule from the last treatment, re-treatment date and outcomes."""
+    return followup_service.patient_followup(db, actor, patient_id).to_dict()
+
+
+@router.get("/follow-up/due")
+def due(actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [
+        {
+            "patient_id": d.patient_id,
+            "visit": d.visit.key,
+            "target": d.visit.target.isoformat(),
+            "status": d.visit.status,
+        }
+        for d in followup_service.due_visits(db, actor)
+    ]

@@ -1,0 +1,371 @@
+"""HTML pages of the clinical pathway: screening, consent, treatment record, adverse events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from glabella.clinic import adverse_events as ae_rules
+from glabella.clinic import protocol
+from glabella.clinic.products import PRODUCTS
+from glabella.services import adverse_events as ae_service
+from glabella.services import consent as consent_service
+from glabella.services import patients as patient_service
+from glabella.services import screening as screening_service
+from glabella.services import treatments as treatment_service
+from glabella.services.errors import Invalid, ServiceError
+from glabella.web.deps import check_csrf, client_source, page_user
+from glabella.web.injection_map import injection_map_svg
+from glabella.web.pages import DbDep, redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+SCREENING_QUESTIONS: tuple[tuple[str, str], ...] = (
+    (
+        "prior_bont_reaction",
+        "Has the patient ever had an allergic or other reaction to a botulinum toxin product?",
+    ),
+    (
+        "infection_or_inflammation_at_sites",
+        "Is there infection or inflammation of the skin at the injection sites?",
+    ),
+    ("pregnant", "Is the patient pregnant or could she be pregnant?"),
+    ("breastfeeding", "Is the patient breastfeeding?"),
+    ("prior_eyelid_ptosis", "Has the patient had a drooping eyelid (ptosis) before?"),
+    ("psychotic_symptoms_current", "Does the patient have psychotic symptoms now?"),
+    ("psychotic_disorder_history", "Has the patient ever had a psychotic disorder?"),
+)
+
+# The clinician's own suicide-risk judgement, mapped onto the rule engine's fields. These are
+# NOT the C-SSRS items: its electronic use needs a licence (see docs/safety/hazard-log.md).
+RISK_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("cssrs_1", "Passive death wishes in the past month?"),
+    ("cssrs_2", "Active thoughts of suicide in the past month?"),
+    ("cssrs_3", "Thoughts of a method in the past month?"),
+    ("cssrs_4", "Some intent to act on suicidal thoughts?"),
+    ("cssrs_5", "A specific plan with intent?"),
+    ("cssrs_behaviour_3_months", "Suicidal behaviour or preparation in the past 3 months?"),
+)
+
+
+def _form_dict(form: FormData) -> dict[str, str]:
+    return {k: str(v) for k, v in form.items()}
+
+
+# --- screening ----------------------------------------------------------------------------
+
+
+@router.get("/patients/{patient_id}/screening")
+def screening_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    patient = patient_service.get_patient(db, actor, patient_id)
+    history = screening_service.list_screenings(db, actor, patient_id)
+    return render(
+        request,
+        "screening.html",
+        user=user,
+        patient=patient,
+        values={},
+        history=history,
+        questions=SCREENING_QUESTIONS,
+        cssrs=RISK_QUESTIONS,
+        products=PRODUCTS.values(),
+    )
+
+
+@router.post("/patients/{patient_id}/screening")
+async def screening_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    values = _form_dict(form)
+    try:
+        answers = screening_service.parse_screening_answers(values)
+        last_raw = values.get("last_bont_date", "").strip()
+        try:
+            last = dt.date.fromisoformat(last_raw) if last_raw else None
+        except ValueError:
+            raise Invalid(
+                "last BoNT date must be a date (YYYY-MM-DD)", field="last_bont_date"
+            ) from None
+        mdq = {"yes": True, "no": False}.get(values.get("mdq_positive", ""))
+        screening_service.run_screening(
+            db,
+            actor,
+            patient_id,
+            values.get("product", ""),
+            answers,
+            medications=screening_service.split_list(values.get("medications", "")),
+            conditions=screening_service.split_list(values.get("conditions", "")),
+            last_bont_elsewhere=last,
+            mdq_positive=mdq,
+        )
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        history = screening_service.list_screenings(db, actor, patient_id)
+        return render(
+            request,
+            "screening.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            values=values,
+            history=history,
+            questions=SCREENING_QUESTIONS,
+            cssrs=RISK_QUESTIONS,
+            products=PRODUCTS.values(),
+            error=exc.message,
+            error_field=exc.field,
+        )
+    return redirect(f"/patients/{patient_id}/screening#latest")
+
+
+@router.post("/screenings/{screening_id}/override")
+async def override_submit(request: Request, screening_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    patient_id = int(str(form.get("patient_id", "0")) or 0)
+    try:
+        screening_service.override_precaution(
+            db, actor, screening_id, str(form.get("rule_id", "")), str(form.get("reason", ""))
+        )
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        history = screening_service.list_screenings(db, actor, patient_id)
+        return render(
+            request,
+            "screening.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            values={},
+            history=history,
+            questions=SCREENING_QUESTIONS,
+            cssrs=RISK_QUESTIONS,
+            products=PRODUCTS.values(),
+            override_error=exc.message,
+        )
+    return redirect(f"/patients/{patient_id}/screening#latest")
+
+
+# --- consent ------------------------------------------------------------------------------
+
+
+@router.get("/patients/{patient_id}/consent")
+def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    patient = patient_service.get_patient(db, actor, patient_id)
+    return render(
+        request,
+        "consent.html",
+        user=user,
+        patient=patient,
+        consent=consent_service.current_text(db),
+        consents=consent_service.list_consents(db, actor, patient_id),
+    )
+
+
+@router.post("/patients/{patient_id}/consent")
+async def consent_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    try:
+        consent_service.sign_consent(
+            db,
+            actor,
+            patient_id,
+            str(form.get("version", "")),
+            str(form.get("signed_name", "")),
+            form.get("confirmed") == "yes",
+        )
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        return render(
+            request,
+            "consent.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            consent=consent_service.current_text(db),
+            consents=consent_service.list_consents(db, actor, patient_id),
+            error=exc.message,
+        )
+    return redirect(f"/patients/{patient_id}/treatments/new")
+
+
+# --- treatment ----------------------------------------------------------------------------
+
+
+def _treatment_context(db: Any, actor: Any, patient_id: int) -> dict[str, Any]:
+    sites = protocol.load_sites()
+    consents = [
+        c
+        for c in consent_service.list_consents(db, actor, patient_id)
+        if c.used_by_treatment is None
+    ]
+    return {
+        "patient": patient_service.get_patient(db, actor, patient_id),
+        "sites": sites,
+        "products": list(PRODUCTS.values()),
+        "protocols": list(protocol.load_protocols().values()),
+        "consents": consents,
+        "screenings": screening_service.list_screenings(db, actor, patient_id),
+        "previous": treatment_service.list_treatments(db, actor, patient_id),
+    }
+
+
+@router.get("/patients/{patient_id}/treatments/new")
+def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    context = _treatment_context(db, actor, patient_id)
+    values: dict[str, str] = {"vial_units": "100", "saline_ml": "2.5"}
+    template_id = request.query_params.get("protocol", "")
+    chosen = protocol.load_protocols().get(template_id)
+    if chosen is not None:
+        values["product"] = chosen.product.id
+        values["protocol_id"] = chosen.id
+        if chosen.site_units_known:
+            for s in chosen.sites:
+                values[f"site_{s.site_id}"] = str(s.units)
+    units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
+    return render(
+        request,
+        "treatment.html",
+        user=user,
+        values=values,
+        chosen_protocol=chosen,
+        map_svg=injection_map_svg(context["sites"], units),
+        **context,
+    )
+
+
+@router.post("/patients/{patient_id}/treatments/new")
+async def treatment_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    values = _form_dict(form)
+    try:
+        try:
+            expiry = dt.date.fromisoformat(values.get("lot_expiry", ""))
+        except ValueError:
+            raise Invalid("lot expiry must be a date (YYYY-MM-DD)", field="lot_expiry") from None
+        try:
+            consent_id = int(values.get("consent_id", ""))
+        except ValueError:
+            raise Invalid(
+                "choose the signed consent for this treatment", field="consent_id"
+            ) from None
+        data = treatment_service.TreatmentInput(
+            product_id=values.get("product", ""),
+            lot_number=values.get("lot_number", ""),
+            lot_expiry=expiry,
+            vial_units=values.get("vial_units", ""),
+            saline_ml=values.get("saline_ml", ""),
+            sites={k[5:]: v for k, v in values.items() if k.startswith("site_")},
+            consent_id=consent_id,
+            protocol_id=values.get("protocol_id") or None,
+            notes=values.get("notes", ""),
+        )
+        treatment_service.record_treatment(db, actor, patient_id, data)
+    except ServiceError as exc:
+        context = _treatment_context(db, actor, patient_id)
+        units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
+        return render(
+            request,
+            "treatment.html",
+            status_code=exc.status_code,
+            user=user,
+            values=values,
+            chosen_protocol=None,
+            map_svg=injection_map_svg(context["sites"], units),
+            error=exc.message,
+            **context,
+        )
+    return redirect(f"/patients/{patient_id}#pathway")
+
+
+# --- adverse events -----------------------------------------------------------------------
+
+
+def _ae_choices() -> dict[str, Any]:
+    return {
+        "ae_types": ae_service.AE_LABELS,
+        "grades": [(g.value, g.name.replace("_", " ").lower()) for g in ae_rules.Grade],
+        "seriousness": [s.value for s in ae_rules.Seriousness],
+        "relatedness": [r.value for r in ae_rules.Relatedness],
+        "actions": [a.value for a in ae_rules.Action],
+        "outcomes": [o.value for o in ae_rules.AEOutcome],
+    }
+
+
+@router.get("/patients/{patient_id}/adverse-events/new")
+def ae_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    patient = patient_service.get_patient(db, user.actor(client_source(request)), patient_id)
+    return render(
+        request, "adverse_event.html", user=user, patient=patient, values={}, **_ae_choices()
+    )
+
+
+@router.post("/patients/{patient_id}/adverse-events/new")
+async def ae_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+    user = page_user(request)
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    values = _form_dict(form)
+    try:
+        try:
+            onset = dt.datetime.fromisoformat(values.get("onset", ""))
+        except ValueError:
+            raise Invalid("onset must be a date and time", field="onset") from None
+        if onset.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            from glabella.web.deps import get_settings_from
+
+            onset = onset.replace(tzinfo=ZoneInfo(get_settings_from(request).timezone))
+        try:
+            grade = int(values.get("grade", ""))
+        except ValueError:
+            raise Invalid("choose the CTCAE grade", field="grade") from None
+        ae_service.record_adverse_event(
+            db,
+            actor,
+            patient_id,
+            type_=values.get("type", ""),
+            onset=onset,
+            grade=grade,
+            seriousness=tuple(str(v) for v in form.getlist("seriousness")),
+            relatedness=values.get("relatedness", ""),
+            action=values.get("action", ""),
+            outcome=values.get("outcome", ""),
+            description=values.get("description", ""),
+        )
+    except ServiceError as exc:
+        patient = patient_service.get_patient(db, actor, patient_id)
+        return render(
+            request,
+            "adverse_event.html",
+            status_code=exc.status_code,
+            user=user,
+            patient=patient,
+            values=values,
+            error=exc.message,
+            **_ae_choices(),
+        )
+    return redirect(f"/patients/{patient_id}#pathway")
