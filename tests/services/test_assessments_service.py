@@ -138,7 +138,7 @@ def test_failure_after_scoring_leaves_nothing_stored(
 def test_self_report_link_round_trip(db: Database, actor: Actor) -> None:
     pid = _patient(db, actor)
     issued = link_svc.create_link(db, actor, pid, ["phq9", "gad7"], valid_hours=24)
-    asked = link_svc.open_link(db, issued.token)
+    asked = link_svc.open_link(db, issued.token).instruments
     assert [i.id for i in asked] == ["phq9", "gad7"]
     with db.transaction() as session:
         stored_hash = session.scalars(select(SelfReportLink.token_hash)).one()
@@ -164,7 +164,7 @@ def test_self_report_partial_answers_store_nothing_and_keep_link(
     with pytest.raises(Invalid, match="gad7"):
         link_svc.submit_link(db, issued.token, {"phq9": phq9(1, 1, 1, 1, 1, 1, 1, 1, 0)})
     assert _count(db, Assessment) == 0
-    assert [i.id for i in link_svc.open_link(db, issued.token)] == ["phq9", "gad7"]
+    assert [i.id for i in link_svc.open_link(db, issued.token).instruments] == ["phq9", "gad7"]
 
 
 def test_expired_link_is_refused(db: Database, actor: Actor) -> None:

@@ -115,6 +115,8 @@ def record_adverse_event(
 ) -> tuple[AdverseEventView, tuple[ae_rules.AEAlert, ...]]:
     """Record a clinician-graded adverse event; serious events and distant spread alert."""
     require_role(actor, CLINICAL_ROLES, "record adverse events")
+    if grade not in range(1, 6):
+        raise Invalid(f"CTCAE grade must be 1 to 5, got {grade}", field="grade")
     try:
         event = ae_rules.AdverseEvent(
             type=ae_rules.AEType(type_),

@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 
 from glabella.clinic import instruments
 from glabella.services import audit
+from glabella.services.adverse_events import store_patient_report
 from glabella.services.assessments import score_answers, store_scored
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Gone, Invalid, NotFound
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import PATIENT_ADMIN_ROLES
 from glabella.store.models import Patient, SelfReportLink
+from glabella.store.pathway import Treatment
 
 
 def _hash(token: str) -> str:
@@ -130,11 +132,25 @@ def _usable_link(session: Session, token: str, now: dt.datetime) -> SelfReportLi
     return link
 
 
-def open_link(db: Database, token: str) -> tuple[instruments.Instrument, ...]:
+@dataclass(frozen=True)
+class OpenedLink:
+    """What the patient's page shows: the instruments, and whether to ask about side effects."""
+
+    instruments: tuple[instruments.Instrument, ...]
+    ask_side_effects: bool
+
+
+def open_link(db: Database, token: str) -> OpenedLink:
     """The instruments a valid link asks for (no patient details are returned)."""
     with db.transaction() as session:
         link = _usable_link(session, token, db.now())
-        return tuple(instruments.get(i) for i in link.instrument_ids.split(","))
+        treated = session.scalars(
+            select(Treatment.id).where(Treatment.patient_id == link.patient_id).limit(1)
+        ).first()
+        return OpenedLink(
+            instruments=tuple(instruments.get(i) for i in link.instrument_ids.split(",")),
+            ask_side_effects=treated is not None,
+        )
 
 
 @dataclass(frozen=True)
@@ -150,8 +166,13 @@ def submit_link(
     token: str,
     answers: Mapping[str, Mapping[str, int]],
     source: str | None = None,
+    side_effects: Sequence[tuple[str, str]] = (),
 ) -> LinkSubmission:
-    """Score and store every instrument of the link and use the link up, all in one transaction."""
+    """Score and store every instrument of the link and use the link up, all in one transaction.
+
+    ``side_effects`` are (type, description) pairs the patient reports; each is stored as a
+    patient-reported adverse event with its alert, in the same transaction.
+    """
     now = db.now()
     with db.transaction() as session:
         link = _usable_link(session, token, now)
@@ -195,6 +216,8 @@ def submit_link(
             )
             ids.append(stored.assessment.id)
             crisis = crisis or any(a.kind == "suicide_risk" for a in stored.alerts)
+        for kind, description in side_effects:
+            store_patient_report(session, actor, link.patient_id, kind, description, now)
         return LinkSubmission(assessment_ids=tuple(ids), show_crisis_resources=crisis)
 
 

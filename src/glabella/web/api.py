@@ -62,8 +62,14 @@ class LinkBody(Strict):
     valid_hours: int | None = None
 
 
+class SideEffectBody(Strict):
+    type: str
+    description: str = Field(default="", max_length=2000)
+
+
 class SelfReportBody(Strict):
     answers: dict[str, dict[str, int]]
+    side_effects: list[SideEffectBody] = Field(default_factory=list, max_length=20)
 
 
 class ActionBody(Strict):
@@ -222,7 +228,11 @@ def create_link(
 @router.get("/self-report/{token}", tags=["self-report"])
 def open_self_report(token: str, db: DbDep) -> dict[str, object]:
     """What a patient's link asks for (no patient details)."""
-    return {"instruments": [instrument_detail(i) for i in link_service.open_link(db, token)]}
+    opened = link_service.open_link(db, token)
+    return {
+        "instruments": [instrument_detail(i) for i in opened.instruments],
+        "ask_side_effects": opened.ask_side_effects,
+    }
 
 
 @router.post("/self-report/{token}", tags=["self-report"])
@@ -230,7 +240,13 @@ def submit_self_report(
     token: str, body: SelfReportBody, request: Request, db: DbDep
 ) -> dict[str, object]:
     """The patient submits; the answer never contains scores."""
-    result = link_service.submit_link(db, token, body.answers, client_source(request))
+    result = link_service.submit_link(
+        db,
+        token,
+        body.answers,
+        client_source(request),
+        side_effects=[(e.type, e.description) for e in body.side_effects],
+    )
     return {"received": True, "show_crisis_resources": result.show_crisis_resources}
 
 

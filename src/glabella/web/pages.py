@@ -359,35 +359,57 @@ def alert_action(
 @router.get("/r/{token}")
 def self_report_page(request: Request, token: str, db: DbDep) -> HTMLResponse:
     try:
-        asked = link_service.open_link(db, token)
+        opened = link_service.open_link(db, token)
     except ServiceError as exc:
         return render(
             request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
         )
-    return render(request, "self_report.html", instruments_=asked, chosen={}, token=token)
+    return render(
+        request,
+        "self_report.html",
+        instruments_=opened.instruments,
+        ask_side_effects=opened.ask_side_effects,
+        side_effect_labels=ae_service.AE_LABELS,
+        chosen={},
+        chosen_effects=[],
+        token=token,
+    )
 
 
 @router.post("/r/{token}")
 async def self_report_submit(request: Request, token: str, db: DbDep) -> HTMLResponse:
     form = await request.form()
     raw = {k: str(v) for k, v in form.items()}
+    effects = [str(v) for v in form.getlist("side_effect")]
     try:
-        asked = link_service.open_link(db, token)
+        opened = link_service.open_link(db, token)
     except ServiceError as exc:
         return render(
             request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
         )
     try:
-        answers = answers_from_form(asked, raw)
-        result = link_service.submit_link(db, token, answers, client_source(request))
+        answers = answers_from_form(opened.instruments, raw)
+        description = raw.get("side_effect_description", "")
+        reported = [(kind, description if kind == "other" else "") for kind in effects]
+        result = link_service.submit_link(
+            db, token, answers, client_source(request), side_effects=reported
+        )
     except ServiceError as exc:
         return render(
             request,
             "self_report.html",
             status_code=exc.status_code,
-            instruments_=asked,
+            instruments_=opened.instruments,
+            ask_side_effects=opened.ask_side_effects,
+            side_effect_labels=ae_service.AE_LABELS,
             chosen=raw,
+            chosen_effects=effects,
             token=token,
             error=exc.message,
         )
-    return render(request, "self_report_thanks.html", crisis=result.show_crisis_resources)
+    return render(
+        request,
+        "self_report_thanks.html",
+        crisis=result.show_crisis_resources,
+        side_effects_reported=bool(effects),
+    )
