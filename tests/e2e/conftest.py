@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,8 +46,20 @@ def chromium_path() -> str:
     return path
 
 
+@dataclass(frozen=True)
+class ServerInfo:
+    base: str
+    database_url: str
+
+
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(server_info: ServerInfo) -> str:
+    """The base URL of a running server (see ``server_info``)."""
+    return server_info.base
+
+
+@pytest.fixture(scope="module")
+def server_info(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo]:
     data_dir = tmp_path_factory.mktemp("server")
     url = f"sqlite:///{data_dir / 'glabella.db'}"
     migrate.upgrade(url)
@@ -90,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
         else:
             raise RuntimeError((data_dir / "server.log").read_text())
-        yield base
+        yield ServerInfo(base=base, database_url=url)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -32,7 +32,7 @@ def test_hash_is_sha256_of_the_packaged_text() -> None:
 
 def test_no_version_before_the_first_effective_date() -> None:
     with pytest.raises(LookupError):
-        current_version(date(2026, 10, 31))
+        current_version(date(2025, 12, 31))
 
 
 def test_signed_consent_allows_treatment() -> None:
@@ -72,15 +72,15 @@ def test_unknown_version_is_refused() -> None:
 
 
 def test_version_not_in_force_when_signed_is_refused() -> None:
-    # version 1 is in force from 2026-11-01 (clinic-local date); signed 2026-10-31 in Berlin
+    # version 1 is in force from 2026-01-01 (clinic-local date); signed 2025-12-31 in Berlin
     berlin = ZoneInfo("Europe/Berlin")
-    signed = datetime(2026, 10, 31, 22, 0, tzinfo=berlin)
-    check = can_record_treatment(signed, "1", datetime(2026, 11, 2, 9, tzinfo=berlin), berlin)
+    signed = datetime(2025, 12, 31, 22, 0, tzinfo=berlin)
+    check = can_record_treatment(signed, "1", datetime(2026, 1, 2, 9, tzinfo=berlin), berlin)
     assert not check
     assert "not in force" in check.reasons[0]
-    # 23:30 UTC on 31 Oct is 00:30 on 1 Nov in Berlin: in force there
-    late_utc = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
-    assert can_record_treatment(late_utc, "1", datetime(2026, 11, 2, 9, tzinfo=UTC), berlin)
+    # 23:30 UTC on 31 Dec is 00:30 on 1 Jan in Berlin: in force there
+    late_utc = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+    assert can_record_treatment(late_utc, "1", datetime(2026, 1, 2, 9, tzinfo=UTC), berlin)
 
 
 def test_naive_times_are_refused() -> None:

@@ -1,0 +1,195 @@
+"""JSON API of the clinical pathway: reference data, screening, consent, treatment, AEs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi.testclient import TestClient
+
+PATIENT = {
+    "mrn": "PW-API",
+    "given_name": "Nora",
+    "family_name": "Api",
+    "date_of_birth": "1975-02-03",
+    "sex": "female",
+}
+SAFE = {
+    "prior_bont_reaction": "no",
+    "infection_or_inflammation_at_sites": "no",
+    "pregnant": "no",
+    "breastfeeding": "no",
+    "bont_last_12_weeks": "no",
+    "prior_eyelid_ptosis": "no",
+    "psychotic_symptoms_current": "no",
+    "psychotic_disorder_history": "no",
+    "phq9_item9": 0,
+}
+TOMORROW = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+
+
+def _patient(api: TestClient) -> int:
+    response = api.post("/api/v1/patients", json=PATIENT)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def test_reference_data(api: TestClient) -> None:
+    products = {p["id"]: p for p in api.get("/api/v1/products").json()}
+    assert (
+        products["abobotulinumtoxinA"]["unit_name"] != products["onabotulinumtoxinA"]["unit_name"]
+    )
+    sites = {s["id"] for s in api.get("/api/v1/injection-sites").json()}
+    assert {"procerus", "corrugator_medial_left", "corrugator_medial_right"} <= sites
+    protocols = api.get("/api/v1/protocols").json()
+    unverified = [p for p in protocols if not p["verified"]]
+    assert unverified and all(p["sites"] is None for p in unverified)
+    assert "off-label" in api.get("/api/v1/consent/current").json()["text"]
+
+
+def test_pathway_end_to_end_over_the_api(api: TestClient) -> None:
+    pid = _patient(api)
+    blocked = api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot_number": "L1",
+            "lot_expiry": TOMORROW,
+            "vial_units": "100",
+            "saline_ml": "2.5",
+            "sites": {"procerus": "4"},
+            "consent_id": 1,
+        },
+    )
+    assert blocked.status_code == 422
+    assert "no eligibility screening" in blocked.json()["error"]["message"]
+
+    screened = api.post(
+        f"/api/v1/patients/{pid}/screenings",
+        json={"product": "onabotulinumtoxinA", "answers": SAFE, "medications": ["apixaban"]},
+    )
+    assert screened.status_code == 201
+    decision = screened.json()
+    assert decision["outcome"] == "eligible_with_precautions"
+    rule = decision["reasons"][0]["rule_id"]
+    overridden = api.post(
+        f"/api/v1/screenings/{decision['id']}/overrides",
+        json={"rule_id": rule, "reason": "Bruising risk discussed; accepted by patient"},
+    )
+    assert overridden.json()["outcome"] == "eligible"
+
+    version = api.get("/api/v1/consent/current").json()["version"]
+    consent = api.post(
+        f"/api/v1/patients/{pid}/consents",
+        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
+    )
+    assert consent.status_code == 201
+    # 4 + 5 + 5 = 14 U; 100 U / 2.5 mL = 4 U per 0.1 mL -> 5 U = 0.125 mL
+    treatment = api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot_number": "L1",
+            "lot_expiry": TOMORROW,
+            "vial_units": "100",
+            "saline_ml": "2.5",
+            "sites": {
+                "procerus": "4",
+                "corrugator_medial_left": "5",
+                "corrugator_medial_right": "5",
+            },
+            "consent_id": consent.json()["id"],
+        },
+    )
+    assert treatment.status_code == 201, treatment.text
+    body = treatment.json()
+    assert body["total_units"] == "14" and body["product"] == "onabotulinumtoxinA"
+    assert {s["site"]: s["volume_ml"] for s in body["sites"]}["procerus"] == "0.100"
+    assert len(api.get(f"/api/v1/patients/{pid}/treatments").json()) == 1
+    follow = api.get(f"/api/v1/patients/{pid}/follow-up").json()
+    assert [v["key"] for v in follow["visits"]] == ["baseline", "week2", "week6", "week12"]
+
+    event = api.post(
+        f"/api/v1/patients/{pid}/adverse-events",
+        json={
+            "type": "breathing_difficulty",
+            "onset": dt.datetime.now(dt.UTC).isoformat(),
+            "grade": 3,
+            "relatedness": "possible",
+            "action": "emergency_care",
+            "outcome": "recovering",
+        },
+    )
+    assert event.status_code == 201
+    assert "possible_distant_spread" in [a["code"] for a in event.json()["alerts"]]
+    assert any(a["kind"] == "possible_distant_spread" for a in api.get("/api/v1/alerts").json())
+
+
+def test_pathway_bad_inputs(api: TestClient) -> None:
+    pid = _patient(api)
+    bad_answer = api.post(
+        f"/api/v1/patients/{pid}/screenings",
+        json={"product": "onabotulinumtoxinA", "answers": {**SAFE, "pregnant": "maybe"}},
+    )
+    assert bad_answer.status_code == 422 and bad_answer.json()["error"]["field"] == "pregnant"
+    bad_product = api.post(
+        f"/api/v1/patients/{pid}/screenings", json={"product": "snake-oil", "answers": SAFE}
+    )
+    assert bad_product.status_code == 422 and "unknown product" in bad_product.text
+    naive = api.post(
+        f"/api/v1/patients/{pid}/adverse-events",
+        json={
+            "type": "headache",
+            "onset": "2026-11-01T10:00:00",
+            "grade": 1,
+            "relatedness": "possible",
+            "action": "none",
+            "outcome": "recovered",
+        },
+    )
+    assert naive.status_code == 422 and naive.json()["error"]["field"] == "onset"
+    assert api.get(f"/api/v1/patients/{pid}/adverse-events").json() == []
+
+
+def test_patient_reports_side_effect_through_link(api: TestClient) -> None:
+    pid = _patient(api)
+    screening = api.post(
+        f"/api/v1/patients/{pid}/screenings",
+        json={"product": "onabotulinumtoxinA", "answers": SAFE},
+    ).json()
+    assert screening["outcome"] == "eligible"
+    version = api.get("/api/v1/consent/current").json()["version"]
+    consent_id = api.post(
+        f"/api/v1/patients/{pid}/consents",
+        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
+    ).json()["id"]
+    api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot_number": "L2",
+            "lot_expiry": TOMORROW,
+            "vial_units": "100",
+            "saline_ml": "2.5",
+            "sites": {"procerus": "4"},
+            "consent_id": consent_id,
+        },
+    )
+    token = api.post(f"/api/v1/patients/{pid}/links", json={"instruments": ["gad2"]}).json()[
+        "token"
+    ]
+    opened = api.get(f"/api/v1/self-report/{token}").json()
+    assert opened["ask_side_effects"] is True
+    sent = api.post(
+        f"/api/v1/self-report/{token}",
+        json={
+            "answers": {"gad2": {"gad2_1": 0, "gad2_2": 0}},
+            "side_effects": [{"type": "dysphagia"}],
+        },
+    )
+    assert sent.status_code == 200, sent.text
+    events = api.get(f"/api/v1/patients/{pid}/adverse-events").json()
+    assert [(e["type"], e["reported_by"], e["grade"]) for e in events] == [
+        ("dysphagia", "patient", None)
+    ]
+    urgent = [a for a in api.get("/api/v1/alerts").json() if a["kind"] == "possible_distant_spread"]
+    assert len(urgent) == 1 and urgent[0]["level"] == "urgent"
