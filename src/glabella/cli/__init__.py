@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from glabella.cli import db, evidence, instruments, meta, patients, users
+from glabella.cli import db, evidence, instruments, meta, pathway, patients, users
 
 app = typer.Typer(
     name="glabella",
@@ -23,5 +23,10 @@ app.add_typer(instruments.app, name="instruments")
 app.command("score")(instruments.score_command)
 app.command("meta")(meta.meta_command)
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(pathway.products_app, name="products")
+app.add_typer(pathway.protocols_app, name="protocols")
+app.add_typer(pathway.eligibility_app, name="eligibility")
+app.add_typer(pathway.treatments_app, name="treatments")
+app.add_typer(pathway.followup_app, name="followup")
 
 __all__ = ["app"]

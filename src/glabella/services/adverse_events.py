@@ -280,4 +280,5 @@ def list_adverse_events(db: Database, actor: Actor, patient_id: int) -> list[Adv
             .where(AdverseEventRecord.patient_id == patient_id)
             .order_by(AdverseEventRecord.recorded_at.desc(), AdverseEventRecord.id.desc())
         ).all()
+        audit.record(session, actor, "adverse_event.list", "patient", patient_id)
         return [_view(r) for r in rows]

@@ -102,6 +102,7 @@ def list_consents(db: Database, actor: Actor, patient_id: int) -> list[ConsentVi
             .where(ConsentRecord.patient_id == patient_id)
             .order_by(ConsentRecord.signed_at.desc(), ConsentRecord.id.desc())
         ).all()
+        audit.record(session, actor, "consent.list", "patient", patient_id)
         return [
             ConsentView(
                 c.id, c.patient_id, c.version, c.text_sha256, c.signed_at, c.signed_name, tid

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from glabella.clinic import outcomes, schedule
+from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.patients import load_patient, require_role
@@ -191,6 +192,7 @@ def patient_followup(db: Database, actor: Actor, patient_id: int) -> FollowUp:
     require_role(actor, CLINICAL_ROLES, "view follow-up")
     with db.transaction() as session:
         load_patient(session, actor, patient_id)
+        audit.record(session, actor, "followup.view", "patient", patient_id)
         return _followup(session, clinic_zone(session, actor), patient_id, db.now())
 
 
@@ -232,4 +234,5 @@ def due_visits(db: Database, actor: Actor) -> list[DueVisit]:
                             visit,
                         )
                     )
+        audit.record(session, actor, "followup.due", "patient", None, results=len(out))
         return sorted(out, key=lambda d: d.visit.target)

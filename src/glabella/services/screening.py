@@ -252,6 +252,7 @@ def list_screenings(db: Database, actor: Actor, patient_id: int) -> list[Screeni
             .where(Screening.patient_id == patient_id)
             .order_by(Screening.screened_at.desc(), Screening.id.desc())
         ).all()
+        audit.record(session, actor, "screening.list", "patient", patient_id)
         return [_view(r) for r in rows]
 
 

@@ -294,4 +294,5 @@ def list_treatments(db: Database, actor: Actor, patient_id: int) -> list[Treatme
             .options(selectinload(Treatment.sites))
             .order_by(Treatment.treated_at, Treatment.id)
         ).all()
+        audit.record(session, actor, "treatment.list", "patient", patient_id)
         return [_view(r) for r in rows]

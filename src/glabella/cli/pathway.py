@@ -1,0 +1,184 @@
+"""Clinical-pathway commands: products, protocols, reconstitution, eligibility, follow-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from glabella.cli.common import cli_actor, console, database, fail, run_service
+from glabella.clinic import eligibility, protocol
+from glabella.clinic.products import PRODUCTS, Dose, get_product
+from glabella.services import followup as followup_service
+from glabella.services import screening as screening_service
+from glabella.services import treatments as treatment_service
+
+products_app = typer.Typer(
+    help="BoNT-A products (units are never converted).", no_args_is_help=True
+)
+protocols_app = typer.Typer(help="Named injection protocols.", no_args_is_help=True)
+eligibility_app = typer.Typer(help="Eligibility screening rules.", no_args_is_help=True)
+treatments_app = typer.Typer(help="Treatment records.", no_args_is_help=True)
+followup_app = typer.Typer(help="Follow-up schedule and outcomes.", no_args_is_help=True)
+
+
+@products_app.command("list")
+def products_list() -> None:
+    """Every product with its unit name, label dose and the clinic's ceiling."""
+    table = Table("id", "brand", "unit name", "label glabellar dose", "ceiling")
+    for p in PRODUCTS.values():
+        label = "unknown" if p.label_glabellar_dose is None else f"{p.label_glabellar_dose} U"
+        table.add_row(p.id, p.brand, p.unit_name, label, f"{p.glabellar_ceiling} U")
+    console.print(table)
+
+
+@protocols_app.command("list")
+def protocols_list() -> None:
+    """Every named protocol with product, total and whether per-site units were verified."""
+    table = Table("id", "product", "total", "per-site units", "source")
+    for p in protocol.load_protocols().values():
+        source = f"{p.citation.authors.split(',')[0]} {p.citation.year}" if p.citation else ""
+        table.add_row(
+            p.id,
+            p.product.id,
+            f"{p.total_units} U",
+            "verified" if p.site_units_known else "unknown",
+            source,
+        )
+    console.print(table)
+
+
+@protocols_app.command("show")
+def protocols_show(protocol_id: str) -> None:
+    """One protocol as JSON (sites only when their split was verified)."""
+    p = protocol.load_protocols().get(protocol_id)
+    if p is None:
+        fail(f"unknown protocol {protocol_id!r}; see `glabella protocols list`")
+    typer.echo(
+        json.dumps(
+            {
+                "id": p.id,
+                "name": p.name,
+                "product": p.product.id,
+                "unit_name": p.product.unit_name,
+                "total_units": str(p.total_units),
+                "sites": {s.site_id: str(s.units) for s in p.sites} if p.site_units_known else None,
+                "verified": p.verified,
+                "verification_note": p.verification_note,
+                "citation": dataclasses.asdict(p.citation) if p.citation else None,
+            },
+            indent=2,
+        )
+    )
+
+
+@protocols_app.command("reconstitute")
+def reconstitute(
+    product: str = typer.Option("onabotulinumtoxinA", help="Product id."),
+    vial_units: str = typer.Option(..., "--vial-units", help="Units in the vial."),
+    saline_ml: str = typer.Option(..., "--saline-ml", help="Saline added, mL."),
+    dose: list[str] = typer.Option([], "--dose", help="Units to draw up (repeatable)."),
+) -> None:
+    """Units per 0.1 mL and the volume for each dose (exact decimal arithmetic)."""
+    try:
+        chosen = get_product(product)
+        recon = protocol.Reconstitution(chosen, Decimal(vial_units), Decimal(saline_ml))
+        volumes = {d: str(recon.volume_ml(Dose(Decimal(d), chosen))) for d in dose}
+    except (KeyError, ValueError, InvalidOperation, TypeError) as exc:
+        fail(str(exc))
+    per = recon.units_per_0_1_ml
+    typer.echo(
+        json.dumps(
+            {
+                "product": chosen.id,
+                "unit_name": chosen.unit_name,
+                "units_per_0_1_ml": str(Decimal(per.numerator) / Decimal(per.denominator)),
+                "volumes_ml": volumes,
+            }
+        )
+    )
+
+
+@eligibility_app.command("check")
+def eligibility_check(
+    file: Path = typer.Argument(..., help="JSON: {product, date_of_birth, sex, answers, ...}"),
+) -> None:
+    """Run the rules on a JSON file (no database, nothing stored); prints the decision."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        fail(f"{file}: {exc}")
+    answers = run_service(
+        lambda: screening_service.parse_screening_answers(data.get("answers", {}))
+    )
+    try:
+        facts = eligibility.PatientFacts(
+            date_of_birth=dt.date.fromisoformat(data["date_of_birth"]),
+            sex=data["sex"],
+            last_bont_date=dt.date.fromisoformat(data["last_bont_date"])
+            if data.get("last_bont_date")
+            else None,
+            medications=tuple(data.get("medications", [])),
+            conditions=tuple(data.get("conditions", [])),
+            mdq_positive=data.get("mdq_positive"),
+        )
+        product = get_product(data.get("product", "onabotulinumtoxinA"))
+        on = dt.date.fromisoformat(data["date"]) if data.get("date") else dt.date.today()
+    except KeyError as exc:
+        fail(f"{file}: missing field {exc}")
+    except ValueError as exc:
+        fail(f"{file}: {exc}")
+    decision = eligibility.screen(answers, facts, product, on)
+    typer.echo(
+        json.dumps(
+            {
+                "outcome": decision.outcome,
+                "rules_version": decision.rules_version,
+                "reasons": [
+                    {
+                        "rule_id": r.rule_id,
+                        "severity": r.severity,
+                        "message": r.message,
+                        "source": r.source,
+                        "detail": r.detail,
+                    }
+                    for r in decision.reasons
+                ],
+            },
+            indent=2,
+        )
+    )
+
+
+@treatments_app.command("list")
+def treatments_list(patient_id: int) -> None:
+    """A patient's treatments (every dose with its product)."""
+    db = database()
+    rows = run_service(lambda: treatment_service.list_treatments(db, cli_actor(db), patient_id))
+    typer.echo(json.dumps([t.to_dict() for t in rows], indent=2))
+
+
+@followup_app.command("show")
+def followup_show(patient_id: int) -> None:
+    """Visit schedule from the last treatment, re-treatment date and outcomes."""
+    db = database()
+    follow = run_service(lambda: followup_service.patient_followup(db, cli_actor(db), patient_id))
+    typer.echo(json.dumps(follow.to_dict(), indent=2))
+
+
+@followup_app.command("due")
+def followup_due() -> None:
+    """Every follow-up visit due or overdue in the clinic."""
+    db = database()
+    due = run_service(lambda: followup_service.due_visits(db, cli_actor(db)))
+    table = Table("patient", "MRN", "visit", "target", "status")
+    for d in due:
+        table.add_row(
+            d.patient_name, d.mrn, d.visit.label, d.visit.target.isoformat(), d.visit.status
+        )
+    console.print(table)
