@@ -39,8 +39,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
+## make bench: benchmarks (not tests); results are written to bench/results/.
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
 	$(BIN)/python -m bench.run
+	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
