@@ -237,3 +237,24 @@ def test_bad_yaml_is_reported() -> None:
         st.read_yaml_file("id: [unclosed", "x.yaml")
     with pytest.raises(st.EvidenceDataError):
         st.read_yaml_file("- just a list", "x.yaml")
+
+
+def test_pooled_analysis_group_sizes_match_the_trials(base: st.EvidenceBase) -> None:
+    # Magid 2015 pooled the individual patients of Wollmer 2012, Finzi 2014 and Magid 2014 at
+    # week 6: its abstract gives n = 59 toxin and n = 75 placebo. The trial records must add up
+    # to that (this also corroborates the derived Finzi 33/41 split and reading Magid's 0/19 as
+    # the first-period placebo arm).
+    pooled = {r.label: r.value.value for r in base.get("magid-2015-pooled").reported_results}
+    wollmer, finzi, magid = (base.get(i) for i in ("wollmer-2012", "finzi-2014", "magid-2014"))
+
+    def n(study: st.Study, arm: str, field: str) -> float:
+        num = getattr(study.arm(arm), field)
+        assert num is not None
+        return float(num.value)
+
+    toxin = n(wollmer, "bont", "n_randomised") + n(finzi, "bont", "n_analysed")
+    toxin += n(magid, "bont-first", "n_randomised")
+    placebo = n(wollmer, "placebo", "n_randomised") + n(finzi, "placebo", "n_analysed")
+    placebo += n(magid, "placebo-first", "n_randomised")
+    assert toxin == pooled["Toxin group size in the pooled sample"] == 59
+    assert placebo == pooled["Placebo group size in the pooled sample"] == 75

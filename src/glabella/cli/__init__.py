@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from glabella.cli import db, evidence, instruments, meta, pathway, patients, users
+from glabella.cli import audit, backup, db, evidence, instruments, meta, pathway, patients, users
 
 app = typer.Typer(
     name="glabella",
@@ -28,5 +28,8 @@ app.add_typer(pathway.protocols_app, name="protocols")
 app.add_typer(pathway.eligibility_app, name="eligibility")
 app.add_typer(pathway.treatments_app, name="treatments")
 app.add_typer(pathway.followup_app, name="followup")
+app.add_typer(audit.app, name="audit")
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
 
 __all__ = ["app"]

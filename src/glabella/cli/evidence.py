@@ -18,7 +18,14 @@ from rich.table import Table
 
 from glabella.evidence import studies as st
 from glabella.evidence.studies import OUTCOME_KINDS, EvidenceBase, EvidenceDataError
-from glabella.evidence.synthesis import POOLED_OUTCOMES, select_comparisons
+from glabella.evidence.synthesis import (
+    DOSE_BANDS,
+    POOLED_OUTCOMES,
+    Synthesis,
+    pool,
+    select_comparisons,
+    sensitivity,
+)
 
 app = typer.Typer(help="Evidence base: trials, provenance and syntheses", no_args_is_help=True)
 
@@ -157,6 +164,90 @@ def show_command(
     )
 
 
+def _print_synthesis(syn: Synthesis) -> None:
+    p = _out.print
+    title = f"{st.DISORDERS[syn.disorder]} / {syn.outcome}"
+    p(f"{title} ({syn.status}; evidence version {syn.evidence_version})", markup=False)
+    p(syn.summary, markup=False)
+    if syn.comparisons:
+        table = Table(title="Included comparisons")
+        for column in ("study", "toxin", "control", "weight %", "RoB"):
+            table.add_column(column)
+        weights = syn.primary.weights if syn.primary else tuple(None for _ in syn.comparisons)
+        for c, w in zip(syn.comparisons, weights, strict=True):
+            if c.ai is not None:
+                t, k = f"{c.ai}/{c.n1i}", f"{c.ci}/{c.n2i}"
+            else:
+                t = f"{c.m1i:g} ({c.sd1i:g}), n={c.n1i}"
+                k = f"{c.m2i:g} ({c.sd2i:g}), n={c.n2i}"
+            table.add_row(c.label, t, k, "-" if w is None else f"{w:.1f}", _fmt(c.rob_overall))
+        p(table)
+    for e in syn.estimates:
+        pi = (
+            f"; prediction interval {e.pi_lb:.3g} to {e.pi_ub:.3g}"
+            if e.pi_lb is not None and e.pi_ub is not None
+            else ""
+        )
+        i2 = "-" if e.i2 is None else f"{e.i2:.1f}%"
+        tau2 = "-" if e.tau2 is None else f"{e.tau2:.4g}"
+        p(
+            f"{e.measure} {e.estimate:.3g} (95% CI {e.ci_lb:.3g} to {e.ci_ub:.3g}){pi}; "
+            f"tau² {tau2}, I² {i2}, Q {e.q:.3g} (p {e.q_pval:.3g}), k {e.k}",
+            markup=False,
+        )
+    if syn.certainty is not None:
+        p(f"Certainty: {syn.certainty.level}", markup=False)
+        for d in syn.certainty.domains:
+            p(f"  {d.domain}: -{d.levels} {d.reason}", markup=False)
+    if syn.pooled:
+        p("Method: REML tau², Knapp-Hartung CI (few trials).", markup=False)
+    for ex in syn.excluded:
+        p(f"not pooled: {ex.study_id}: {ex.reason}", markup=False)
+    for note in syn.notes:
+        p(f"note: {note}", markup=False)
+
+
+@app.command("pool")
+def pool_command(
+    disorder: str = typer.Option("mdd", "--disorder", help="mdd, bpd, sad, bipolar"),
+    outcome: str = typer.Option(
+        "response", "--outcome", help="response, remission, dropout, adverse_events, change"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
+    exclude_crossover: bool = typer.Option(False, "--exclude-crossover"),
+    dose: str | None = typer.Option(None, "--dose", help="low (<= 40 U) or high (> 40 U)"),
+    with_sensitivity: bool = typer.Option(
+        False, "--sensitivity", help="add the sensitivity analyses (JSON: under 'sensitivity')"
+    ),
+) -> None:
+    """Pool one outcome for one disorder (REML, Knapp-Hartung), or say why it cannot be pooled."""
+    code, out_kind = _disorder(disorder), _outcome(outcome)
+    if dose is not None and dose not in DOSE_BANDS:
+        _fail(f"unknown dose band {dose!r}; choose one of {', '.join(DOSE_BANDS)}")
+    base = _base()
+    syn = pool(
+        code,
+        out_kind,
+        exclude_high_rob=exclude_high_rob,
+        exclude_crossover=exclude_crossover,
+        dose=dose,
+        base=base,
+    )
+    sens = sensitivity(code, out_kind, base=base) if with_sensitivity else None
+    if as_json:
+        payload: dict[str, Any] = syn.to_dict()
+        if sens is not None:
+            payload["sensitivity"] = {k: v.to_dict() for k, v in sens.items()}
+        _out.print(json.dumps(payload, indent=2, ensure_ascii=False), markup=False)
+        return
+    _print_synthesis(syn)
+    if sens is not None:
+        _out.print("\nSensitivity analyses:", markup=False)
+        for name, s2 in sens.items():
+            _out.print(f"- {name}: {s2.summary}", markup=False)
+
+
 @app.command("check")
 def check_command(
     data_dir: Path | None = typer.Option(None, "--data-dir", help="default: the packaged data"),
@@ -259,7 +350,13 @@ def import_command(
     changes = st.diff_documents(old, doc)
     before = st.evidence_version(target_dir)
     if old is None:
-        _out.print(f"new study {sid}: {len(changes)} fields", markup=False)
+        nums = st.parse_study(doc).numbers()
+        verified = sum(1 for _, n in nums if n.provenance.verified)
+        _out.print(
+            f"new study {sid}: {len(changes)} fields, {len(nums)} numbers "
+            f"({verified} verified in the primary source)",
+            markup=False,
+        )
     elif not changes:
         _out.print(f"study {sid}: no change", markup=False)
     else:

@@ -1,10 +1,312 @@
-"""`glabella meta` command."""
+"""`glabella meta FILE.csv`: meta-analysis of a CSV file with metafor's numbers.
+
+The contract (names are fixed; scripts rely on them)::
+
+    glabella meta FILE.csv --measure {RR,OR,RD,AS,PETO,SMD,SMDH,MD,ROM,ZCOR,COR,PLO,PR,PAS,GEN}
+        --method {EE,FE,DL,HE,HS,HSk,SJ,ML,REML,EB,PM,PMM,MH,PETO} [--test {z,knha}]
+        [--level 95] [--by COL] [--mods COL[,COL...]] [--egger] [--ranktest] [--trimfill]
+        [--leave1out] [--forest PNG] [--funnel PNG] [--json]
+
+``--json`` prints one JSON object (model scale, e.g. log RR); keys that do not apply are null.
+Without it a readable summary is printed. Errors: one message on stderr, exit code 2.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from glabella.evidence.binary import rma_mh, rma_peto
+from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
+from glabella.evidence.effects import BINARY_MEASURES, MEASURES, EffectSizeError
+from glabella.evidence.meta import MetaError, MetaResult, rma
+from glabella.evidence.regression import design_matrix, q_between
+from glabella.evidence.tau2 import METHODS
+
+_out = Console(highlight=False, soft_wrap=True)
+_err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ALL_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO")
 
 
-def meta_command(file: str) -> None:
-    """Meta-analysis of a CSV file (placeholder until the engine lands)."""
+class _Unavailable(Exception):
+    """An optional analysis whose module is not installed in this build."""
+
+
+def _fail(message: str) -> NoReturn:
+    """A clear message on stderr and exit code 2; never a traceback."""
+    _err.print(f"error: {message}", markup=False)
     raise typer.Exit(code=2)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become null, numpy scalars become Python numbers."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [_clean(v) for v in value.tolist()]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating | float):
+        f = float(value)
+        return f if math.isfinite(f) else None
+    return value
+
+
+def _to_plain(obj: Any) -> Any:
+    """A result object of the bias module as plain data."""
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: getattr(obj, f.name)
+            for f in dataclasses.fields(obj)
+            if not isinstance(getattr(obj, f.name), np.ndarray)
+        }
+    return obj
+
+
+def _canonical_method(method: str) -> str:
+    for m in ALL_METHODS:
+        if m.upper() == method.strip().upper():
+            return m
+    _fail(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
+
+
+def _fit_function(
+    measure: str, method: str, test: str, level: float
+) -> Callable[[PreparedData, np.ndarray[Any, Any] | None], MetaResult]:
+    """The model to fit on a (subset of the) prepared data."""
+
+    if method in ("MH", "PETO"):
+        if measure not in BINARY_MEASURES:
+            _fail(f"--method {method} needs a 2x2-table measure ({', '.join(BINARY_MEASURES)})")
+        if method == "MH" and measure not in ("OR", "RR", "RD"):
+            _fail("--method MH takes --measure OR, RR or RD")
+        if method == "PETO" and measure not in ("OR", "PETO"):
+            _fail("--method PETO takes --measure OR or PETO")
+        if test != "z":
+            _fail(f"--test {test} is not available with --method {method} (z only)")
+
+        def fit_binary(data: PreparedData, idx: np.ndarray[Any, Any] | None) -> MetaResult:
+            cols = {k: (v if idx is None else v[idx]) for k, v in data.inputs.items()}
+            b = cols.get("bi")
+            d = cols.get("di")
+            n1 = cols.get("n1i")
+            n2 = cols.get("n2i")
+            if method == "MH":
+                res = rma_mh(
+                    cols["ai"], b, cols["ci"], d, n1i=n1, n2i=n2, measure=measure, level=level
+                )
+            else:
+                res = rma_peto(cols["ai"], b, cols["ci"], d, n1i=n1, n2i=n2, level=level)
+            return dataclasses.replace(res, measure=measure)
+
+        return fit_binary
+
+    def fit_uni(data: PreparedData, idx: np.ndarray[Any, Any] | None) -> MetaResult:
+        y, v = data.effects.yi, data.effects.vi
+        if idx is not None:
+            y, v = y[idx], v[idx]
+        return rma(y, v, method=method, test=test, level=level, measure=measure)
+
+    return fit_uni
+
+
+def _bias(res: MetaResult, labels: list[str], want: dict[str, bool]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if not any(want.values()):
+        return out
+    try:
+        bias = importlib.import_module("glabella.evidence.bias")
+    except ImportError as exc:
+        raise _Unavailable("bias and sensitivity analyses") from exc
+    if want["egger"]:
+        r = bias.regtest(res)
+        tval = getattr(r, "tval", None)
+        out["egger"] = {
+            "zval": getattr(r, "zval", None),
+            "tval": tval,
+            "df": getattr(r, "df", None),
+            "pval": r.pval,
+        }
+    if want["ranktest"]:
+        rt = bias.ranktest(res)
+        if isinstance(rt, tuple):
+            tau, pval = rt[0], rt[1]
+        else:
+            tau, pval = rt.tau, rt.pval
+        out["ranktest"] = {"tau": tau, "pval": pval}
+    if want["trimfill"]:
+        tf = bias.trimfill(res)
+        if isinstance(tf, tuple):
+            k0, side, filled = tf
+        else:
+            k0, side, filled = tf.k0, tf.side, tf.result
+        out["trimfill"] = {
+            "k0": k0,
+            "side": side,
+            "estimate": filled.estimate,
+            "se": filled.se,
+            "ci_lb": filled.ci_lb,
+            "ci_ub": filled.ci_ub,
+        }
+    if want["leave1out"]:
+        rows = [_to_plain(r) for r in bias.leave1out(res)]
+        for i, row in enumerate(rows):
+            if isinstance(row, dict) and "study" not in row and i < len(labels):
+                row["study"] = labels[i]
+        out["leave1out"] = rows
+    return out
+
+
+def _plots(res: MetaResult, labels: list[str], forest: Path | None, funnel: Path | None) -> None:
+    if forest is None and funnel is None:
+        return
+    try:
+        plots = importlib.import_module("glabella.evidence.plots")
+    except ImportError as exc:
+        raise _Unavailable("plots") from exc
+    if forest is not None:
+        plots.forest_plot(res, labels, forest)
+    if funnel is not None:
+        plots.funnel_plot(res, funnel)
+
+
+def _print_summary(
+    res: MetaResult,
+    data: PreparedData,
+    sub: dict[str, MetaResult] | None,
+    qb: tuple[float, int, float] | None,
+    extra: dict[str, Any],
+) -> None:
+    _out.print(str(res), markup=False)
+    if sub:
+        table = Table(title="Subgroups")
+        for col in ("level", "k", "estimate", "95% CI" if res.level == 95 else "CI", "tau²", "I²"):
+            table.add_column(col)
+        for level, r in sub.items():
+            table.add_row(
+                level,
+                str(r.k),
+                f"{r.estimate:.4f}",
+                f"[{r.ci_lb:.4f}, {r.ci_ub:.4f}]",
+                "-" if r.tau2 is None else f"{r.tau2:.4f}",
+                "-" if r.I2 is None else f"{r.I2:.1f}%",
+            )
+        _out.print(table)
+        if qb is not None:
+            _out.print(
+                f"Test for subgroup differences: Q_between(df = {qb[1]}) = {qb[0]:.4f}, "
+                f"p = {qb[2]:.4g}",
+                markup=False,
+            )
+    for key, value in extra.items():
+        _out.print(f"{key}: {json.dumps(_clean(value))}", markup=False)
+    for note in data.notes:
+        _out.print(f"Note: {note}", markup=False)
+
+
+def meta_command(
+    file: Path = typer.Argument(..., help="CSV file with metafor's column names"),
+    measure: str = typer.Option(..., "--measure", help=", ".join(MEASURES)),
+    method: str = typer.Option("REML", "--method", help=", ".join(ALL_METHODS)),
+    test: str = typer.Option("z", "--test", help="z or knha (Knapp-Hartung)"),
+    level: float = typer.Option(95.0, "--level", help="confidence level in percent"),
+    by: str | None = typer.Option(None, "--by", help="column for subgroup analysis"),
+    mods: str | None = typer.Option(None, "--mods", help="moderator column(s), comma-separated"),
+    egger: bool = typer.Option(False, "--egger", help="Egger-type regression test"),
+    ranktest: bool = typer.Option(False, "--ranktest", help="Begg's rank correlation test"),
+    trimfill: bool = typer.Option(False, "--trimfill", help="trim-and-fill"),
+    leave1out: bool = typer.Option(False, "--leave1out", help="leave-one-out analysis"),
+    forest: Path | None = typer.Option(None, "--forest", help="write a forest plot (PNG)"),
+    funnel: Path | None = typer.Option(None, "--funnel", help="write a funnel plot (PNG)"),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
+) -> None:
+    """Meta-analysis of a CSV file (effect sizes, model, heterogeneity) with metafor's numbers."""
+    meas = measure.strip().upper()
+    if meas not in MEASURES:
+        _fail(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
+    meth = _canonical_method(method)
+    tst = test.strip().lower()
+    if tst not in ("z", "knha"):
+        _fail(f"unknown test {test!r}; choose z or knha")
+    if not 0 < level < 100:
+        _fail(f"--level must be between 0 and 100 (got {level:g})")
+    mod_names = [m.strip() for m in mods.split(",") if m.strip()] if mods else []
+    if mods is not None and not mod_names:
+        _fail("--mods needs at least one column name")
+    if mod_names and meth in ("MH", "PETO"):
+        _fail(f"--mods is not available with --method {meth}; use a random-effects method")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        _fail(f"no such file: {file}")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"cannot read {file}: {exc}")
+    try:
+        data = prepare(parse_csv(text), meas, mods=mod_names, by=by)
+        fit = _fit_function(meas, meth, tst, level)
+        res = fit(data, None)
+        res = dataclasses.replace(res, notes=(*data.notes, *res.notes))
+        out = res.to_dict()
+        if mod_names:
+            M, names = design_matrix(data.moderators, mod_names)
+            reg = rma(
+                data.effects.yi,
+                data.effects.vi,
+                method=meth,
+                test=tst,
+                level=level,
+                mods=M,
+                mod_names=names,
+                measure=meas,
+            )
+            reg_d = reg.to_dict()
+            for key in ("coefficients", "QM", "QM_pval", "QE", "QE_pval", "R2", "tau2_residual"):
+                out[key] = reg_d[key]
+            res = dataclasses.replace(reg, notes=res.notes)
+        sub: dict[str, MetaResult] | None = None
+        qb: tuple[float, int, float] | None = None
+        out["subgroups"] = None
+        out["Q_between"] = None
+        out["Q_between_pval"] = None
+        if by is not None and data.groups is not None:
+            labels_g = [str(g) for g in data.groups]
+            sub = {}
+            for lv in sorted(set(labels_g)):
+                idx = np.array([g == lv for g in labels_g])
+                sub[lv] = fit(data, idx)
+            out["subgroups"] = {lv: r.to_dict() for lv, r in sub.items()}
+            if len(sub) > 1:
+                qb = q_between([r.estimate for r in sub.values()], [r.se for r in sub.values()])
+                out["Q_between"], out["Q_between_pval"] = qb[0], qb[2]
+        want = {"egger": egger, "ranktest": ranktest, "trimfill": trimfill, "leave1out": leave1out}
+        for key in want:
+            out[key] = None
+        extra = _bias(res, list(data.labels), want)
+        out.update(extra)
+        _plots(res, list(data.labels), forest, funnel)
+    except CSVInputError as exc:
+        _fail(f"{file}: {exc}")
+    except (EffectSizeError, MetaError) as exc:
+        _fail(str(exc))
+    except _Unavailable as exc:
+        _fail(f"{exc} are not available in this build of glabella")
+    out["notes"] = list(res.notes)
+    if as_json:
+        typer.echo(json.dumps(_clean(out), indent=2))
+        return
+    _print_summary(res, data, sub, qb, extra)

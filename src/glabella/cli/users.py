@@ -59,17 +59,32 @@ def add(
     username: str = typer.Argument(..., help="Login name."),
     role: str = typer.Option(..., help="admin, clinician, nurse, receptionist or researcher."),
     full_name: str = typer.Option("", help="Name shown in the app."),
+    clinic: str = typer.Option(
+        "", help="The clinic the account belongs to (created when missing); default: the first."
+    ),
 ) -> None:
     """Create a staff account with a one-time password."""
     settings = get_settings()
+    db = database()
+    known = {c.name for c in user_service.list_clinics(db)}
     user, password = run_service(
         lambda: user_service.create_user(
-            database(),
+            db,
             username=username,
             full_name=full_name,
             role=role,
             clinic_name=settings.clinic_name,
             timezone=settings.timezone,
+            clinic=clinic or None,
         )
     )
+    if clinic and " ".join(clinic.split()) not in known:
+        typer.echo(f"created clinic {' '.join(clinic.split())!r}")
     _announce(user.username, password, settings.base_url)
+
+
+@app.command("unlock")
+def unlock(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Lift a sign-in lockout (after too many failed attempts)."""
+    lifted = run_service(lambda: user_service.unlock_user(database(), username))
+    typer.echo(f"{username}: {'unlocked' if lifted else 'was not locked'}")

@@ -1,1 +1,46 @@
-"""glabella.evidence."""
+"""glabella.evidence: the evidence base and the meta-analysis engine (metafor parity).
+
+Public API of the engine (names as in R's metafor):
+
+* :func:`escalc` effect sizes and sampling variances;
+* :func:`rma` equal-, fixed- and random-effects models and meta-regression (``rma.uni``);
+* :func:`rma_mh`, :func:`rma_peto` Mantel-Haenszel and Peto pooling of 2x2 tables;
+* :func:`qprofile_ci` Q-profile CI for tau², I², H² (``confint``);
+* :func:`estimate_tau2` the tau² estimators;
+* :func:`design_matrix`, :func:`meta_regression`, :func:`subgroups`.
+"""
+
+from glabella.evidence.binary import rma_mh, rma_peto
+from glabella.evidence.confint import HeterogeneityCI, qprofile_ci
+from glabella.evidence.effects import MEASURES, EffectSizeError, EffectSizes, escalc
+from glabella.evidence.meta import Coefficient, MetaError, MetaResult, rma
+from glabella.evidence.regression import (
+    SubgroupResult,
+    design_matrix,
+    meta_regression,
+    subgroups,
+)
+from glabella.evidence.tau2 import METHODS, Tau2Error, Tau2Estimate, estimate_tau2
+
+__all__ = [
+    "MEASURES",
+    "METHODS",
+    "Coefficient",
+    "EffectSizeError",
+    "EffectSizes",
+    "HeterogeneityCI",
+    "MetaError",
+    "MetaResult",
+    "SubgroupResult",
+    "Tau2Error",
+    "Tau2Estimate",
+    "design_matrix",
+    "escalc",
+    "estimate_tau2",
+    "meta_regression",
+    "qprofile_ci",
+    "rma",
+    "rma_mh",
+    "rma_peto",
+    "subgroups",
+]

@@ -132,12 +132,13 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
     flagged = [(s, w) for s, w in zip(studies, shares, strict=True) if s.indirectness]
     share = sum(w for _, w in flagged)
     if share >= 0.5:
-        reasons = "; ".join(f"{s.study_id}: {s.indirectness}" for s, _ in flagged)
+        unique = {s.study_id: s.indirectness for s, _ in flagged}
+        reasons = "; ".join(f"{sid}: {why}" for sid, why in unique.items())
         return Downgrade(
             "indirectness", 1, f"Studies with {share:.0%} of the weight differ: {reasons}."
         )
     if flagged:
-        ids = ", ".join(s.study_id for s, _ in flagged)
+        ids = ", ".join(dict.fromkeys(s.study_id for s, _ in flagged))
         return Downgrade(
             "indirectness", 0, f"Indirectness noted for {ids} but under half of the weight."
         )
@@ -159,7 +160,8 @@ def _imprecision(
         return Downgrade(
             "imprecision", 0, f"{total_n} patients and a CI that excludes no effect ({measure})."
         )
-    return Downgrade("imprecision", min(levels, 2), "; ".join(parts).capitalize() + ".")
+    text = "; ".join(parts)
+    return Downgrade("imprecision", min(levels, 2), text[0].upper() + text[1:] + ".")
 
 
 def _publication_bias(studies: Sequence[GradeStudy]) -> Downgrade:

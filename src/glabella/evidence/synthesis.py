@@ -15,17 +15,47 @@ The selection rules (documented in ``docs/evidence/method.md``):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from glabella.evidence.studies import OUTCOME_KINDS, ArmResult, Num, Outcome, Study
+import numpy as np
+import numpy.typing as npt
+
+from glabella.evidence.effects import escalc
+from glabella.evidence.grade import Certainty, GradeStudy, rate_certainty
+from glabella.evidence.meta import MetaResult, rma
+from glabella.evidence.nnt import NNTResult, nnt
+from glabella.evidence.studies import (
+    DISORDERS,
+    OUTCOME_KINDS,
+    ArmResult,
+    EvidenceBase,
+    Num,
+    Outcome,
+    Study,
+    load_evidence,
+    num_to_dict,
+    study_summary,
+    study_to_dict,
+)
 
 __all__ = [
     "DOSE_BANDS",
+    "METHOD_TEXT",
+    "MIN_K",
     "POOLED_OUTCOMES",
     "Comparison",
     "Exclusion",
+    "PooledEstimate",
+    "Synthesis",
+    "disorder_summary",
+    "list_studies",
+    "pool",
+    "pooled_result",
     "select_comparisons",
+    "sensitivity",
+    "study_detail",
 ]
 
 #: Outcome kinds that can be pooled, with the measures used for them.
@@ -259,3 +289,482 @@ def select_comparisons(
         else:
             excluded.append(Exclusion(study.id, "; ".join(reasons) or "no usable data"))
     return tuple(included), tuple(excluded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling
+# ---------------------------------------------------------------------------------------------
+
+#: Fewest comparisons that are pooled; below this the synthesis refuses and says so.
+MIN_K = 2
+METHOD = "REML"
+TEST = "knha"
+METHOD_TEXT = (
+    "Random-effects meta-analysis: REML estimate of the between-trial variance (tau²) and the "
+    "Knapp-Hartung confidence interval (t distribution, k-1 degrees of freedom), used because "
+    "there are far fewer than 10 trials; the 95% prediction interval is where the effect of a "
+    "new, similar trial is expected to fall."
+)
+_NULL = {"RR": 1.0, "RD": 0.0, "SMD": 0.0}
+_OUTCOME_LABEL = {
+    "response": "response",
+    "remission": "remission",
+    "dropout": "dropping out",
+    "adverse_events": "adverse events",
+    "change": "change in symptom score",
+}
+_BENEFICIAL = {"response": True, "remission": True, "dropout": False, "adverse_events": False}
+
+
+@dataclass(frozen=True)
+class PooledEstimate:
+    """A pooled estimate on the natural scale (RR back-transformed from log RR).
+
+    ``se``, ``tau2``, ``yi`` and ``vi`` stay on the model scale (log RR for RR);
+    ``weights`` are percentages of the random-effects weights.
+    """
+
+    measure: str
+    estimate: float
+    ci_lb: float
+    ci_ub: float
+    pi_lb: float | None
+    pi_ub: float | None
+    pval: float
+    se: float
+    tau2: float | None
+    i2: float | None
+    q: float
+    q_pval: float
+    k: int
+    df: int | None
+    weights: tuple[float, ...]
+    yi: tuple[float, ...]
+    vi: tuple[float, ...]
+    notes: tuple[str, ...] = ()
+    fit: MetaResult | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def includes_null(self) -> bool:
+        """True when the confidence interval includes no effect."""
+        return self.ci_lb <= _NULL[self.measure] <= self.ci_ub
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict for JSON."""
+        return {
+            "measure": self.measure,
+            "estimate": self.estimate,
+            "ci_lb": self.ci_lb,
+            "ci_ub": self.ci_ub,
+            "pi_lb": self.pi_lb,
+            "pi_ub": self.pi_ub,
+            "pval": self.pval,
+            "se": self.se,
+            "tau2": self.tau2,
+            "I2": self.i2,
+            "Q": self.q,
+            "Q_pval": self.q_pval,
+            "k": self.k,
+            "df": self.df,
+            "includes_null": self.includes_null,
+            "weights_percent": list(self.weights),
+            "yi": list(self.yi),
+            "vi": list(self.vi),
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """One disorder x outcome synthesis: pooled, or the reason it was not pooled."""
+
+    disorder: str
+    outcome: str
+    status: str  # "pooled", "too_few" or "no_data"
+    comparisons: tuple[Comparison, ...]
+    excluded: tuple[Exclusion, ...]
+    estimates: tuple[PooledEstimate, ...]
+    nnt: NNTResult | None
+    certainty: Certainty | None
+    summary: str
+    evidence_version: str
+    filters: dict[str, object]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def pooled(self) -> bool:
+        """True when a pooled estimate was computed."""
+        return self.status == "pooled"
+
+    @property
+    def primary(self) -> PooledEstimate | None:
+        """The main estimate (RR for binary outcomes, SMD for change scores)."""
+        return self.estimates[0] if self.estimates else None
+
+    def estimate(self, measure: str) -> PooledEstimate | None:
+        """The estimate for ``measure`` (RR, RD or SMD), or None."""
+        return next((e for e in self.estimates if e.measure == measure), None)
+
+    @property
+    def n_patients(self) -> int:
+        """Patients in the included comparisons."""
+        return sum(c.n for c in self.comparisons)
+
+    @property
+    def n_trials(self) -> int:
+        """Distinct trials among the included comparisons."""
+        return len({c.study_id for c in self.comparisons})
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict for JSON and the web pages."""
+        return {
+            "disorder": self.disorder,
+            "disorder_name": DISORDERS[self.disorder],
+            "outcome": self.outcome,
+            "status": self.status,
+            "method": METHOD_TEXT if self.pooled else None,
+            "k": len(self.comparisons),
+            "n_trials": self.n_trials,
+            "n_patients": self.n_patients,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "excluded": [e.to_dict() for e in self.excluded],
+            "estimates": {e.measure: e.to_dict() for e in self.estimates},
+            "nnt": (
+                {**self.nnt.to_dict(), "text": self.nnt.text()} if self.nnt is not None else None
+            ),
+            "certainty": self.certainty.to_dict() if self.certainty is not None else None,
+            "summary": self.summary,
+            "evidence_version": self.evidence_version,
+            "filters": dict(self.filters),
+            "notes": list(self.notes),
+        }
+
+
+def _col(values: Iterable[float | None]) -> npt.NDArray[np.float64]:
+    """A float column, None as NaN (a NaN never reaches rma: selection requires every value)."""
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=np.float64)
+
+
+def _fit(measure: str, comps: Sequence[Comparison]) -> PooledEstimate:
+    """escalc + rma (REML, Knapp-Hartung) on the comparisons, back-transformed for RR."""
+    if measure == "SMD":
+        es = escalc(
+            "SMD",
+            m1i=_col(c.m1i for c in comps),
+            sd1i=_col(c.sd1i for c in comps),
+            n1i=_col(c.n1i for c in comps),
+            m2i=_col(c.m2i for c in comps),
+            sd2i=_col(c.sd2i for c in comps),
+            n2i=_col(c.n2i for c in comps),
+        )
+    else:
+        es = escalc(
+            measure,
+            ai=_col(c.ai for c in comps),
+            n1i=_col(c.n1i for c in comps),
+            ci=_col(c.ci for c in comps),
+            n2i=_col(c.n2i for c in comps),
+        )
+    res = rma(es.yi, es.vi, method=METHOD, test=TEST, measure=measure, notes=es.notes)
+    tr = math.exp if measure == "RR" else float
+    w = np.asarray(res.weights, dtype=float)
+    pct = tuple(float(x) for x in 100.0 * w / w.sum())
+    return PooledEstimate(
+        measure=measure,
+        estimate=tr(res.estimate),
+        ci_lb=tr(res.ci_lb),
+        ci_ub=tr(res.ci_ub),
+        pi_lb=tr(res.pi_lb) if res.pi_lb is not None else None,
+        pi_ub=tr(res.pi_ub) if res.pi_ub is not None else None,
+        pval=float(res.pval),
+        se=float(res.se),
+        tau2=res.tau2,
+        i2=res.I2,
+        q=float(res.Q),
+        q_pval=float(res.Q_pval),
+        k=res.k,
+        df=res.df,
+        weights=pct,
+        yi=tuple(float(x) for x in res.yi),
+        vi=tuple(float(x) for x in res.vi),
+        notes=tuple(es.notes),
+        fit=res,
+    )
+
+
+def _fmt(x: float) -> str:
+    """Two decimals, or two significant digits / a whole number for extreme values."""
+    if x != 0 and abs(x) < 0.01:
+        return f"{x:.2g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.2f}"
+
+
+def _pooled_summary(
+    disorder: str, outcome: str, comps: Sequence[Comparison], est: PooledEstimate, cert: Certainty
+) -> str:
+    n = sum(c.n for c in comps)
+    trials = len({c.study_id for c in comps})
+    what = _OUTCOME_LABEL[outcome]
+    head = (
+        f"In {trials} randomised trial{'s' if trials != 1 else ''} "
+        f"({len(comps)} comparisons) with {n} patients with {DISORDERS[disorder]}, "
+        if len(comps) != trials
+        else f"In {trials} randomised trials with {n} patients with {DISORDERS[disorder]}, "
+    )
+    if est.measure == "SMD":
+        body = (
+            f"the {what} with botulinum toxin versus control had a standardised mean difference "
+            f"of {_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to {_fmt(est.ci_ub)}; negative "
+            "values favour the toxin)."
+        )
+    else:
+        body = (
+            f"the risk ratio for {what} with botulinum toxin versus control was "
+            f"{_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to {_fmt(est.ci_ub)})."
+        )
+    if est.includes_null:
+        body += " The confidence interval includes no difference, so the data are compatible "
+        body += "with no effect."
+    if len(comps) == MIN_K:
+        body += (
+            " With only two comparisons the Knapp-Hartung interval rests on a t distribution"
+            " with 1 degree of freedom."
+        )
+    if est.i2 is not None:
+        body += f" Heterogeneity I² = {est.i2:.0f}%"
+        if est.pi_lb is not None and est.pi_ub is not None:
+            body += f"; a new trial could show {_fmt(est.pi_lb)} to {_fmt(est.pi_ub)}"
+        body += "."
+    return f"{head}{body} Certainty of the evidence: {cert.level}."
+
+
+def _thin_summary(
+    disorder: str, outcome: str, comps: Sequence[Comparison], studies: Sequence[Study]
+) -> str:
+    name = DISORDERS[disorder]
+    what = _OUTCOME_LABEL[outcome]
+    rcts = [s for s in studies if s.disorder == disorder and s.randomised]
+    if not rcts:
+        return f"There are no randomised results for {name}; nothing can be pooled."
+    if not comps:
+        return (
+            f"No randomised trial in {name} reports usable per-arm data on {what} in the sources "
+            "read; nothing is pooled."
+        )
+    c = comps[0]
+    return (
+        f"Only one comparison ({c.label}, {c.n} patients) reports usable per-arm data on {what} "
+        f"in {name}: too few trials to pool. See the trial's own result."
+    )
+
+
+def pool(
+    disorder: str,
+    outcome: str,
+    *,
+    exclude_high_rob: bool = False,
+    exclude_crossover: bool = False,
+    dose: str | None = None,
+    base: EvidenceBase | None = None,
+) -> Synthesis:
+    """Pool one outcome for one disorder, or refuse with the reason when data are too thin.
+
+    Binary outcomes: RR (primary) and RD; change scores: SMD (Hedges' g). Random effects, REML
+    tau² (Viechtbauer 2005, Stat Med 24:3151) with the Knapp-Hartung interval (Knapp & Hartung
+    2003, Stat Med 22:2693), via :func:`glabella.evidence.meta.rma`. NNT from the pooled RR at
+    the pooled control-group risk (Cochrane Handbook 15.4.4). Certainty:
+    :func:`glabella.evidence.grade.rate_certainty`.
+    """
+    if disorder not in DISORDERS:
+        raise ValueError(f"disorder must be one of {sorted(DISORDERS)}, got {disorder!r}")
+    ev = base if base is not None else load_evidence()
+    comps, excluded = select_comparisons(
+        ev.studies,
+        disorder,
+        outcome,
+        exclude_high_rob=exclude_high_rob,
+        exclude_crossover=exclude_crossover,
+        dose=dose,
+    )
+    filters: dict[str, object] = {
+        "exclude_high_rob": exclude_high_rob,
+        "exclude_crossover": exclude_crossover,
+        "dose": dose,
+    }
+    unverified = [f"{c.study_id}: {p}" for c in comps for p in c.unverified]
+    notes: list[str] = []
+    if unverified:
+        notes.append(
+            f"{len(unverified)} input number(s) not verified in the primary source: "
+            + "; ".join(unverified)
+        )
+    if len(comps) < MIN_K:
+        return Synthesis(
+            disorder=disorder,
+            outcome=outcome,
+            status="too_few" if comps else "no_data",
+            comparisons=comps,
+            excluded=excluded,
+            estimates=(),
+            nnt=None,
+            certainty=None,
+            summary=_thin_summary(disorder, outcome, comps, ev.studies),
+            evidence_version=ev.version,
+            filters=filters,
+            notes=tuple(notes),
+        )
+    estimates = tuple(_fit(m, comps) for m in POOLED_OUTCOMES[outcome])
+    main = estimates[0]
+    grade_studies = [
+        GradeStudy(
+            study_id=c.study_id,
+            weight=w,
+            n=c.n,
+            rob_overall=c.rob_overall,
+            indirectness=c.indirectness,
+        )
+        for c, w in zip(comps, main.weights, strict=True)
+    ]
+    cert = rate_certainty(
+        grade_studies,
+        i2=main.i2,
+        ci_lb=main.ci_lb,
+        ci_ub=main.ci_ub,
+        null_value=_NULL[main.measure],
+        measure=main.measure,
+    )
+    nnt_result: NNTResult | None = None
+    if main.measure == "RR":
+        events = sum(c.ci or 0 for c in comps)
+        total = sum(c.n2i for c in comps)
+        acr = events / total
+        if 0.0 < acr < 1.0:
+            nnt_result = nnt(
+                "RR",
+                main.estimate,
+                main.ci_lb,
+                main.ci_ub,
+                baseline_risk=acr,
+                events_are_beneficial=_BENEFICIAL[outcome],
+            )
+            notes.append(
+                f"NNT at the pooled control-group risk {events}/{total} = {acr:.1%}: "
+                f"{nnt_result.text()}"
+            )
+        else:
+            notes.append("NNT not computed: no control-group events to anchor the risk.")
+    for e in estimates:
+        notes.extend(f"{e.measure}: {n}" for n in e.notes)
+    return Synthesis(
+        disorder=disorder,
+        outcome=outcome,
+        status="pooled",
+        comparisons=comps,
+        excluded=excluded,
+        estimates=estimates,
+        nnt=nnt_result,
+        certainty=cert,
+        summary=_pooled_summary(disorder, outcome, comps, main, cert),
+        evidence_version=ev.version,
+        filters=filters,
+        notes=tuple(notes),
+    )
+
+
+def sensitivity(
+    disorder: str, outcome: str, *, base: EvidenceBase | None = None
+) -> dict[str, Synthesis]:
+    """The main analysis and its sensitivity analyses (high RoB out, crossover out, by dose)."""
+    ev = base if base is not None else load_evidence()
+    return {
+        "all": pool(disorder, outcome, base=ev),
+        "excluding_high_rob": pool(disorder, outcome, exclude_high_rob=True, base=ev),
+        "excluding_crossover": pool(disorder, outcome, exclude_crossover=True, base=ev),
+        "dose_low": pool(disorder, outcome, dose="low", base=ev),
+        "dose_high": pool(disorder, outcome, dose="high", base=ev),
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Views for the pages (pure functions returning plain dicts)
+# ---------------------------------------------------------------------------------------------
+
+
+def list_studies(
+    disorder: str | None = None, *, base: EvidenceBase | None = None
+) -> list[dict[str, object]]:
+    """Study summaries (optionally of one disorder) for a study table."""
+    ev = base if base is not None else load_evidence()
+    chosen = ev.studies if disorder is None else ev.by_disorder(disorder)
+    return [study_summary(s) for s in chosen]
+
+
+def study_detail(study_id: str, *, base: EvidenceBase | None = None) -> dict[str, object]:
+    """Everything about one study, every number with its provenance (KeyError if unknown)."""
+    ev = base if base is not None else load_evidence()
+    return {**study_to_dict(ev.get(study_id)), "evidence_version": ev.version}
+
+
+def pooled_result(
+    disorder: str, outcome: str, *, base: EvidenceBase | None = None
+) -> dict[str, object]:
+    """The main synthesis of one disorder x outcome as a plain dict."""
+    return pool(disorder, outcome, base=base).to_dict()
+
+
+def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict[str, object]:
+    """A disorder's evidence in one dict: plain-language summary, syntheses, trials, reviews."""
+    if disorder not in DISORDERS:
+        raise ValueError(f"disorder must be one of {sorted(DISORDERS)}, got {disorder!r}")
+    ev = base if base is not None else load_evidence()
+    studies = ev.by_disorder(disorder)
+    rcts = [s for s in studies if s.randomised]
+    syntheses = {o: pool(disorder, o, base=ev) for o in POOLED_OUTCOMES}
+    name = DISORDERS[disorder]
+    parts: list[str] = []
+    if not rcts:
+        parts.append(f"There are no randomised results for {name}.")
+    else:
+        n = sum(s.n_randomised_total() or 0 for s in rcts)
+        parts.append(
+            f"{len(rcts)} randomised trial{'s' if len(rcts) != 1 else ''} of botulinum toxin in "
+            f"{name} ({n} patients randomised)."
+        )
+        missed = [s for s in rcts if s.primary_endpoint_met is False]
+        for s in missed:
+            parts.append(f"{s.short} did not meet its primary end point.")
+    for syn in syntheses.values():
+        if syn.pooled:
+            parts.append(syn.summary)
+    if 0 < len(rcts) < MIN_K:
+        parts.extend(f"{s.short}: {s.summary}" for s in rcts)
+    others = [s for s in studies if not s.randomised]
+    if others:
+        kinds = sorted({s.design.replace("_", " ") for s in others})
+        noun = "study" if len(others) == 1 else "studies"
+        parts.append(f"Also listed, not pooled: {len(others)} {noun} ({', '.join(kinds)}).")
+    return {
+        "disorder": disorder,
+        "disorder_name": name,
+        "summary": " ".join(parts),
+        "n_randomised_trials": len(rcts),
+        "syntheses": {o: s.to_dict() for o, s in syntheses.items()},
+        "studies": [study_summary(s) for s in studies],
+        "reported_results": [
+            {
+                "study_id": s.id,
+                "short": s.short,
+                "label": r.label,
+                "measure": r.measure,
+                "value": num_to_dict(r.value, s),
+                "ci_lb": num_to_dict(r.ci_lb, s),
+                "ci_ub": num_to_dict(r.ci_ub, s),
+            }
+            for s in studies
+            if s.design in ("meta_analysis", "pooled_analysis")
+            for r in s.reported_results
+        ],
+        "evidence_version": ev.version,
+    }

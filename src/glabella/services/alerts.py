@@ -87,7 +87,11 @@ def list_alerts(
             stmt = stmt.where(Alert.status == status)
         if patient_id is not None:
             stmt = stmt.where(Alert.patient_id == patient_id)
-        return [AlertView.of(a) for a in session.scalars(stmt)]
+        found = [AlertView.of(a) for a in session.scalars(stmt)]
+        audit.record(
+            session, actor, "alert.list", "alert", None, patient_id=patient_id, results=len(found)
+        )
+        return found
 
 
 def record_action(db: Database, actor: Actor, alert_id: int, action_text: str) -> AlertView:

@@ -112,7 +112,7 @@ def record(
     )
     event.hash = chain_hash(_row_fields(event), prev_hash)
     session.add(event)
-    session.flush([event])
+    session.flush()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from glabella.services import audit
 from glabella.services.alerts import AlertView, list_alerts
 from glabella.services.context import Actor, Database
 from glabella.services.patients import require_role
@@ -115,4 +116,7 @@ def dashboard(db: Database, actor: Actor, *, recent_limit: int = 20) -> Dashboar
             )
             for a, p in recent_rows
         ]
+        audit.record(
+            session, actor, "dashboard.view", "patient", None, due=len(due), recent=len(recent)
+        )
     return Dashboard(alerts=alerts, due=due, recent=recent)

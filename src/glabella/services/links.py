@@ -231,4 +231,5 @@ def list_links(db: Database, actor: Actor, patient_id: int) -> list[LinkView]:
             .where(SelfReportLink.patient_id == patient_id)
             .order_by(SelfReportLink.created_at.desc(), SelfReportLink.id.desc())
         ).all()
+        audit.record(session, actor, "link.list", "patient", patient_id)
         return [LinkView.of(r) for r in rows]

@@ -111,6 +111,6 @@ def verify_second_factor(db: Database, user_id: int, code: str, source: str | No
     with db.transaction() as session:
         locked = throttle.record_failure(session, username, source, now)
         audit.record(
-            session, None, "auth.second_factor_failed", "user", user_id, source=source, locked=locked
+            session, None, "auth.second_factor_failed", "user", user_id, source=source, lock=locked
         )
     raise Unauthorized("that one-time code is not right")

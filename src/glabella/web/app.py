@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,8 +19,9 @@ import glabella
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.settings import Settings, get_settings
-from glabella.web import api, pages, pathway_api, pathway_pages
-from glabella.web.deps import LoginRequired, PasswordChangeRequired
+from glabella.web import api, pages, pathway_api, pathway_pages, security_routes
+from glabella.web.access import enforce_access
+from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
@@ -28,6 +30,31 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+
+
+_TOKEN_PATHS = re.compile(r"(/r/|/api/v1/self-report/)[^/?\s]+")
+
+
+def redact_url(path: str) -> str:
+    """A URL fit for a log: no query string (searches may hold names) and no link tokens."""
+    return _TOKEN_PATHS.sub(r"\1[token]", path.split("?", 1)[0])
+
+
+class RedactAccessLog(logging.Filter):
+    """Strips query strings and self-report tokens from uvicorn's access-log lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2]), *args[3:])
+        return True
+
+
+def install_log_redaction() -> None:
+    """Attach :class:`RedactAccessLog` to uvicorn's access logger (once)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactAccessLog) for f in logger.filters):
+        logger.addFilter(RedactAccessLog())
 
 
 def _wants_json(request: Request) -> bool:
@@ -64,6 +91,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    install_log_redaction()
+
+    # Added first, so it runs inside the session middleware (it needs the session).
+    app.middleware("http")(enforce_access)
 
     app.add_middleware(
         SessionMiddleware,
@@ -119,7 +150,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
-        return RedirectResponse("/login", status_code=303)
+        target = "/login/totp" if pending_second_factor(request) is not None else "/login"
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(PasswordChangeRequired)
     async def password_change(request: Request, exc: PasswordChangeRequired) -> Response:
@@ -143,6 +175,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api.router)
     app.include_router(pathway_api.router)
+    app.include_router(security_routes.router)
     app.include_router(pages.router)
     app.include_router(pathway_pages.router)
     app.mount(

@@ -36,12 +36,49 @@ def client_source(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+SECOND_FACTOR_SECONDS = 5 * 60
+"""How long a password-checked sign-in waits for its one-time code."""
+
+
 def sign_in(request: Request, user: UserView) -> None:
-    """Start a fresh session for ``user`` (a new CSRF token; the old session is dropped)."""
+    """Start a fresh session for ``user`` (a new CSRF token; the old session is dropped).
+
+    With a second factor on, the session only remembers that the password was right
+    (``pending_uid``); :func:`complete_second_factor` signs it in after a valid code.
+    """
     request.session.clear()
-    request.session["uid"] = user.id
-    request.session["at"] = int(time.time())
     request.session["csrf"] = secrets.token_urlsafe(32)
+    now = int(time.time())
+    if user.totp_enabled:
+        request.session["pending_uid"] = user.id
+        request.session["pending_at"] = now
+        return
+    request.session["uid"] = user.id
+    request.session["at"] = now
+    request.session["seen"] = now
+
+
+def pending_second_factor(request: Request) -> int | None:
+    """The user id waiting for its one-time code, or None (also when that wait expired)."""
+    uid = request.session.get("pending_uid")
+    started = request.session.get("pending_at")
+    if not isinstance(uid, int) or not isinstance(started, int):
+        return None
+    if time.time() - started > SECOND_FACTOR_SECONDS:
+        request.session.pop("pending_uid", None)
+        request.session.pop("pending_at", None)
+        return None
+    return uid
+
+
+def complete_second_factor(request: Request, user: UserView) -> None:
+    """Sign the session in after the one-time code was accepted."""
+    request.session.clear()
+    now = int(time.time())
+    request.session["csrf"] = secrets.token_urlsafe(32)
+    request.session["uid"] = user.id
+    request.session["at"] = now
+    request.session["seen"] = now
 
 
 def sign_out(request: Request) -> None:
@@ -49,16 +86,43 @@ def sign_out(request: Request) -> None:
 
 
 def session_user(request: Request) -> UserView | None:
-    """The signed-in user, or None when there is no session or it has expired."""
+    """The signed-in user, or None when there is no session or it has expired.
+
+    A session expires ``session_max_age_seconds`` after sign-in (absolute) and after
+    ``session_idle_seconds`` without a request (idle). The answer is cached for the request.
+    """
+    cached = getattr(request.state, "glabella_user", _UNSET)
+    if cached is None or isinstance(cached, UserView):
+        return cached
+    user = _session_user(request)
+    request.state.glabella_user = user
+    return user
+
+
+_UNSET = object()
+
+
+def _session_user(request: Request) -> UserView | None:
     uid = request.session.get("uid")
     started = request.session.get("at")
     if not isinstance(uid, int) or not isinstance(started, int):
         return None
-    max_age = get_settings_from(request).session_max_age_seconds
-    if time.time() - started > max_age:
+    seen = request.session.get("seen", started)
+    settings = get_settings_from(request)
+    now = time.time()
+    if (
+        not isinstance(seen, int)
+        or now - started > settings.session_max_age_seconds
+        or now - seen > settings.session_idle_seconds
+    ):
         request.session.clear()
         return None
-    return get_user(get_db(request), uid)
+    user = get_user(get_db(request), uid)
+    if user is None:
+        request.session.clear()
+        return None
+    request.session["seen"] = int(now)
+    return user
 
 
 def api_actor(request: Request) -> Actor:

@@ -1,0 +1,289 @@
+"""Who may use which route: the role x route access matrix, as data, enforced centrally.
+
+Every route of the app (API, pages, static files, docs) must have an entry in ``MATRIX``:
+``(METHOD, path template) -> roles allowed``. :func:`enforce_access` runs as a middleware on
+every request: it finds the route the router will match, looks the rule up and refuses the
+request before any endpoint code runs when the signed-in role is not listed. A route without
+an entry is refused for everyone (fail closed) and ``tests/security/test_access_matrix.py``
+fails naming it.
+
+Roles: the five staff roles of ``glabella.services.roles.Role`` and ``ANONYMOUS`` (no signed-in
+session). A patient never has a session: the self-report routes are ``PUBLIC`` because the
+random single-use token in the URL is the credential (``glabella.services.links``).
+
+Services keep their own role checks and clinic filters (defence in depth); this matrix is the
+outer gate and the one place to read who can reach what.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import fastapi.routing
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import Mount
+
+from glabella.services.roles import Role
+from glabella.web.deps import pending_second_factor, session_user
+
+ANONYMOUS = "anonymous"
+"""The pseudo-role of a request without a signed-in session."""
+
+ADMIN, CLINICIAN, NURSE = Role.ADMIN.value, Role.CLINICIAN.value, Role.NURSE.value
+RECEPTIONIST, RESEARCHER = Role.RECEPTIONIST.value, Role.RESEARCHER.value
+
+STAFF = frozenset({ADMIN, CLINICIAN, NURSE, RECEPTIONIST, RESEARCHER})
+"""Every signed-in role."""
+PUBLIC = STAFF | {ANONYMOUS}
+"""Everyone, signed in or not (sign-in pages, static files, a patient's token link)."""
+CLINICAL = frozenset({ADMIN, CLINICIAN, NURSE})
+"""Roles that see clinical data: scores, answers, alerts, treatments."""
+REGISTER = CLINICAL | {RECEPTIONIST}
+"""Roles that see the patient register and send self-report links (no clinical data)."""
+ALERT_ACTION = frozenset({ADMIN, CLINICIAN, NURSE})
+"""Roles that may record the action that closes a safety alert."""
+ADMIN_ONLY = frozenset({ADMIN})
+PRESCRIBER = frozenset({ADMIN, CLINICIAN})
+"""Roles that may override a screening precaution (prescribers)."""
+RESEARCH = frozenset({ADMIN, RESEARCHER})
+"""De-identified research data (no route yet: researchers see no patient-identifying data)."""
+
+ALL_ROLES: tuple[str, ...] = (ADMIN, CLINICIAN, NURSE, RECEPTIONIST, RESEARCHER, ANONYMOUS)
+
+Rule = frozenset[str]
+
+MATRIX: dict[tuple[str, str], Rule] = {
+    # --- infrastructure ---------------------------------------------------------------------
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    # The API's description is public (it holds no data; the foundation's contract).
+    ("GET", "/api/openapi.json"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    # --- JSON API: sign-in ------------------------------------------------------------------
+    ("POST", "/api/v1/auth/login"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): PUBLIC,
+    ("POST", "/api/v1/auth/totp"): PUBLIC,
+    ("POST", "/api/v1/auth/password"): STAFF,
+    ("GET", "/api/v1/me"): STAFF,
+    # --- JSON API: instruments (no patient data) --------------------------------------------
+    ("GET", "/api/v1/instruments"): STAFF,
+    ("GET", "/api/v1/instruments/{instrument_id}"): STAFF,
+    ("POST", "/api/v1/score"): STAFF,
+    # --- JSON API: patient register ---------------------------------------------------------
+    ("GET", "/api/v1/patients"): REGISTER,
+    ("POST", "/api/v1/patients"): REGISTER,
+    ("GET", "/api/v1/patients/{patient_id}"): REGISTER,
+    ("PUT", "/api/v1/patients/{patient_id}"): REGISTER,
+    ("GET", "/api/v1/patients/{patient_id}/links"): REGISTER,
+    ("POST", "/api/v1/patients/{patient_id}/links"): REGISTER,
+    # --- JSON API: clinical data ------------------------------------------------------------
+    ("GET", "/api/v1/patients/{patient_id}/assessments"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/assessments"): CLINICAL,
+    ("GET", "/api/v1/assessments/{assessment_id}"): CLINICAL,
+    ("GET", "/api/v1/alerts"): CLINICAL,
+    ("POST", "/api/v1/alerts/{alert_id}/action"): ALERT_ACTION,
+    ("GET", "/api/v1/dashboard"): CLINICAL,
+    # --- JSON API: the patient's link (the token is the credential) -------------------------
+    ("GET", "/api/v1/self-report/{token}"): PUBLIC,
+    ("POST", "/api/v1/self-report/{token}"): PUBLIC,
+    # --- JSON API: clinical pathway (reference data, then per-patient clinical data) --------
+    ("GET", "/api/v1/products"): STAFF,
+    ("GET", "/api/v1/protocols"): STAFF,
+    ("GET", "/api/v1/injection-sites"): STAFF,
+    ("GET", "/api/v1/consent/current"): STAFF,
+    ("GET", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
+    ("POST", "/api/v1/screenings/{screening_id}/overrides"): PRESCRIBER,
+    ("GET", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/adverse-events"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/adverse-events"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/follow-up"): CLINICAL,
+    ("GET", "/api/v1/follow-up/due"): CLINICAL,
+    # --- pages: sign-in and account ---------------------------------------------------------
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/login/totp"): PUBLIC,
+    ("POST", "/login/totp"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("GET", "/account/password"): STAFF,
+    ("POST", "/account/password"): STAFF,
+    ("GET", "/account/totp"): STAFF,
+    ("POST", "/account/totp"): STAFF,
+    ("POST", "/account/totp/disable"): STAFF,
+    # --- pages: dashboard and register ------------------------------------------------------
+    ("GET", "/"): REGISTER,
+    ("GET", "/patients"): REGISTER,
+    ("GET", "/patients/new"): REGISTER,
+    ("POST", "/patients/new"): REGISTER,
+    ("GET", "/patients/{patient_id}"): REGISTER,
+    ("GET", "/patients/{patient_id}/edit"): REGISTER,
+    ("POST", "/patients/{patient_id}/edit"): REGISTER,
+    ("POST", "/patients/{patient_id}/links"): REGISTER,
+    # --- pages: clinical --------------------------------------------------------------------
+    ("GET", "/patients/{patient_id}/assess/{instrument_id}"): CLINICAL,
+    ("POST", "/patients/{patient_id}/assess/{instrument_id}"): CLINICAL,
+    ("POST", "/alerts/{alert_id}/action"): ALERT_ACTION,
+    ("GET", "/patients/{patient_id}/screening"): CLINICAL,
+    ("POST", "/patients/{patient_id}/screening"): CLINICAL,
+    ("POST", "/screenings/{screening_id}/override"): PRESCRIBER,
+    ("GET", "/patients/{patient_id}/consent"): CLINICAL,
+    ("POST", "/patients/{patient_id}/consent"): CLINICAL,
+    ("GET", "/patients/{patient_id}/treatments/new"): CLINICAL,
+    ("POST", "/patients/{patient_id}/treatments/new"): CLINICAL,
+    ("GET", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
+    ("POST", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
+    # --- pages: the patient's link ----------------------------------------------------------
+    ("GET", "/r/{token}"): PUBLIC,
+    ("POST", "/r/{token}"): PUBLIC,
+}
+
+
+@dataclass(frozen=True)
+class RouteKey:
+    """One (method, path template) pair of the app."""
+
+    method: str
+    path: str
+
+
+@dataclass(frozen=True)
+class _Entry:
+    method: str
+    path: str
+    regex: re.Pattern[str] | None
+    prefix: bool
+
+
+def _route_contexts(app: FastAPI) -> Iterator[Any]:
+    """The app's routes with the prefixes of included routers applied (flattened)."""
+    flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+    if flatten is None:  # older FastAPI: included routes are copied into app.routes
+        yield from app.routes
+        return
+    yield from flatten(app.routes)
+
+
+def _entries(app: FastAPI) -> list[_Entry]:
+    cached: list[_Entry] | None = getattr(app.state, "access_entries", None)
+    if cached is not None:
+        return cached
+    entries: list[_Entry] = []
+    for ctx in _route_contexts(app):
+        route = getattr(ctx, "original_route", ctx)
+        if isinstance(route, Mount):
+            entries.append(_Entry("GET", route.path, None, prefix=True))
+            continue
+        path = getattr(ctx, "path", None)
+        regex = getattr(ctx, "path_regex", None)
+        if path is None:
+            continue
+        methods = getattr(ctx, "methods", None) or {"GET"}
+        entries.extend(_Entry(m, path, regex, prefix=False) for m in sorted(methods) if m != "HEAD")
+    app.state.access_entries = entries
+    return entries
+
+
+def route_keys(app: FastAPI) -> list[RouteKey]:
+    """Every (method, path template) the app answers, HEAD excluded (it follows GET)."""
+    return [RouteKey(e.method, e.path) for e in _entries(app)]
+
+
+def missing_rules(app: FastAPI) -> list[RouteKey]:
+    """Routes of ``app`` without an entry in ``MATRIX``."""
+    return [k for k in route_keys(app) if (k.method, k.path) not in MATRIX]
+
+
+def _matched(app: FastAPI, request: Request) -> tuple[str, str] | None:
+    """The (method, template) of the route the router will run, or None (404/405 follow)."""
+    path = request.url.path
+    method = "GET" if request.method == "HEAD" else request.method
+    for entry in _entries(app):
+        if entry.prefix:
+            if path == entry.path or path.startswith(entry.path.rstrip("/") + "/"):
+                return "GET", entry.path
+        elif entry.method == method and entry.regex is not None and entry.regex.match(path):
+            return method, entry.path
+    return None
+
+
+DENIED_HEADER = "X-Glabella-Access"
+"""Set to ``denied`` on every refusal made by the matrix (tests and proxies can tell it apart
+from a refusal made further in, e.g. a CSRF failure)."""
+
+
+def _denied(request: Request, role: str, method: str, path: str) -> Response:
+    api = request.url.path.startswith("/api/")
+    response: Response
+    if role == ANONYMOUS and api:
+        response = JSONResponse(
+            {
+                "error": {
+                    "code": "unauthorized",
+                    "message": "sign in first: POST /api/v1/auth/login",
+                    "field": None,
+                }
+            },
+            status_code=401,
+        )
+    elif role == ANONYMOUS:
+        target = "/login/totp" if pending_second_factor(request) is not None else "/login"
+        response = RedirectResponse(target, status_code=303)
+    elif api:
+        message = f"your role ({role}) has no access to {method} {path}"
+        response = JSONResponse(
+            {"error": {"code": "access_denied", "message": message, "field": None}},
+            status_code=403,
+        )
+    else:
+        from glabella.web.templating import TEMPLATES
+
+        message = f"your role ({role}) has no access to {method} {path}"
+        response = TEMPLATES.TemplateResponse(
+            request,
+            "error.html",
+            {"status": 403, "message": message, "user": None},
+            status_code=403,
+        )
+    response.headers[DENIED_HEADER] = "denied"
+    return response
+
+
+async def enforce_access(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Middleware: refuse the request unless the matrix lets the session's role use the route."""
+    matched = _matched(request.app, request)
+    if matched is None:
+        return await call_next(request)
+    method, path = matched
+    rule = MATRIX.get((method, path), frozenset())
+    if rule == PUBLIC:
+        return await call_next(request)
+    user = await run_in_threadpool(session_user, request)
+    role = user.role if user is not None else ANONYMOUS
+    if role not in rule:
+        return _denied(request, role, method, path)
+    return await call_next(request)
+
+
+__all__ = [
+    "ALL_ROLES",
+    "ANONYMOUS",
+    "DENIED_HEADER",
+    "MATRIX",
+    "PUBLIC",
+    "STAFF",
+    "RouteKey",
+    "enforce_access",
+    "missing_rules",
+    "route_keys",
+]
