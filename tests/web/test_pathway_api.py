@@ -193,3 +193,54 @@ def test_patient_reports_side_effect_through_link(api: TestClient) -> None:
     ]
     urgent = [a for a in api.get("/api/v1/alerts").json() if a["kind"] == "possible_distant_spread"]
     assert len(urgent) == 1 and urgent[0]["level"] == "urgent"
+
+
+def _phq9(api: TestClient, pid: int, items: list[int]) -> None:
+    answers = {f"phq9_{i}": v for i, v in enumerate(items, start=1)}
+    response = api.post(
+        f"/api/v1/patients/{pid}/assessments", json={"instrument": "phq9", "answers": answers}
+    )
+    assert response.status_code == 201, response.text
+
+
+def test_retreatment_page_shows_the_previous_response(api: TestClient) -> None:
+    """Issue 5: re-treatment is decided with the previous response in view."""
+    pid = _patient(api)
+    screened = api.post(
+        f"/api/v1/patients/{pid}/screenings",
+        json={"product": "onabotulinumtoxinA", "answers": SAFE},
+    ).json()
+    assert screened["outcome"] == "eligible", screened
+    version = api.get("/api/v1/consent/current").json()["version"]
+    consent = api.post(
+        f"/api/v1/patients/{pid}/consents",
+        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
+    ).json()
+    page = api.get(f"/patients/{pid}/treatments/new")
+    assert page.status_code == 200 and "Response to the last treatment" not in page.text
+    # Baseline PHQ-9 = 3+3+3+3+2+2+2+2+0 = 20 (item 9 = 0: no alert).
+    _phq9(api, pid, [3, 3, 3, 3, 2, 2, 2, 2, 0])
+    treated = api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot_number": "L1",
+            "lot_expiry": TOMORROW,
+            "vial_units": "100",
+            "saline_ml": "2.5",
+            "sites": {"procerus": "4"},
+            "consent_id": consent["id"],
+        },
+    )
+    assert treated.status_code == 201, treated.text
+    # Follow-up PHQ-9 = 1+1+1+1+1+1+1+1+0 = 8: change -12, -60 % (a response: >= 50 %),
+    # not a remission (PHQ-9 remission is a total below 5).
+    _phq9(api, pid, [1, 1, 1, 1, 1, 1, 1, 1, 0])
+    page = api.get(f"/patients/{pid}/treatments/new")
+    assert page.status_code == 200
+    section = page.text.split('id="previous-response"', 1)[1].split("</section>", 1)[0]
+    cells = [c.split(">", 1)[1].split("<", 1)[0] for c in section.split("<td")[1:]]
+    assert cells[0] == "PHQ9"
+    assert cells[1].startswith("20 (") and cells[2].startswith("8 (")
+    assert cells[3] == "-12 (-60%)"
+    assert cells[4:6] == ["yes", "no"]

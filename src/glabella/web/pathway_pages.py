@@ -14,6 +14,7 @@ from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
 from glabella.services import adverse_events as ae_service
 from glabella.services import consent as consent_service
+from glabella.services import followup as followup_service
 from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
@@ -214,6 +215,7 @@ def _treatment_context(db: Any, actor: Any, patient_id: int) -> dict[str, Any]:
         for c in consent_service.list_consents(db, actor, patient_id)
         if c.used_by_treatment is None
     ]
+    previous = treatment_service.list_treatments(db, actor, patient_id)
     return {
         "patient": patient_service.get_patient(db, actor, patient_id),
         "sites": sites,
@@ -221,7 +223,11 @@ def _treatment_context(db: Any, actor: Any, patient_id: int) -> dict[str, Any]:
         "protocols": list(protocol.load_protocols().values()),
         "consents": consents,
         "screenings": screening_service.list_screenings(db, actor, patient_id),
-        "previous": treatment_service.list_treatments(db, actor, patient_id),
+        "previous": previous,
+        # Re-treatment decisions are made with the previous response in view.
+        "previous_followup": followup_service.patient_followup(db, actor, patient_id)
+        if previous
+        else None,
     }
 
 
