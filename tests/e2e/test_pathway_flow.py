@@ -52,9 +52,9 @@ def _seed_treated_six_weeks_ago(database_url: str, password: str) -> int:
                 }
             ),
         ).id
-        # baseline PHQ-9: nine answers of 2 -> 18
+        # baseline PHQ-9: items 1-8 = 2, item 9 = 0 -> 16 (item 9 > 0 would flag screening)
         assessments.submit_assessment(
-            db, actor, pid, "phq9", {f"phq9_{i}": 2 for i in range(1, 10)}
+            db, actor, pid, "phq9", {f"phq9_{i}": 2 if i < 9 else 0 for i in range(1, 10)}
         )
         screening.run_screening(
             db, actor, pid, "onabotulinumtoxinA", screening.parse_screening_answers(SAFE)
@@ -166,18 +166,18 @@ def test_week6_self_report_shows_response_and_trajectory(
     form = phone.new_page()
     form.goto(link)
     expect(form.get_by_text("Side effects since your injection")).to_be_visible()
-    # week 6: items 1-8 = 1, item 9 = 0 -> 8 (baseline 18: -10 points, -56 % -> response)
+    # week 6: items 1-7 = 1, items 8-9 = 0 -> 7 (baseline 16: -9 points, -56.25 % -> response)
     for number in range(1, 10):
-        form.check(f"input[name=phq9__phq9_{number}][value='{1 if number < 9 else 0}']")
+        form.check(f"input[name=phq9__phq9_{number}][value='{1 if number < 8 else 0}']")
     form.get_by_role("button", name="Send my answers").click()
     expect(form.get_by_role("heading", name="Thank you")).to_be_visible()
     phone.close()
 
     page.goto(f"{server}/patients/{pid}")
     outcomes = page.locator("table.outcomes")
-    expect(outcomes).to_contain_text("18")
+    expect(outcomes).to_contain_text("16")
     expect(outcomes.locator("td.response")).to_have_text("responder")
-    expect(outcomes).to_contain_text("-10 (-56%)")
+    expect(outcomes).to_contain_text("-9 (-56%)")
     expect(page.locator("table.visits")).to_contain_text("completed")
     chart = page.locator("svg.chart").first
     expect(chart.locator("circle.point")).to_have_count(2)

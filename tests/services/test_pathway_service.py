@@ -273,14 +273,14 @@ def test_followup_schedule_and_response(
 ) -> None:
     pid = _patient(db, actor)
     clock["now"] = START - dt.timedelta(days=1)
-    # baseline PHQ-9: 2*9 = 18 (moderately severe)
-    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 9))
+    # baseline PHQ-9: 2*8 + 0 = 16 (moderately severe; item 9 = 0, else screening flags it)
+    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 8 + [0]))
     clock["now"] = START
     _screen(db, actor, pid)
     _treat(db, actor, pid, _consent(db, actor, pid))
-    # week 6 (START + 42 days): PHQ-9 = 1*8 + 0 = 8 -> change -10, -55.6 % -> responder
+    # week 6 (START + 42 days): PHQ-9 = 1*7 + 0 + 0 = 7 -> change -9, -56.25 % -> responder
     clock["now"] = START + dt.timedelta(days=42)
-    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([1] * 8 + [0]))
+    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([1] * 7 + [0, 0]))
     follow = followup_svc.patient_followup(db, actor, pid)
     statuses = {v.key: v.status for v in follow.visits}
     # baseline done (day -1 is inside its 14-day window), week 2 window closed unfilled,
@@ -293,10 +293,10 @@ def test_followup_schedule_and_response(
     }
     assert follow.retreatment_from == dt.date(2027, 1, 25)
     (outcome,) = follow.outcomes
-    assert (outcome.baseline, outcome.current, outcome.change) == (18, 8, -10)
-    assert outcome.percent_change == pytest.approx(-10 / 18 * 100)
+    assert (outcome.baseline, outcome.current, outcome.change) == (16, 7, -9)
+    assert outcome.percent_change == pytest.approx(-9 / 16 * 100)
     assert outcome.response is True
-    assert outcome.remission is False  # 8 is not < 5
+    assert outcome.remission is False  # 7 is not < 5
     assert outcome.not_improving_week6 is False
     due = followup_svc.due_visits(db, actor)
     assert [(d.patient_id, d.visit.key, d.visit.status) for d in due] == [(pid, "week2", "overdue")]
@@ -306,11 +306,11 @@ def test_not_improving_flag_at_week6(
     db: Database, actor: Actor, clock: dict[str, dt.datetime]
 ) -> None:
     pid = _patient(db, actor)
-    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 9))  # 18
+    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 8 + [0]))  # 16
     _screen(db, actor, pid)
     _treat(db, actor, pid, _consent(db, actor, pid))
     clock["now"] = START + dt.timedelta(days=40)
-    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 8 + [0]))  # 16: -11 %
+    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 7 + [1, 0]))  # 15: -6.25 %
     (outcome,) = followup_svc.patient_followup(db, actor, pid).outcomes
     assert outcome.not_improving_week6 is True and outcome.response is False
 
@@ -374,3 +374,26 @@ def test_adverse_events_raise_alerts(
             outcome="recovered",
         )
     assert len(ae_svc.list_adverse_events(db, actor, pid)) == 3
+
+
+def test_screening_uses_item9_from_a_recent_phq9(
+    db: Database, actor: Actor, clock: dict[str, dt.datetime]
+) -> None:
+    """H-018: item 9 = 2 reported 13 days ago is not screened away by an entered 0."""
+    pid = _patient(db, actor)
+    assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2, 2, 2, 2, 1, 1, 1, 1, 2]))
+    clock["now"] = START + dt.timedelta(days=13)
+    decision = _screen(db, actor, pid, phq9_item9="0")
+    ideation = [r for r in decision.reasons if r.rule_id == "suicidal_ideation_other"]
+    assert [r.detail for r in ideation] == ["PHQ-9 item 9 = 2"]
+    assert not decision.can_treat
+    # An entered value higher than the stored one is kept as entered.
+    assert [
+        r.detail
+        for r in _screen(db, actor, pid, phq9_item9="3").reasons
+        if r.rule_id == "suicidal_ideation_other"
+    ] == ["PHQ-9 item 9 = 3"]
+    # A PHQ-9 older than 14 days no longer speaks for today's screening.
+    clock["now"] = START + dt.timedelta(days=15)
+    later = _screen(db, actor, pid, phq9_item9="0")
+    assert not [r for r in later.reasons if r.rule_id == "suicidal_ideation_other"]

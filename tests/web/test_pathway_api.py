@@ -244,3 +244,14 @@ def test_retreatment_page_shows_the_previous_response(api: TestClient) -> None:
     assert cells[1].startswith("20 (") and cells[2].startswith("8 (")
     assert cells[3] == "-12 (-60%)"
     assert cells[4:6] == ["yes", "no"]
+
+
+def test_screening_page_prefills_item9_from_a_recent_phq9(api: TestClient) -> None:
+    """H-018: the screening form starts from the patient's own recent item 9 answer."""
+    pid = _patient(api)
+    page = api.get(f"/patients/{pid}/screening")
+    assert page.status_code == 200 and 'id="stored-item9"' not in page.text
+    _phq9(api, pid, [1, 1, 1, 1, 1, 1, 1, 1, 2])  # item 9 = 2 (also raises an alert)
+    page = api.get(f"/patients/{pid}/screening")
+    assert "highest item 9: 2" in page.text
+    assert 'id="phq9_item9" name="phq9_item9" type="number" min="0" max="3" value="2"' in page.text

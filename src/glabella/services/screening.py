@@ -19,7 +19,11 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES, Role
+from glabella.store.models import Assessment, AssessmentAnswer
 from glabella.store.pathway import Screening, ScreeningOverride, Treatment
+
+PHQ9_LOOKBACK = dt.timedelta(days=14)
+"""PHQ-9 asks about "the last 2 weeks": a stored PHQ-9 that recent still speaks for today."""
 
 OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
 """Only prescribers (and admins) may override a precaution."""
@@ -125,6 +129,39 @@ def _last_recorded_bont(session: Session, patient_id: int) -> dt.date | None:
     )
 
 
+def _recent_item9(session: Session, patient_id: int, now: dt.datetime) -> int | None:
+    """The highest PHQ-9 item 9 answer stored for the patient in the last 14 days, if any."""
+    return session.scalar(
+        select(func.max(AssessmentAnswer.value))
+        .join(Assessment, AssessmentAnswer.assessment_id == Assessment.id)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.instrument_id == "phq9",
+            AssessmentAnswer.item_id == "phq9_9",
+            Assessment.submitted_at >= now - PHQ9_LOOKBACK,
+        )
+    )
+
+
+def recent_phq9_item9(db: Database, actor: Actor, patient_id: int) -> int | None:
+    """The highest PHQ-9 item 9 the patient answered in the last 14 days (to prefill screening)."""
+    require_role(actor, CLINICAL_ROLES, "screen patients")
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        return _recent_item9(session, patient_id, db.now())
+
+
+def _with_stored_item9(
+    answers: eligibility.ScreeningAnswers, stored: int | None
+) -> eligibility.ScreeningAnswers:
+    """Never screen with a lower item 9 than the patient reported in the last 14 days (H-018)."""
+    entered = answers.suicide.phq9_item9
+    if stored is None or (entered is not None and entered >= stored):
+        return answers
+    suicide = dataclasses.replace(answers.suicide, phq9_item9=stored)
+    return dataclasses.replace(answers, suicide=suicide)
+
+
 def run_screening(
     db: Database,
     actor: Actor,
@@ -137,7 +174,12 @@ def run_screening(
     last_bont_elsewhere: dt.date | None = None,
     mdq_positive: bool | None = None,
 ) -> ScreeningView:
-    """Screen a patient for a planned treatment with ``product_id`` today (clinic calendar)."""
+    """Screen a patient for a planned treatment with ``product_id`` today (clinic calendar).
+
+    PHQ-9 item 9 is the higher of the value entered and the highest item 9 the patient
+    answered in a PHQ-9 stored in the last 14 days, so a self-reported thought of death or
+    self-harm cannot be screened away by an empty or lower entry (hazard H-018).
+    """
     require_role(actor, CLINICAL_ROLES, "screen patients")
     try:
         product = get_product(product_id)
@@ -159,6 +201,7 @@ def run_screening(
             conditions=conditions,
             mdq_positive=mdq_positive,
         )
+        answers = _with_stored_item9(answers, _recent_item9(session, patient_id, now))
         decision = eligibility.screen(answers, facts, product, today)
         row = Screening(
             patient_id=patient_id,

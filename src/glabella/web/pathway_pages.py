@@ -66,12 +66,14 @@ def screening_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
     actor = user.actor(client_source(request))
     patient = patient_service.get_patient(db, actor, patient_id)
     history = screening_service.list_screenings(db, actor, patient_id)
+    stored_item9 = screening_service.recent_phq9_item9(db, actor, patient_id)
     return render(
         request,
         "screening.html",
         user=user,
         patient=patient,
-        values={},
+        values={} if stored_item9 is None else {"phq9_item9": str(stored_item9)},
+        stored_item9=stored_item9,
         history=history,
         questions=SCREENING_QUESTIONS,
         cssrs=RISK_QUESTIONS,
