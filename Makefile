@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
 	$(BIN)/python -m bench.run
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
+	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

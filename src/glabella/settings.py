@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     session_idle_seconds: int = 30 * 60
     https: bool = False
     base_url: str = "http://127.0.0.1:8000"
+    research_key: str = ""
+    """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite under ``data_dir``."""
@@ -46,6 +48,17 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
             path.chmod(0o600)
         return path.read_text(encoding="utf-8").strip()
+
+    def resolved_research_key(self) -> bytes:
+        """The research export's HMAC key: configured, or generated once into ``data_dir``."""
+        if self.research_key:
+            return self.research_key.encode("utf-8")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "research_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip().encode("utf-8")
 
 
 @lru_cache(maxsize=1)

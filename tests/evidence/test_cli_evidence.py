@@ -170,6 +170,17 @@ def test_pool_text_sensitivity_and_refusal() -> None:
     assert bad_outcome.exit_code == 2 and "unknown outcome" in bad_outcome.stderr
 
 
+def test_pool_forest_png_or_a_clear_refusal(tmp_path: Path) -> None:
+    png = tmp_path / "mdd-dropout.png"
+    made = runner.invoke(app, ["evidence", "pool", "--outcome", "dropout", "--forest", str(png)])
+    assert made.exit_code == 0, made.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    refused = tmp_path / "sad.png"
+    thin = runner.invoke(app, ["evidence", "pool", "--disorder", "sad", "--forest", str(refused)])
+    assert thin.exit_code == 2 and "no forest plot" in thin.stderr
+    assert not refused.exists()
+
+
 def test_exported_csv_reruns_through_the_meta_csv_reader() -> None:
     # Round trip: the exported rows, read back by the `glabella meta` CSV reader and refitted,
     # give the same pooled RR as the synthesis.

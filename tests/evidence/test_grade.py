@@ -54,6 +54,11 @@ def test_imprecision_small_and_crossing_null() -> None:
     levels, reason = _domain(c, "imprecision")
     assert levels == 2
     assert "70 patients" in reason and "includes no effect" in reason
+    # A Knapp-Hartung interval on 1 df can be enormous: it is written readably, not as 0.00.
+    wide = rate_certainty(
+        studies, i2=0.0, ci_lb=0.000368, ci_ub=74793.97, null_value=1.0, measure="RR"
+    )
+    assert "(0.00037 to 74,794)" in _domain(wide, "imprecision")[1]
 
 
 def test_indirectness_needs_half_the_weight() -> None:

@@ -245,6 +245,11 @@ def test_sensitivity_analyses(base: EvidenceBase) -> None:
     }
     assert sens["dose_high"].status == "too_few"
     assert len(sens["dose_low"].comparisons) == 2
+    # low dose recomputed: Brin 30 U 31/65 vs 26/59; Magid first period 0/11 vs 2/19 (zero cell:
+    # 1/2 added to every cell of that table)
+    _check_rr(sens["dose_low"], ref_reml_knha(*ref_log_rr([31, 0], [65, 11], [26, 2], [59, 19])))
+    # no trial of the dropout analysis is at high risk of bias: identical to the main analysis
+    assert sens["excluding_high_rob"].primary == sens["all"].primary
     resp = sy.sensitivity("mdd", "response", base=base)
     assert resp["excluding_high_rob"].status == "too_few"  # Finzi 2014 is at high risk
 

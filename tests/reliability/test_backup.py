@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from glabella.cli import app as cli_app
@@ -15,6 +15,7 @@ from glabella.services.context import Database
 from glabella.services.errors import Conflict, Invalid
 from glabella.services.patients import parse_patient_input
 from glabella.settings import get_settings
+from glabella.store.models import AuditEvent
 
 PASSWORD = "correct horse battery staple"
 
@@ -147,3 +148,15 @@ def test_cli_backup_and_restore(db: Database, database_url: str, tmp_path: Path)
     finally:
         get_settings.cache_clear()
     assert "restored" in back.output
+    # Both are on the audit trail, chained onto the head (the restored trail goes on).
+    target = Database.from_url(database_url)
+    try:
+        for database, action in ((db, "backup.create"), (target, "backup.restore")):
+            with database.transaction() as session:
+                last = session.scalars(
+                    select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)
+                ).one()
+                assert (last.action, last.entity) == (action, "database")
+            assert audit.verify_chain(database).ok
+    finally:
+        target.engine.dispose()

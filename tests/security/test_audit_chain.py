@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 
 import pytest
@@ -158,6 +159,7 @@ def test_every_patient_data_route_appends_an_audit_row(
     alert_id = api.get("/api/v1/alerts").json()[0]["id"]
     calls = [
         ("GET", "/api/v1/patients", None, "patient.search"),
+        ("POST", "/api/v1/patients/search", {"q": "hop"}, "patient.search"),
         ("GET", f"/api/v1/patients/{pid}", None, "patient.view"),
         ("PUT", f"/api/v1/patients/{pid}", {**PATIENT, "phone": "0123"}, "patient.update"),
         ("POST", "/api/v1/patients", {**PATIENT, "mrn": "Q-2"}, "patient.create"),
@@ -196,4 +198,59 @@ def test_every_patient_data_route_appends_an_audit_row(
         assert event.user_id == clinician.id and event.role == "clinician"
         assert event.clinic_id == clinician.clinic_id and event.source == "testclient"
         assert event.at is not None
+    assert audit.verify_chain(db).ok
+
+
+def _patient_data_reads(pid: int, aid: int) -> list[str]:
+    """Every GET route that shows one patient's data (taken from the access matrix, so a new
+    patient route is covered without editing this test), plus the lists of patients."""
+    from glabella.web.access import MATRIX
+
+    reads = [
+        "/api/v1/patients",
+        "/api/v1/alerts",
+        "/api/v1/dashboard",
+        "/api/v1/follow-up/due",
+        "/",
+        "/patients",
+    ]
+    for method, path in sorted(MATRIX):
+        params = set(re.findall(r"\{(\w+)\}", path))
+        scoped = params & {"patient_id", "assessment_id"}
+        if (
+            method != "GET"
+            or not scoped
+            or params - {"patient_id", "assessment_id", "instrument_id"}
+        ):
+            continue
+        concrete = path.replace("{patient_id}", str(pid)).replace("{assessment_id}", str(aid))
+        reads.append(concrete.replace("{instrument_id}", "phq9"))
+    return reads
+
+
+def test_every_read_of_patient_data_is_audited_with_who_and_where(
+    api: TestClient, db: Database, clinician: UserView
+) -> None:
+    """Each page and API read of a patient appends audit rows naming user, role, clinic and
+    source, in an unbroken chain; a route that reads patient data silently fails here."""
+    pid = api.post("/api/v1/patients", json=PATIENT).json()["id"]
+    answers = {f"phq9_{i}": (1 if i == 9 else 0) for i in range(1, 10)}
+    aid = api.post(
+        f"/api/v1/patients/{pid}/assessments", json={"instrument": "phq9", "answers": answers}
+    ).json()["id"]
+    reads = _patient_data_reads(pid, aid)
+    assert len(reads) >= 20 and f"/patients/{pid}" in reads
+    silent = []
+    for path in reads:
+        before = _count(db)
+        response = api.get(path)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        with db.transaction() as session:
+            new = session.scalars(select(AuditEvent).where(AuditEvent.seq > before)).all()
+        if not new:
+            silent.append(path)
+        for event in new:
+            assert (event.user_id, event.role) == (clinician.id, "clinician"), path
+            assert event.clinic_id == clinician.clinic_id and event.source == "testclient", path
+    assert silent == [], f"read patient data without an audit row: {silent}"
     assert audit.verify_chain(db).ok

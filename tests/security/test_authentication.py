@@ -282,10 +282,11 @@ def test_every_staff_form_refuses_a_post_without_csrf_token(
     """Every POST page route (the patient's token page excepted) checks the CSRF token."""
     users.create_user(db, username="root.admin", full_name="A", role="admin", password=PASSWORD)
     app = create_app(settings, db)
+    api_paths = set(app.openapi()["paths"])  # JSON APIs; pages are not in the schema
     posts = [
         k
         for k in route_keys(app)
-        if k.method == "POST" and not k.path.startswith("/api/") and k.path != "/r/{token}"
+        if k.method == "POST" and k.path not in api_paths and k.path != "/r/{token}"
     ]
     assert len(posts) >= 10
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -350,7 +351,7 @@ PHI = {
 def test_no_patient_data_in_logs(api: TestClient, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     pid = api.post("/api/v1/patients", json=PHI).json()["id"]
-    api.get("/api/v1/patients", params={"q": "Quagliarello"})
+    api.post("/api/v1/patients/search", json={"q": "Quagliarello"})
     api.get(f"/api/v1/patients/{pid}")
     api.put(f"/api/v1/patients/{pid}", json={**PHI, "phone": "07700 900462"})
     api.post("/api/v1/patients", json=PHI)  # duplicate MRN: an error path
@@ -394,3 +395,40 @@ def test_path_parameters_are_ids_or_tokens_only(settings: Settings, db: Database
     for key in route_keys(create_app(settings, db)):
         for name in re.findall(r"\{(\w+)(?::\w+)?\}", key.path):
             assert name in allowed or name.endswith("_id"), (key, name)
+
+
+PHI_LIKE_PARAMETERS = {"q", "query", "search", "name", "given_name", "family_name", "mrn", "dob"}
+
+
+def test_no_route_takes_names_in_the_query_string(settings: Settings, db: Database) -> None:
+    """Searches go in a POST body: no API operation has a name-like query parameter."""
+    schema = create_app(settings, db).openapi()
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    assert parameter["name"] not in PHI_LIKE_PARAMETERS, (method, path, parameter)
+
+
+def test_patient_search_is_a_post_on_page_and_api(api: TestClient, clinician: UserView) -> None:
+    pid = api.post("/api/v1/patients", json=PHI).json()["id"]
+    found = api.post("/api/v1/patients/search", json={"q": "quaglia"}).json()
+    assert [p["id"] for p in found] == [pid]
+    # A GET with ?q= is refused (it would put the name into URLs and logs), not ignored.
+    assert api.get("/api/v1/patients", params={"q": "quaglia"}).status_code == 422
+    page = api.get("/patients")
+    assert 'method="post" action="/patients/search"' in page.text
+    assert 'hx-post="/patients/search"' in page.text and "hx-get" not in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert csrf is not None
+    rows = api.post(
+        "/patients/search",
+        data={"q": "quaglia", "csrf_token": csrf.group(1)},
+        headers={"HX-Request": "true"},
+    )
+    assert rows.status_code == 200 and f'href="/patients/{pid}"' in rows.text
+    assert "<html" not in rows.text  # htmx gets the rows only
+    nobody = api.post("/patients/search", data={"q": "zzz", "csrf_token": csrf.group(1)})
+    assert nobody.status_code == 200 and "No patients" in nobody.text
+    forged = api.post("/patients/search", data={"q": "quaglia", "csrf_token": "forged"})
+    assert forged.status_code == 403 and "Quagliarello" not in forged.text

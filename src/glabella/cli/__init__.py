@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import typer
 
+from glabella.cli import analytics as analytics_cli
 from glabella.cli import audit, backup, db, evidence, instruments, meta, pathway, patients, users
+from glabella.cli import demo as demo_cli
+from glabella.cli import export as export_cli
+from glabella.cli import fhir as fhir_cli
+from glabella.cli import report as report_cli
 
 app = typer.Typer(
     name="glabella",
@@ -29,7 +34,12 @@ app.add_typer(pathway.eligibility_app, name="eligibility")
 app.add_typer(pathway.treatments_app, name="treatments")
 app.add_typer(pathway.followup_app, name="followup")
 app.add_typer(audit.app, name="audit")
+app.add_typer(report_cli.app, name="report")
+app.add_typer(fhir_cli.app, name="fhir")
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)
+app.add_typer(demo_cli.app, name="demo")
+app.add_typer(export_cli.app, name="export")
+app.command("analytics")(analytics_cli.analytics_command)
 
 __all__ = ["app"]

@@ -220,6 +220,9 @@ def pool_command(
     with_sensitivity: bool = typer.Option(
         False, "--sensitivity", help="add the sensitivity analyses (JSON: under 'sensitivity')"
     ),
+    forest: Path | None = typer.Option(
+        None, "--forest", help="write a forest plot of the main measure to this PNG file"
+    ),
 ) -> None:
     """Pool one outcome for one disorder (REML, Knapp-Hartung), or say why it cannot be pooled."""
     code, out_kind = _disorder(disorder), _outcome(outcome)
@@ -235,6 +238,8 @@ def pool_command(
         base=base,
     )
     sens = sensitivity(code, out_kind, base=base) if with_sensitivity else None
+    if forest is not None:
+        _write_forest(syn, forest)
     if as_json:
         payload: dict[str, Any] = syn.to_dict()
         if sens is not None:
@@ -246,6 +251,21 @@ def pool_command(
         _out.print("\nSensitivity analyses:", markup=False)
         for name, s2 in sens.items():
             _out.print(f"- {name}: {s2.summary}", markup=False)
+
+
+def _write_forest(syn: Synthesis, path: Path) -> None:
+    """The forest plot of the main estimate as a PNG; refuses when nothing was pooled."""
+    est = syn.primary
+    if not syn.pooled or est is None or est.fit is None:
+        _fail(f"no forest plot: {syn.summary}")
+    from glabella.evidence.plots import forest_plot  # matplotlib only when a plot is asked for
+
+    title = f"{st.DISORDERS[syn.disorder]}: {syn.outcome.replace('_', ' ')}"
+    try:
+        forest_plot(est.fit, [c.label for c in syn.comparisons], path, title=title)
+    except OSError as exc:
+        _fail(f"cannot write the forest plot to {path}: {exc}")
+    _err.print(f"forest plot written to {path}", markup=False)
 
 
 @app.command("check")

@@ -14,7 +14,6 @@ Without it a readable summary is printed. Errors: one message on stderr, exit co
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import math
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glabella.evidence import bias, plots
 from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 from glabella.evidence.effects import BINARY_MEASURES, MEASURES, EffectSizeError
@@ -37,10 +37,6 @@ _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ALL_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO")
-
-
-class _Unavailable(Exception):
-    """An optional analysis whose module is not installed in this build."""
 
 
 def _fail(message: str) -> NoReturn:
@@ -63,19 +59,6 @@ def _clean(value: Any) -> Any:
         f = float(value)
         return f if math.isfinite(f) else None
     return value
-
-
-def _to_plain(obj: Any) -> Any:
-    """A result object of the bias module as plain data."""
-    if hasattr(obj, "to_dict"):
-        return obj.to_dict()
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: getattr(obj, f.name)
-            for f in dataclasses.fields(obj)
-            if not isinstance(getattr(obj, f.name), np.ndarray)
-        }
-    return obj
 
 
 def _canonical_method(method: str) -> str:
@@ -127,62 +110,76 @@ def _fit_function(
 
 def _bias(res: MetaResult, labels: list[str], want: dict[str, bool]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if not any(want.values()):
-        return out
-    try:
-        bias = importlib.import_module("glabella.evidence.bias")
-    except ImportError as exc:
-        raise _Unavailable("bias and sensitivity analyses") from exc
     if want["egger"]:
-        r = bias.regtest(res)
-        tval = getattr(r, "tval", None)
-        out["egger"] = {
-            "zval": getattr(r, "zval", None),
-            "tval": tval,
-            "df": getattr(r, "df", None),
-            "pval": r.pval,
-        }
+        rt = bias.regtest(res)
+        out["egger"] = {"zval": rt.zval, "tval": rt.tval, "df": rt.df, "pval": rt.pval}
     if want["ranktest"]:
-        rt = bias.ranktest(res)
-        if isinstance(rt, tuple):
-            tau, pval = rt[0], rt[1]
-        else:
-            tau, pval = rt.tau, rt.pval
-        out["ranktest"] = {"tau": tau, "pval": pval}
+        out["ranktest"] = bias.ranktest(res).to_dict()
     if want["trimfill"]:
-        tf = bias.trimfill(res)
-        if isinstance(tf, tuple):
-            k0, side, filled = tf
-        else:
-            k0, side, filled = tf.k0, tf.side, tf.result
-        out["trimfill"] = {
-            "k0": k0,
-            "side": side,
-            "estimate": filled.estimate,
-            "se": filled.se,
-            "ci_lb": filled.ci_lb,
-            "ci_ub": filled.ci_ub,
-        }
+        out["trimfill"] = bias.trimfill(res).to_dict()
     if want["leave1out"]:
-        rows = [_to_plain(r) for r in bias.leave1out(res)]
-        for i, row in enumerate(rows):
-            if isinstance(row, dict) and "study" not in row and i < len(labels):
-                row["study"] = labels[i]
-        out["leave1out"] = rows
+        out["leave1out"] = [row.to_dict() for row in bias.leave1out(res, labels)]
     return out
 
 
-def _plots(res: MetaResult, labels: list[str], forest: Path | None, funnel: Path | None) -> None:
-    if forest is None and funnel is None:
-        return
-    try:
-        plots = importlib.import_module("glabella.evidence.plots")
-    except ImportError as exc:
-        raise _Unavailable("plots") from exc
+def _plots(
+    res: MetaResult,
+    labels: list[str],
+    forest: Path | None,
+    funnel: Path | None,
+    sub: dict[str, MetaResult] | None,
+    groups: list[str] | None,
+    funnel_fill: bool = False,
+) -> None:
     if forest is not None:
-        plots.forest_plot(res, labels, forest)
+        plots.forest_plot(res, labels, forest, subgroups=sub, groups=groups)
     if funnel is not None:
-        plots.funnel_plot(res, funnel)
+        filled_yi = filled_vi = None
+        if funnel_fill:
+            tf = bias.trimfill(res)
+            filled_yi, filled_vi = tf.result.yi[tf.filled], tf.result.vi[tf.filled]
+        plots.funnel_plot(res, funnel, filled_yi=filled_yi, filled_vi=filled_vi)
+
+
+def _print_bias(extra: dict[str, Any], level: float) -> None:
+    """The bias and sensitivity results in words (model scale)."""
+    eg = extra.get("egger")
+    if eg:
+        stat = (
+            f"t({eg['df']}) = {eg['tval']:.4f}"
+            if eg["tval"] is not None
+            else (f"z = {eg['zval']:.4f}")
+        )
+        _out.print(f"Regression test for funnel plot asymmetry (predictor: SE): {stat}, "
+                   f"p = {eg['pval']:.4f}", markup=False)  # fmt: skip
+    rk = extra.get("ranktest")
+    if rk:
+        _out.print(f"Rank correlation test: Kendall's tau = {rk['tau']:.4f}, p = {rk['pval']:.4f}",
+                   markup=False)  # fmt: skip
+    tf = extra.get("trimfill")
+    if tf:
+        n = tf["k0"]
+        _out.print(
+            f"Trim-and-fill: {n} stud{'y' if n == 1 else 'ies'} estimated missing on the "
+            f"{tf['side']} side; estimate with them {tf['estimate']:.4f} "
+            f"[95% CI {tf['ci_lb']:.4f}, {tf['ci_ub']:.4f}]",
+            markup=False,
+        )
+    rows = extra.get("leave1out")
+    if rows:
+        table = Table(title="Leave-one-out")
+        for col in ("study left out", "estimate", f"{level:g}% CI", "p", "tau²", "I²"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                str(r["study"]),
+                f"{r['estimate']:.4f}",
+                f"[{r['ci_lb']:.4f}, {r['ci_ub']:.4f}]",
+                f"{r['pval']:.4g}",
+                "-" if r["tau2"] is None else f"{r['tau2']:.4f}",
+                "-" if r["I2"] is None else f"{r['I2']:.1f}%",
+            )
+        _out.print(table)
 
 
 def _print_summary(
@@ -213,8 +210,7 @@ def _print_summary(
                 f"p = {qb[2]:.4g}",
                 markup=False,
             )
-    for key, value in extra.items():
-        _out.print(f"{key}: {json.dumps(_clean(value))}", markup=False)
+    _print_bias(extra, res.level)
     for note in data.notes:
         _out.print(f"Note: {note}", markup=False)
 
@@ -229,7 +225,11 @@ def meta_command(
     mods: str | None = typer.Option(None, "--mods", help="moderator column(s), comma-separated"),
     egger: bool = typer.Option(False, "--egger", help="Egger-type regression test"),
     ranktest: bool = typer.Option(False, "--ranktest", help="Begg's rank correlation test"),
-    trimfill: bool = typer.Option(False, "--trimfill", help="trim-and-fill"),
+    trimfill: bool = typer.Option(
+        False,
+        "--trimfill",
+        help="trim-and-fill (with --funnel, filled studies drawn as open circles)",
+    ),
     leave1out: bool = typer.Option(False, "--leave1out", help="leave-one-out analysis"),
     forest: Path | None = typer.Option(None, "--forest", help="write a forest plot (PNG)"),
     funnel: Path | None = typer.Option(None, "--funnel", help="write a funnel plot (PNG)"),
@@ -250,6 +250,9 @@ def meta_command(
         _fail("--mods needs at least one column name")
     if mod_names and meth in ("MH", "PETO"):
         _fail(f"--mods is not available with --method {meth}; use a random-effects method")
+    for flag, target in (("--forest", forest), ("--funnel", funnel)):
+        if target is not None and not target.parent.is_dir():
+            _fail(f"cannot write the plot {flag} {target}: no such directory {target.parent}")
     try:
         text = file.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -298,13 +301,14 @@ def meta_command(
             out[key] = None
         extra = _bias(res, list(data.labels), want)
         out.update(extra)
-        _plots(res, list(data.labels), forest, funnel)
+        groups = [str(g) for g in data.groups] if data.groups is not None else None
+        _plots(res, list(data.labels), forest, funnel, sub, groups, funnel_fill=trimfill)
     except CSVInputError as exc:
         _fail(f"{file}: {exc}")
     except (EffectSizeError, MetaError) as exc:
         _fail(str(exc))
-    except _Unavailable as exc:
-        _fail(f"{exc} are not available in this build of glabella")
+    except OSError as exc:
+        _fail(f"cannot write the plot: {exc}")
     out["notes"] = list(res.notes)
     if as_json:
         typer.echo(json.dumps(_clean(out), indent=2))

@@ -7,9 +7,21 @@ Public API of the engine (names as in R's metafor):
 * :func:`rma_mh`, :func:`rma_peto` Mantel-Haenszel and Peto pooling of 2x2 tables;
 * :func:`qprofile_ci` Q-profile CI for tau², I², H² (``confint``);
 * :func:`estimate_tau2` the tau² estimators;
-* :func:`design_matrix`, :func:`meta_regression`, :func:`subgroups`.
+* :func:`design_matrix`, :func:`meta_regression`, :func:`subgroups`;
+* :func:`regtest`, :func:`ranktest`, :func:`trimfill`, :func:`leave1out`, :func:`cumulative`,
+  :func:`influence`, :func:`fsn` (module :mod:`glabella.evidence.bias`);
+* plots in :mod:`glabella.evidence.plots` (imported on demand: it loads matplotlib).
 """
 
+from glabella.evidence.bias import (
+    cumulative,
+    fsn,
+    influence,
+    leave1out,
+    ranktest,
+    regtest,
+    trimfill,
+)
 from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.confint import HeterogeneityCI, qprofile_ci
 from glabella.evidence.effects import MEASURES, EffectSizeError, EffectSizes, escalc
@@ -34,13 +46,20 @@ __all__ = [
     "SubgroupResult",
     "Tau2Error",
     "Tau2Estimate",
+    "cumulative",
     "design_matrix",
     "escalc",
     "estimate_tau2",
+    "fsn",
+    "influence",
+    "leave1out",
     "meta_regression",
     "qprofile_ci",
+    "ranktest",
+    "regtest",
     "rma",
     "rma_mh",
     "rma_peto",
     "subgroups",
+    "trimfill",
 ]

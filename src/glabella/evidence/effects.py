@@ -130,10 +130,6 @@ def _cmi(mi: FloatArray) -> FloatArray:
     return np.where(mi > 1.0, out, np.nan)
 
 
-def _finite(x: FloatArray) -> FloatArray:
-    return np.where(np.isfinite(x), x, np.nan)
-
-
 #: Measures computable with zero cells: metafor sets ``add=0`` for them unless asked otherwise.
 NO_ADD_MEASURES: frozenset[str] = frozenset({"AS", "PAS"})
 
@@ -164,10 +160,12 @@ def escalc(measure: str, *, add: float | None = None, **cols: npt.ArrayLike) -> 
             ci = _arr(cols, "ci", m)
             bi = _arr(cols, "bi", m) if "bi" in cols else _arr(cols, "n1i", m) - ai
             di = _arr(cols, "di", m) if "di" in cols else _arr(cols, "n2i", m) - ci
-            if np.any(np.array([ai, bi, ci, di]) < 0):
+            # fmin ignores missing (NaN) counts, so a zero elsewhere is still corrected
+            smallest = min(float(np.fmin.reduce(x)) if x.size else 0.0 for x in (ai, bi, ci, di))
+            if smallest < 0:
                 raise EffectSizeError("one or more counts are negative")
-            id0 = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)
-            if add > 0 and np.any(id0):
+            id0 = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0) if smallest == 0 else None
+            if add > 0 and id0 is not None and id0.any():
                 ai, bi, ci, di = (np.where(id0, x + add, x) for x in (ai, bi, ci, di))
                 notes.append(
                     f"{add:g} added to every cell of {int(id0.sum())} table(s) with a zero cell "
@@ -177,7 +175,7 @@ def escalc(measure: str, *, add: float | None = None, **cols: npt.ArrayLike) -> 
             n1, n2 = ai + bi, ci + di
             p1, p2 = ai / n1, ci / n2
             if m == "RR":
-                yi = np.log(p1) - np.log(p2)
+                yi = np.log(p1 / p2)
                 vi = 1.0 / ai - 1.0 / n1 + 1.0 / ci - 1.0 / n2
             elif m == "OR":
                 yi = np.log(p1 / (1.0 - p1)) - np.log(p2 / (1.0 - p2))
@@ -263,18 +261,19 @@ def escalc(measure: str, *, add: float | None = None, **cols: npt.ArrayLike) -> 
                 yi = np.arcsin(np.sqrt(pri))
                 vi = 1.0 / (4.0 * ni)
         else:  # GEN
-            yi = _arr(cols, "yi", m)
+            yi = _arr(cols, "yi", m).copy()  # never share the caller's array
             if "vi" in cols and cols["vi"] is not None:
-                vi = _arr(cols, "vi", m)
+                vi = _arr(cols, "vi", m).copy()
             elif "sei" in cols and cols["sei"] is not None:
                 vi = _arr(cols, "sei", m) ** 2
             else:
                 raise EffectSizeError("measure GEN needs column 'vi' or 'sei'")
             if yi.shape != vi.shape:
                 raise EffectSizeError("yi and vi/sei have different lengths")
-    yi = _finite(np.asarray(yi, dtype=np.float64))
-    vi = _finite(np.asarray(vi, dtype=np.float64))
-    bad = np.isnan(yi) | np.isnan(vi)
-    yi[bad] = np.nan
-    vi[bad] = np.nan
+    yi = np.asarray(yi, dtype=np.float64)
+    vi = np.asarray(vi, dtype=np.float64)
+    bad = ~(np.isfinite(yi) & np.isfinite(vi))
+    if bad.any():
+        yi = np.where(bad, np.nan, yi)
+        vi = np.where(bad, np.nan, vi)
     return EffectSizes(yi=yi, vi=vi, measure=m, notes=tuple(notes), corrected=corrected)

@@ -145,6 +145,15 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
     return Downgrade("indirectness", 0, "No indirectness concern recorded.")
 
 
+def _num(x: float) -> str:
+    """Two decimals; two significant digits below 0.01; no decimals from 1000 (readable CIs)."""
+    if x != 0 and abs(x) < 0.01:
+        return f"{x:.2g}"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.2f}"
+
+
 def _imprecision(
     total_n: int, ci_lb: float, ci_ub: float, null_value: float, measure: str
 ) -> Downgrade:
@@ -155,7 +164,7 @@ def _imprecision(
         parts.append(f"only {total_n} patients (fewer than {OIS_PATIENTS})")
     if ci_lb <= null_value <= ci_ub:
         levels += 1
-        parts.append(f"the 95% CI ({ci_lb:.2f} to {ci_ub:.2f}) includes no effect")
+        parts.append(f"the 95% CI ({_num(ci_lb)} to {_num(ci_ub)}) includes no effect")
     if not parts:
         return Downgrade(
             "imprecision", 0, f"{total_n} patients and a CI that excludes no effect ({measure})."

@@ -22,6 +22,7 @@ section 2; metafor ``rma.uni`` "Details").
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special  # the distribution functions behind scipy.stats, without its overhead
 
 from glabella.evidence.confint import HeterogeneityCI, qprofile_ci
 from glabella.evidence.tau2 import METHODS, THRESHOLD, Projection, Tau2Error, estimate_tau2
@@ -113,11 +114,12 @@ def _alpha(level: float) -> float:
     return (100.0 - level) / 100.0 if level > 1 else 1.0 - level
 
 
+@functools.lru_cache(maxsize=256)
 def _crit(level: float, df: int | None) -> float:
     a = _alpha(level)
     if df is None:
-        return float(stats.norm.isf(a / 2))
-    return float(stats.t.isf(a / 2, df))
+        return float(-special.ndtri(a / 2))
+    return float(-special.stdtrit(df, a / 2))
 
 
 def _check_inputs(yi: npt.ArrayLike, vi: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -127,11 +129,37 @@ def _check_inputs(yi: npt.ArrayLike, vi: npt.ArrayLike) -> tuple[FloatArray, Flo
         raise MetaError(f"yi and vi differ in length ({y.shape[0]} vs {v.shape[0]})")
     if y.shape[0] == 0:
         raise MetaError("no studies to pool (k = 0)")
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(v))):
+    if not (np.isfinite(y).all() and np.isfinite(v).all()):
         raise MetaError("yi and vi must be finite; drop studies with missing values first")
-    if np.any(v < 0):
+    if (v < 0).any():
         raise MetaError("sampling variances must not be negative")
     return y, v
+
+
+def _coef_table(
+    beta: FloatArray, vb: FloatArray, names: Sequence[str], df: int | None, crit: float
+) -> tuple[Coefficient, ...]:
+    """Coefficient rows: Wald z (or t with ``df``) tests and CIs."""
+    p = beta.shape[0]
+    se = np.sqrt(np.diag(vb))
+    stat = beta / se
+    if df is None:
+        pvals = 2 * special.ndtr(-np.abs(stat))
+    else:
+        pvals = 2 * special.stdtr(df, -np.abs(stat)) if df > 0 else np.full(p, np.nan)
+    return tuple(
+        Coefficient(
+            name=names[j],
+            estimate=float(beta[j]),
+            se=float(se[j]),
+            zval=float(stat[j]) if df is None else None,
+            tval=float(stat[j]) if df is not None else None,
+            pval=float(pvals[j]),
+            ci_lb=float(beta[j] - crit * se[j]),
+            ci_ub=float(beta[j] + crit * se[j]),
+        )
+        for j in range(p)
+    )
 
 
 def fit_model(
@@ -154,6 +182,8 @@ def fit_model(
         raise MetaError(f"unknown test {test!r}; choose z or knha")
     k = int(yi.shape[0])
     p = 1 if X is None else int(X.shape[1])
+    if k == 1 and test == "knha":
+        test = "z"  # metafor: 'Setting argument test="z" since k=1.'
     if k < p:
         raise MetaError(f"too few studies (k = {k}) for {p} coefficient(s)")
     if X is not None and np.linalg.matrix_rank(X) < p:
@@ -170,7 +200,7 @@ def fit_model(
         est_tau2, se_tau2, iterations = te.tau2, te.se, te.iterations
     fe = meth in ("EE", "FE")
     w = 1.0 / (vi + est_tau2)
-    if not np.all(np.isfinite(w)):
+    if not np.isfinite(w).all():
         raise MetaError("division by zero in the weights (a sampling variance is 0 and tau² = 0)")
     P = Projection(w, X)
     beta = P.beta(yi)
@@ -182,31 +212,33 @@ def fit_model(
         rss = P.quad(yi)
         s2w = 0.0 if rss <= np.finfo(float).eps else rss / (k - p)
         vb = vb * s2w
-    se = np.sqrt(np.diag(vb))
-    stat = beta / se
     crit = _crit(level, df) if (df is None or df > 0) else math.nan
-    if df is None:
-        pvals = 2 * stats.norm.sf(np.abs(stat))
-    else:
-        pvals = 2 * stats.t.sf(np.abs(stat), df) if df > 0 else np.full(p, np.nan)
-    coefs = tuple(
-        Coefficient(
-            name=names[j],
-            estimate=float(beta[j]),
-            se=float(se[j]),
-            zval=float(stat[j]) if df is None else None,
-            tval=float(stat[j]) if df is not None else None,
-            pval=float(pvals[j]),
-            ci_lb=float(beta[j] - crit * se[j]),
-            ci_ub=float(beta[j] + crit * se[j]),
+    if X is None:  # intercept only: plain floats (the common case, and the fast one)
+        b0, se0 = float(beta[0]), math.sqrt(float(vb[0, 0]))
+        z0 = b0 / se0 if se0 > 0 else math.nan
+        if df is None:
+            pv0 = math.erfc(abs(z0) / math.sqrt(2.0))  # = 2 (1 - Phi(|z|))
+        else:
+            pv0 = float(2 * special.stdtr(df, -abs(z0))) if df > 0 else math.nan
+        coefs: tuple[Coefficient, ...] = (
+            Coefficient(
+                name=names[0],
+                estimate=b0,
+                se=se0,
+                zval=z0 if df is None else None,
+                tval=z0 if df is not None else None,
+                pval=pv0,
+                ci_lb=b0 - crit * se0,
+                ci_ub=b0 + crit * se0,
+            ),
         )
-        for j in range(p)
-    )
+    else:
+        coefs = _coef_table(beta, vb, names, df, crit)
     # heterogeneity (always with w = 1/v)
-    if k > p and np.all(vi > 0):
+    if k > p and (vi > 0).all():
         Pfe = Projection(1.0 / vi, X)
         Q = max(0.0, Pfe.quad(yi))
-        Q_pval = float(stats.chi2.sf(Q, k - p))
+        Q_pval = float(special.chdtrc(k - p, Q))
         vt = (k - p) / Pfe.trace()
         if fe:
             I2: float | None = max(0.0, 100.0 * (Q - (k - p)) / Q) if Q > 0 else 0.0
@@ -228,11 +260,11 @@ def fit_model(
         QM = float(b @ np.linalg.solve(sub, b))
         if df is None:
             QM_df = (m, None)
-            QM_pval = float(stats.chi2.sf(QM, m))
+            QM_pval = float(special.chdtrc(m, QM))
         else:
             QM = QM / m
             QM_df = (m, df)
-            QM_pval = float(stats.f.sf(QM, m, df)) if df > 0 else math.nan
+            QM_pval = float(special.fdtrc(m, df, QM)) if df > 0 else math.nan
     return ModelFit(
         k=k,
         p=p,
@@ -499,13 +531,14 @@ def intercept_only(
     test: str,
     level: float,
     threshold: float = THRESHOLD,
+    tau2_ci: bool = True,
 ) -> tuple[ModelFit, HeterogeneityCI | None, float | None, float | None]:
     """Fit the intercept-only model, its Q-profile CI and its prediction interval."""
     fit = fit_model(yi, vi, None, method=method, test=test, level=level, threshold=threshold)
     ci: HeterogeneityCI | None = None
     pi_lb = pi_ub = None
     if fit.tau2 is not None:
-        if fit.k > 1 and np.all(vi > 0):
+        if tau2_ci and fit.k > 1 and (vi > 0).all():
             ci = qprofile_ci(yi, vi, fit.tau2, None, level=level)
         c = fit.coefficients[0]
         crit = _crit(level, fit.df) if (fit.df is None or fit.df > 0) else math.nan
@@ -527,6 +560,7 @@ def rma(
     measure: str | None = None,
     notes: Sequence[str] = (),
     threshold: float = THRESHOLD,
+    tau2_ci: bool = True,
 ) -> MetaResult:
     """Random-, fixed- or equal-effects meta-analysis / meta-regression (metafor ``rma.uni``).
 
@@ -544,18 +578,20 @@ def rma(
         notes: remarks carried into the result (e.g. zero-cell corrections, dropped studies).
         threshold: convergence threshold of the Fisher scoring for ML/REML/EB (metafor's
             ``control=list(threshold=...)``; metafor's default is 1e-5, ours 1e-12).
+        tau2_ci: compute the Q-profile CI of tau², I² and H² (metafor's ``confint()``); with
+            False those fields are None (what ``rma()`` alone gives in metafor).
     """
     y, v = _check_inputs(yi, vi)
     k = y.shape[0]
     M, names = _as_mods(mods, mod_names, k)
     fit, ci, pi_lb, pi_ub = intercept_only(
-        y, v, method=method, test=test, level=level, threshold=threshold
+        y, v, method=method, test=test, level=level, threshold=threshold, tau2_ci=tau2_ci
     )
     c0 = fit.coefficients[0]
     base: dict[str, Any] = dict(
         k=k,
         method=fit.method,
-        test=test,
+        test=fit.test,
         level=level,
         estimate=c0.estimate,
         se=c0.se,

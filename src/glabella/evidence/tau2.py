@@ -60,6 +60,14 @@ THRESHOLD = 1e-12
 MAXITER = 10_000
 
 
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    """``sum(a * b)`` for vectors; einsum, not BLAS: on long vectors BLAS ``ddot`` spawns
+    threads and was 10-20x slower on a busy 2-core machine (bench/results)."""
+    if a.shape[0] < 4096:  # short vectors: @ has less call overhead
+        return float(a @ b)
+    return float(np.einsum("i,i->", a, b))
+
+
 class Tau2Error(ValueError):
     """tau² cannot be estimated (non-positive variances, no convergence, too few studies)."""
 
@@ -80,7 +88,7 @@ class Projection:
             self._sw = float(w.sum())
             self._U: FloatArray | None = None
             self._M: FloatArray | None = None
-            self._h = w * w / self._sw
+            self._h: FloatArray | None = None  # w²/sum(w), computed when needed
         else:
             U = X * w[:, None]
             M = np.asarray(np.linalg.inv(X.T @ U), dtype=np.float64)
@@ -92,7 +100,7 @@ class Projection:
     def beta(self, y: FloatArray) -> FloatArray:
         """Weighted least-squares coefficients ``(X'WX)^{-1} X'W y``."""
         if self.X is None:
-            return np.array([float(self.w @ y) / self._sw])
+            return np.array([_dot(self.w, y) / self._sw])
         assert self._U is not None and self._M is not None
         return np.asarray(self._M @ (self._U.T @ y), dtype=np.float64)
 
@@ -113,20 +121,27 @@ class Projection:
     def quad(self, y: FloatArray) -> float:
         """``y'Py`` (the generalised Q-statistic / weighted residual sum of squares)."""
         r = self.resid(y)
-        return float(self.w @ (r * r))
+        return _dot(self.w, r * r)
 
     def quad2(self, y: FloatArray) -> float:
         """``y'PPy = sum((w_i r_i)^2)`` since ``Py = W r``."""
         wr = self.w * self.resid(y)
-        return float(wr @ wr)
+        return _dot(wr, wr)
+
+    def _hat(self) -> FloatArray:
+        if self._h is None:
+            self._h = self.w * self.w / self._sw
+        return self._h
 
     def diag(self) -> FloatArray:
         """The diagonal of ``P``."""
-        return np.asarray(self.w - self._h, dtype=np.float64)
+        return np.asarray(self.w - self._hat(), dtype=np.float64)
 
     def trace(self) -> float:
         """``tr(P)``."""
-        return float(self._sw - self._h.sum())
+        if self.X is None:
+            return float(self._sw - _dot(self.w, self.w) / self._sw)
+        return float(self._sw - self._hat().sum())
 
     def sumsq(self, a: FloatArray | None = None, b: FloatArray | None = None) -> float:
         """``sum_ij P_ij^2 a_i b_j`` (``a``, ``b`` default to ones).
@@ -135,14 +150,20 @@ class Projection:
         Expanding ``P = W - UMU'`` gives
         ``sum w² a b - 2 sum w a b h + tr(M U'BU M U'AU)`` with ``h = diag(UMU')``.
         """
-        w, h = self.w, self._h
+        w = self.w
+        if self.X is None and a is None and b is None:
+            # sum P_ij² = sum w² - 2 sum w³/sw + (sum w²)²/sw²
+            w2 = w * w
+            sw2 = float(w2.sum())
+            return sw2 - 2.0 * _dot(w2, w) / self._sw + sw2 * sw2 / self._sw**2
+        h = self._hat()
         aa = np.ones_like(w) if a is None else a
         bb = np.ones_like(w) if b is None else b
         first = float(np.sum(w * w * aa * bb))
         second = 2.0 * float(np.sum(w * aa * bb * h))
         if self.X is None:
             w2 = w * w
-            third = float(aa @ w2) * float(bb @ w2) / self._sw**2
+            third = _dot(aa, w2) * _dot(bb, w2) / self._sw**2
         else:
             assert self._U is not None and self._M is not None
             U, M = self._U, self._M
@@ -153,7 +174,18 @@ class Projection:
 
 
 def q_generalised(tau2: float, yi: FloatArray, vi: FloatArray, X: FloatArray | None) -> float:
-    """``Q(tau²) = y'P(tau²)y`` with weights ``1/(v_i + tau²)`` (metafor's ``.QE.func``)."""
+    """``Q(tau²) = y'P(tau²)y`` with weights ``1/(v_i + tau²)`` (metafor's ``.QE.func``).
+
+    Intercept-only: ``Q = sum w y² - (sum w y)²/sum w`` on ``y`` centred at its mean first
+    (``Q`` is invariant to a shift, and centring avoids cancellation): four O(k) passes.
+    """
+    if X is None:
+        yc = yi - float(yi.mean())
+        w = np.reciprocal(vi + tau2)
+        wy = w * yc
+        sw = float(w.sum())
+        swy = float(wy.sum())
+        return max(0.0, _dot(wy, yc) - swy * swy / sw)
     return Projection(1.0 / (vi + tau2), X).quad(yi)
 
 
@@ -182,7 +214,7 @@ def _he(yi: FloatArray, vi: FloatArray, X: FloatArray | None, p: int) -> tuple[f
     k = yi.shape[0]
     P = _ols_projection(k, X)
     rss = P.quad(yi)
-    trpv = float(P.diag() @ vi)
+    trpv = _dot(P.diag(), vi)
     return (rss - trpv) / (k - p), P
 
 
@@ -213,7 +245,8 @@ def estimate_tau2(
       ``w = 1/(v + tau0²)``, ``tau² = tau0² Q(tau0²) / (k - p)``;
       ``SE² = tau0⁴ (2 tr(PVPV) + 4 tau² tr(PVP) + 2 tau⁴ tr(PP)) / (k-p)²``.
     * ``ML`` and ``REML`` (Viechtbauer 2005; Raudenbush 2009) by Fisher scoring from the HE
-      estimate, with step halving at the 0 bound, until the change is below ``threshold``:
+      estimate, with step halving at the 0 bound, until the change is below ``threshold``
+      (or 16 ulps of tau², so that large-scale outcomes converge):
       ML step ``(y'PPy - sum w) / sum w²``, REML step ``(y'PPy - tr(P)) / tr(PP)`` with
       ``w = 1/(v + tau²)``. ``SE = sqrt(2 / sum w²)`` (ML), ``sqrt(2 / tr(PP))`` (REML), from the
       Fisher information. If the log-likelihood is larger at tau² = 0, tau² = 0 (metafor's
@@ -242,7 +275,7 @@ def estimate_tau2(
         return Tau2Estimate(0.0, None, meth)
     if k - p < 1:
         raise Tau2Error(f"cannot estimate tau² with k = {k} studies and {p} coefficient(s)")
-    allvipos = bool(np.all(vi > 0))
+    allvipos = bool((vi > 0).all())
     if not allvipos and meth in ("DL", "HS", "HSk", "PM", "PMM"):
         raise Tau2Error(f"{meth} needs positive sampling variances")
 
@@ -260,7 +293,7 @@ def estimate_tau2(
     if meth == "HE":
         raw, P = _he(yi, vi, X, p)
         t2 = max(0.0, raw)
-        trpv = float(P.diag() @ vi)
+        trpv = _dot(P.diag(), vi)
         se = math.sqrt(
             (2 * P.sumsq(vi, vi) + 4 * t2 * trpv + 2 * t2**2 * (k - p)) / float(k - p) ** 2
         )
@@ -275,7 +308,7 @@ def estimate_tau2(
 
     if meth == "SJ":
         yc = yi - yi.mean()
-        t0 = float(yc @ yc) / k
+        t0 = _dot(yc, yc) / k
         P = Projection(1.0 / (vi + t0), X)
         t2 = max(0.0, t0 * P.quad(yi) / (k - p))
         se = math.sqrt(
@@ -307,15 +340,21 @@ def estimate_tau2(
     # ML, REML, EB: Fisher scoring from the HE estimate.
     he, _ = _he(yi, vi, X, p)
     t2 = max(0.0, he)
+    if X is None:
+        t2, it = _fisher_intercept(yi, vi, t2, meth, threshold, maxiter)
+        return _finish_fisher(yi, vi, X, meth, t2, it, threshold, allvipos)
     change = threshold + 1.0
     it = 0
-    while change > threshold:
+    # the threshold is absolute (metafor's); a floor of a few ulps of tau² keeps it reachable on
+    # large scales (e.g. mean differences in milliseconds, tau² ~ 1e4), where it is below 1 ulp
+    ulps = 16.0 * float(np.finfo(np.float64).eps)
+    while change > max(threshold, ulps * t2):
         it += 1
         old = t2
         w = 1.0 / (vi + t2)
         P = Projection(w, X)
         if meth == "ML":
-            adj = (P.quad2(yi) - float(w.sum())) / float(w @ w)
+            adj = (P.quad2(yi) - float(w.sum())) / _dot(w, w)
         elif meth == "REML":
             adj = (P.quad2(yi) - P.trace()) / P.sumsq()
         else:
@@ -328,6 +367,66 @@ def estimate_tau2(
         change = abs(old - t2)
         if it > maxiter:
             raise Tau2Error(f"Fisher scoring for {meth} did not converge in {maxiter} iterations")
+    return _finish_fisher(yi, vi, X, meth, t2, it, threshold, allvipos)
+
+
+def _fisher_intercept(
+    yi: FloatArray, vi: FloatArray, t2: float, meth: str, threshold: float, maxiter: int
+) -> tuple[float, int]:
+    """Fisher scoring for the intercept-only model with sums only (same iterates as the
+    general loop): with ``w = 1/(v + tau²)``, ``s_j = sum w^j``, ``r = y - sum(wy)/s_1``:
+    ``y'PPy = sum (w r)²``, ``tr(P) = s_1 - s_2/s_1``, ``tr(PP) = s_2 - 2 s_3/s_1 + s_2²/s_1²``,
+    ``Q = sum w r²``. About ten O(k) passes per iteration, no k x k matrix.
+    """
+    k = int(yi.shape[0])
+    yc = yi - float(yi.mean())  # shift invariance; avoids cancellation in the sums
+    ulps = 16.0 * float(np.finfo(np.float64).eps)
+    change = threshold + 1.0
+    it = 0
+    buf = np.empty_like(vi)
+    while change > max(threshold, ulps * t2):
+        it += 1
+        old = t2
+        w = np.reciprocal(np.add(vi, t2, out=buf), out=buf)
+        s1 = float(w.sum())
+        wy = w * yc
+        mu = float(wy.sum()) / s1
+        r = yc - mu
+        wr = w * r
+        if meth == "REML":
+            s2 = _dot(w, w)
+            s3 = _dot(w * w, w)
+            trp = s1 - s2 / s1
+            trpp = s2 - 2.0 * s3 / s1 + s2 * s2 / (s1 * s1)
+            adj = (_dot(wr, wr) - trp) / trpp
+        elif meth == "ML":
+            adj = (_dot(wr, wr) - s1) / _dot(w, w)
+        else:  # EB
+            adj = (_dot(wr, r) * k / (k - 1) - k) / s1
+        if not math.isfinite(adj):
+            adj = 0.0
+        while t2 + adj < 0.0:
+            adj /= 2.0
+        t2 = t2 + adj
+        change = abs(old - t2)
+        if it > maxiter:
+            raise Tau2Error(f"Fisher scoring for {meth} did not converge in {maxiter} iterations")
+    return t2, it
+
+
+def _finish_fisher(
+    yi: FloatArray,
+    vi: FloatArray,
+    X: FloatArray | None,
+    meth: str,
+    t2: float,
+    it: int,
+    threshold: float,
+    allvipos: bool,
+) -> Tau2Estimate:
+    """metafor's ``ll0check`` and the standard errors after Fisher scoring."""
+    k = int(yi.shape[0])
+    p = 1 if X is None else int(X.shape[1])
     if (
         meth in ("ML", "REML")
         and allvipos
@@ -338,7 +437,7 @@ def estimate_tau2(
     t2 = max(0.0, t2)
     w = 1.0 / (vi + t2)
     if meth == "ML":
-        se = math.sqrt(2.0 / float(w @ w))
+        se = math.sqrt(2.0 / _dot(w, w))
     elif meth == "REML":
         se = math.sqrt(2.0 / Projection(w, X).sumsq())
     else:
@@ -349,6 +448,13 @@ def estimate_tau2(
 def _loglik(yi: FloatArray, vi: FloatArray, tau2: float, X: FloatArray | None, meth: str) -> float:
     """ML or REML log-likelihood at ``tau2`` (metafor's ``ll.ML`` / ``ll.REML`` without REMLf)."""
     k = int(yi.shape[0])
+    if X is None:
+        rss = q_generalised(tau2, yi, vi, None)
+        base = -0.5 * float(np.sum(np.log(vi + tau2))) - 0.5 * rss
+        if meth == "ML":
+            return -0.5 * k * math.log(2 * math.pi) + base
+        sw = float(np.reciprocal(vi + tau2).sum())
+        return -0.5 * (k - 1) * math.log(2 * math.pi) + base - 0.5 * math.log(sw)
     w = 1.0 / (vi + tau2)
     P = Projection(w, X)
     rss = P.quad(yi)

@@ -3,6 +3,7 @@ optional TOTP second factor), password change."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -173,7 +174,11 @@ def ensure_admin(
     )
 
 
-_DUMMY_HASH = hash_password("not a real password; equalises timing for unknown usernames")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown usernames against (equal timing); made on first use, not import."""
+    return hash_password("not a real password; equalises timing for unknown usernames")
+
 
 WRONG_CREDENTIALS = "wrong username or password"
 
@@ -201,7 +206,7 @@ def authenticate(db: Database, username: str, password: str, source: str | None)
             audit.record(session, None, "auth.login_refused_locked", "user", None, source=source)
     if until is not None:
         raise throttle.refusal(until, now)
-    ok = verify_password(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    ok = verify_password(stored_hash or _dummy_hash(), password) and stored_hash is not None
     with db.transaction() as session:
         if not ok or view is None:
             started_lock = throttle.record_failure(session, name, source, now)

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -128,6 +129,16 @@ class SelfReportLink(Base):
 
 class Assessment(Base):
     __tablename__ = "assessments"
+    __table_args__ = (
+        # Covering index of the clinic analytics' window picks (migration 0005, measured).
+        Index(
+            "ix_assessments_patient_instrument_time",
+            "patient_id",
+            "instrument_id",
+            "submitted_at",
+            "total",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from glabella.store.models import Base, UTCDateTime
@@ -71,6 +71,10 @@ class Treatment(Base):
     """One injection session."""
 
     __tablename__ = "treatments"
+    __table_args__ = (
+        # First-treatment test of the clinic analytics (migration 0005, measured).
+        Index("ix_treatments_patient_treated_at", "patient_id", "treated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)

@@ -51,7 +51,9 @@ ADMIN_ONLY = frozenset({ADMIN})
 PRESCRIBER = frozenset({ADMIN, CLINICIAN})
 """Roles that may override a screening precaution (prescribers)."""
 RESEARCH = frozenset({ADMIN, RESEARCHER})
-"""De-identified research data (no route yet: researchers see no patient-identifying data)."""
+"""De-identified research data (the research export): researchers see no identifying data."""
+AGGREGATES = CLINICAL | {RESEARCHER}
+"""Clinic-level aggregates that name no patient (clinic analytics)."""
 
 ALL_ROLES: tuple[str, ...] = (ADMIN, CLINICIAN, NURSE, RECEPTIONIST, RESEARCHER, ANONYMOUS)
 
@@ -78,6 +80,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # --- JSON API: patient register ---------------------------------------------------------
     ("GET", "/api/v1/patients"): REGISTER,
     ("POST", "/api/v1/patients"): REGISTER,
+    ("POST", "/api/v1/patients/search"): REGISTER,
     ("GET", "/api/v1/patients/{patient_id}"): REGISTER,
     ("PUT", "/api/v1/patients/{patient_id}"): REGISTER,
     ("GET", "/api/v1/patients/{patient_id}/links"): REGISTER,
@@ -108,6 +111,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/patients/{patient_id}/adverse-events"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/follow-up"): CLINICAL,
     ("GET", "/api/v1/follow-up/due"): CLINICAL,
+    # --- FHIR R4 (application/fhir+json) ----------------------------------------------------
+    ("GET", "/fhir/Questionnaire/{instrument_id}"): STAFF,
+    ("GET", "/fhir/Patient/{patient_id}/$everything"): CLINICAL,
+    ("POST", "/fhir/QuestionnaireResponse"): CLINICAL,
     # --- pages: sign-in and account ---------------------------------------------------------
     ("GET", "/login"): PUBLIC,
     ("POST", "/login"): PUBLIC,
@@ -122,6 +129,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # --- pages: dashboard and register ------------------------------------------------------
     ("GET", "/"): REGISTER,
     ("GET", "/patients"): REGISTER,
+    ("POST", "/patients/search"): REGISTER,
     ("GET", "/patients/new"): REGISTER,
     ("POST", "/patients/new"): REGISTER,
     ("GET", "/patients/{patient_id}"): REGISTER,
@@ -141,6 +149,28 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/patients/{patient_id}/treatments/new"): CLINICAL,
     ("GET", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
     ("POST", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
+    # --- evidence base (published trial data, no patient data; researchers included) -------
+    ("GET", "/api/v1/evidence/studies"): STAFF,
+    ("GET", "/api/v1/evidence/studies/{study_id}"): STAFF,
+    ("GET", "/api/v1/evidence/disorders/{disorder_id}"): STAFF,
+    ("GET", "/api/v1/evidence/pool"): STAFF,
+    ("GET", "/api/v1/evidence/sensitivity"): STAFF,
+    ("GET", "/evidence"): STAFF,
+    ("GET", "/evidence/disorders/{disorder_id}"): STAFF,
+    ("GET", "/evidence/studies/{study_id}"): STAFF,
+    # --- consultation report (clinical data; generation and reads audited) -----------------
+    ("GET", "/patients/{patient_id}/report"): CLINICAL,
+    ("GET", "/patients/{patient_id}/report.pdf"): CLINICAL,
+    ("GET", "/reports/{report_id}.pdf"): CLINICAL,
+    ("GET", "/reports/report.css"): STAFF,
+    ("GET", "/api/v1/patients/{patient_id}/consultation-report"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/consultation-reports"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/consultation-reports"): CLINICAL,
+    ("GET", "/api/v1/consultation-reports/{report_id}"): CLINICAL,
+    # --- clinic analytics (aggregates) and the de-identified research export -------------
+    ("GET", "/api/v1/analytics"): AGGREGATES,
+    ("GET", "/analytics"): AGGREGATES,
+    ("GET", "/api/v1/research/export"): RESEARCH,
     # --- pages: the patient's link ----------------------------------------------------------
     ("GET", "/r/{token}"): PUBLIC,
     ("POST", "/r/{token}"): PUBLIC,
@@ -221,7 +251,7 @@ from a refusal made further in, e.g. a CSRF failure)."""
 
 
 def _denied(request: Request, role: str, method: str, path: str) -> Response:
-    api = request.url.path.startswith("/api/")
+    api = request.url.path.startswith(("/api/", "/fhir/"))
     response: Response
     if role == ANONYMOUS and api:
         response = JSONResponse(

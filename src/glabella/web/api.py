@@ -15,7 +15,7 @@ from glabella.services import links as link_service
 from glabella.services import patients as patient_service
 from glabella.services import users as user_service
 from glabella.services.context import Actor, Database
-from glabella.services.errors import NotFound, Unauthorized
+from glabella.services.errors import Invalid, NotFound, Unauthorized
 from glabella.web.deps import (
     api_actor,
     client_source,
@@ -151,11 +151,25 @@ def _alert_rule_dict(alert: safety.Alert) -> dict[str, object]:
     }
 
 
+class SearchBody(Strict):
+    q: str = Field(default="", max_length=200)
+
+
 @router.get("/patients", tags=["patients"])
-def list_patients(
-    actor: ActorDep, db: DbDep, q: Annotated[str, Query(max_length=200)] = ""
-) -> list[dict[str, object]]:
-    return [p.to_dict() for p in patient_service.search_patients(db, actor, q)]
+def list_patients(request: Request, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    """The clinic's patients. To search, POST /api/v1/patients/search (no names in URLs)."""
+    if "q" in request.query_params:
+        raise Invalid(
+            "search with POST /api/v1/patients/search: names must not go into URLs",
+            field="q",
+        )
+    return [p.to_dict() for p in patient_service.search_patients(db, actor, "")]
+
+
+@router.post("/patients/search", tags=["patients"])
+def search_patients(body: SearchBody, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    """Patients whose name, MRN or date of birth (YYYY-MM-DD) match ``q`` (in the body)."""
+    return [p.to_dict() for p in patient_service.search_patients(db, actor, body.q)]
 
 
 @router.post("/patients", status_code=201, tags=["patients"])

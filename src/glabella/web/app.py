@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -19,9 +20,20 @@ import glabella
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.settings import Settings, get_settings
-from glabella.web import api, pages, pathway_api, pathway_pages, security_routes
+from glabella.web import (
+    analytics_web,
+    api,
+    evidence_pages,
+    fhir_api,
+    pages,
+    pathway_api,
+    pathway_pages,
+    report_pages,
+    security_routes,
+)
 from glabella.web.access import enforce_access
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
+from glabella.web.openapi import document_errors
 from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
@@ -157,6 +169,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def password_change(request: Request, exc: PasswordChangeRequired) -> Response:
         return RedirectResponse("/account/password", status_code=303)
 
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # An id or number too large for the database column (e.g. /patients/99999999999999999999).
+        message = "a number in the request is out of range; nothing was saved"
+        if _wants_json(request):
+            return JSONResponse(
+                {"error": {"code": "invalid", "message": message, "field": None}},
+                status_code=422,
+            )
+        return _error_page(request, 422, message)
+
     @app.exception_handler(Exception)
     async def crash(request: Request, exc: Exception) -> Response:
         reference = uuid.uuid4().hex[:12]
@@ -175,10 +199,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api.router)
     app.include_router(pathway_api.router)
+    app.include_router(fhir_api.router)
     app.include_router(security_routes.router)
+    app.include_router(analytics_web.api_router)
+    app.include_router(analytics_web.page_router)
     app.include_router(pages.router)
     app.include_router(pathway_pages.router)
+    app.include_router(evidence_pages.api_router)
+    app.include_router(evidence_pages.router)
+    app.include_router(report_pages.api_router)
+    app.include_router(report_pages.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
+    document_errors(app)
     return app

@@ -141,9 +141,23 @@ def home(request: Request, db: DbDep) -> Response:
 
 
 @router.get("/patients")
-def patients_page(request: Request, db: DbDep, q: str = "") -> HTMLResponse:
+def patients_page(request: Request, db: DbDep) -> HTMLResponse:
+    """The register. Searching is a POST (below): names never go into URLs or access logs."""
     user = page_user(request)
-    found = patient_service.search_patients(db, user.actor(client_source(request)), q[:200])
+    found = patient_service.search_patients(db, user.actor(client_source(request)), "")
+    return render(request, "patients.html", user=user, patients=found, q="")
+
+
+@router.post("/patients/search")
+def patients_search(
+    request: Request,
+    db: DbDep,
+    q: Annotated[str, Form(max_length=200)] = "",
+    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
+) -> HTMLResponse:
+    user = page_user(request)
+    check_csrf(request, csrf_token_)
+    found = patient_service.search_patients(db, user.actor(client_source(request)), q)
     template = "patients_rows.html" if request.headers.get("HX-Request") else "patients.html"
     return render(request, template, user=user, patients=found, q=q)
 

@@ -1,0 +1,1 @@
+"""Clinic outcomes against the trials: pure computations, the service, SVG charts."""

@@ -1,0 +1,110 @@
+"""`glabella analytics`: the clinic's outcomes beside the trials."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from glabella.analytics.charts import funnel_svg
+from glabella.analytics.compute import Rates
+from glabella.analytics.service import AnalyticsReport, clinic_analytics
+from glabella.analytics.stats import Proportion
+from glabella.cli.common import cli_actor, console, database, fail, run_service
+
+
+def _pct(p: Proportion | None) -> str:
+    return "unknown" if p is None else p.text()
+
+
+def _rr(report: AnalyticsReport, outcome: str) -> str:
+    t = report.trials.get(outcome)
+    if t is None or t.rr is None:
+        return "unknown (not pooled)"
+    return f"RR {t.rr:.2f} ({t.rr_ci_lb:.2f} to {t.rr_ci_ub:.2f}); certainty {t.certainty}"
+
+
+def _print(report: AnalyticsReport) -> None:
+    o = report.outcomes
+    console.print(
+        f"[bold]Clinic outcomes[/] as of {o.as_of.date().isoformat()}: {o.analysed} of "
+        f"{o.index_courses} first courses analysed (no baseline: {o.excluded_no_baseline}; "
+        f"baseline PHQ-9 below {o.min_baseline}: {o.excluded_low_baseline})"
+    )
+    table = Table("outcome", "clinic", "trials, BoNT-A arms (crude)", "trials, pooled effect")
+    rows = (
+        ("response, week 6", o.overall.response6, "response"),
+        ("remission, week 6", o.overall.remission6, "remission"),
+        ("response, week 6 (missing = no)", o.overall.response6_itt, None),
+        ("response, week 12", o.overall.response12, None),
+        ("remission, week 12", o.overall.remission12, None),
+        ("lost to follow-up, week 12", o.overall.lost12, "dropout"),
+        ("any adverse event", o.overall.adverse_event, "adverse_events"),
+        ("grade 3 or higher", o.overall.grade3_event, None),
+    )
+    for label, value, outcome in rows:
+        trial = report.trials.get(outcome) if outcome else None
+        table.add_row(
+            label,
+            value.text(),
+            _pct(trial.bont_arms) if trial else "",
+            _rr(report, outcome) if outcome else "",
+        )
+    console.print(table)
+
+    def groups(title: str, data: dict[str, Rates]) -> None:
+        t = Table(title, "patients", "response wk 6", "remission wk 6", "any AE")
+        for name, r in data.items():
+            t.add_row(
+                name,
+                str(r.patients),
+                r.response6.text(),
+                r.remission6.text(),
+                r.adverse_event.text(),
+            )
+        console.print(t)
+
+    groups("injector", o.by_injector)
+    groups("protocol", o.by_protocol)
+    groups("product", o.by_product)
+    groups("baseline severity", o.by_severity)
+    console.print(
+        "Trial numbers: glabella.evidence syntheses (major depressive disorder); every clinic "
+        "rate has a Wilson 95 % CI. BoNT-A for depression is off-label."
+    )
+
+
+def analytics_command(
+    as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
+    as_of: str = typer.Option("", "--as-of", help="Analysis date-time (ISO, with offset)."),
+    funnel: Path | None = typer.Option(
+        None, "--funnel-svg", help="Also write the injectors' funnel plot to this SVG file."
+    ),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Rebuild the outcome summary from scratch (after manual edits)."
+    ),
+) -> None:
+    """Response, remission, drop-out and adverse events beside the trials, by group."""
+    moment = None
+    if as_of:
+        try:
+            moment = dt.datetime.fromisoformat(as_of)
+        except ValueError:
+            fail(f"--as-of: {as_of!r} is not an ISO date-time")
+        if moment.tzinfo is None:
+            fail("--as-of: give a timezone offset, e.g. 2026-11-01T12:00:00+00:00")
+    db = database()
+    actor = cli_actor(db)
+    report = run_service(lambda: clinic_analytics(db, actor, as_of=moment, rebuild=rebuild))
+    if funnel is not None:
+        funnel.write_text(
+            funnel_svg(report.outcomes.funnel, report.outcomes.funnel_p0, standalone=True),
+            encoding="utf-8",
+        )
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        _print(report)

@@ -1,0 +1,155 @@
+"""Rendering: the report data + a language -> HTML (page fragment or A4 document) -> PDF.
+
+The same body template serves the web page and the PDF. The PDF is made by WeasyPrint from
+the standalone document (A4, print CSS, headings tagged, ``lang`` set, SVG charts with
+titles and descriptions); ``pdf_variant="pdf/ua-1"`` asks WeasyPrint for a tagged PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from glabella.report.i18n import Translator, get_translator
+from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
+from glabella.report.model import ConsultationReport, DoseData, OutcomeEvidence
+
+__all__ = ["RenderMeta", "render_body", "render_document", "render_pdf", "report_stylesheet"]
+
+
+@dataclass(frozen=True)
+class RenderMeta:
+    """What is known about the stored record when rendering (None for a preview)."""
+
+    report_id: int | None = None
+    content_hash: str | None = None
+
+
+@cache
+def _env() -> Environment:
+    env = Environment(
+        loader=PackageLoader("glabella.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+@cache
+def report_stylesheet() -> str:
+    """The report's CSS (A4 page rules for the PDF; the same classes style the web page)."""
+    return resources.files("glabella.report").joinpath("templates", "report.css").read_text("utf-8")
+
+
+def dose_text(t: Translator, d: DoseData | None) -> str:
+    """Units with their product, always (e.g. "29 U onabotulinumtoxinA (Botox)")."""
+    if d is None:
+        return t("common.unknown")
+    return t("plan.dose", units=d.units, product=d.product_id, brand=d.brand)
+
+
+def _arrays(t: Translator, o: OutcomeEvidence, ident: str) -> dict[str, Markup]:
+    what = t(f"evidence.outcome_noun.{o.outcome}")
+    placebo = counts_of_100(o.placebo_risk)[0]
+    plac_alt = t("icons.placebo_alt", n=placebo, what=what)
+    lo, hi = sorted((o.bont_risk_lo, o.bont_risk_hi))
+    solid, uncertain = counts_of_100(lo, hi)
+    bont_alt = t(
+        "icons.bont_alt" if solid > 0 else "icons.bont_alt_from_zero",
+        n=t.per100(o.bont_risk),
+        lo=t.per100(lo),
+        hi=t.per100(hi),
+        what=what,
+    )
+    return {
+        "placebo": Markup(
+            icon_array_svg(
+                [IconGroup(placebo, "solid")],
+                title=f"{t('icons.placebo_title', what=what)}. {plac_alt}",
+                alt=plac_alt,
+                ident=f"{ident}-placebo",
+            )
+        ),
+        "placebo_alt": Markup(escape(plac_alt)),
+        "bont": Markup(
+            icon_array_svg(
+                [IconGroup(solid, "extra"), IconGroup(uncertain, "uncertain")],
+                title=f"{t('icons.bont_title', what=what)}. {bont_alt}",
+                alt=bont_alt,
+                ident=f"{ident}-bont",
+            )
+        ),
+        "bont_alt": Markup(escape(bont_alt)),
+    }
+
+
+def _nnt_text(t: Translator, o: OutcomeEvidence) -> str:
+    if o.nnt_kind == "none":
+        head = t("evidence.nnt_none")
+    else:
+        head = t(f"evidence.nnt_head.{o.nnt_kind}", n=t.nnt_value(o.nnt))
+    if o.crosses_no_effect:
+        return t(
+            "evidence.nnt_ci_crossing",
+            head=head,
+            b=t.nnt_value(o.nntb_limit),
+            h=t.nnt_value(o.nnth_limit),
+        )
+    near = o.nntb_limit if o.nnt_kind == "NNTB" else o.nnth_limit
+    return t(
+        "evidence.nnt_ci",
+        head=head,
+        kind=o.nnt_kind,
+        near=t.nnt_value(near),
+        far=t.nnt_value(o.nnt_far),
+    )
+
+
+def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[str, Any]:
+    t = get_translator(lang)
+    arrays = {o.outcome: _arrays(t, o, f"ia-{o.outcome}") for o in report.evidence.outcomes}
+    return {
+        "r": report,
+        "t": t,
+        "lang": lang,
+        "meta": meta,
+        "arrays": arrays,
+        "nnt_text": {o.outcome: _nnt_text(t, o) for o in report.evidence.outcomes},
+        "dose": lambda d: dose_text(t, d),
+        "generated": report.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def render_body(report: ConsultationReport, lang: str, meta: RenderMeta | None = None) -> Markup:
+    """The report's content as an HTML fragment (for the web page)."""
+    ctx = _context(report, lang, meta or RenderMeta())
+    return Markup(_env().get_template("report_body.html").render(**ctx))
+
+
+def render_document(report: ConsultationReport, lang: str, meta: RenderMeta | None = None) -> str:
+    """A standalone A4 HTML document of the report (the input of the PDF)."""
+    ctx = _context(report, lang, meta or RenderMeta())
+    body = Markup(_env().get_template("report_body.html").render(**ctx))
+    return (
+        _env()
+        .get_template("report_document.html")
+        .render(body=body, css=Markup(report_stylesheet()), **ctx)
+    )
+
+
+def render_pdf(report: ConsultationReport, lang: str, meta: RenderMeta | None = None) -> bytes:
+    """The report as a tagged A4 PDF (WeasyPrint)."""
+    import weasyprint  # type: ignore[import-untyped]  # imported late: pango loads slowly
+
+    html = render_document(report, lang, meta)
+    doc = weasyprint.HTML(string=html, base_url=None)
+    pdf: bytes = doc.write_pdf(pdf_variant="pdf/ua-1", uncompressed_pdf=False)
+    return pdf

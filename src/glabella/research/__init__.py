@@ -1,0 +1,1 @@
+"""De-identified research export (Safe-Harbor-style): see ``glabella.research.deid``."""

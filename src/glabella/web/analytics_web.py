@@ -1,0 +1,83 @@
+"""Clinic analytics (page + JSON) and the de-identified research export (zip download).
+
+Thin adapters over ``glabella.analytics.service`` and ``glabella.research.export``. Both show
+aggregates or de-identified rows only, so researchers may use them (see ``web/access.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from glabella.analytics.charts import funnel_svg, months_svg
+from glabella.analytics.service import DEFINITIONS, clinic_analytics
+from glabella.research.export import export_zip
+from glabella.services.context import Actor, Database
+from glabella.services.errors import Invalid
+from glabella.web.deps import api_actor, client_source, get_db, get_settings_from, page_user
+from glabella.web.pages import render
+
+api_router = APIRouter(prefix="/api/v1")
+page_router = APIRouter(include_in_schema=False)
+
+DbDep = Annotated[Database, Depends(get_db)]
+ActorDep = Annotated[Actor, Depends(api_actor)]
+
+
+def _as_of(raw: str | None) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"as_of: {raw!r} is not an ISO date-time", field="as_of") from None
+    if moment.tzinfo is None:
+        raise Invalid("as_of: give a timezone offset, e.g. +00:00", field="as_of")
+    return moment
+
+
+@api_router.get("/analytics", tags=["analytics"])
+def analytics_json(
+    actor: ActorDep,
+    db: DbDep,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+) -> dict[str, object]:
+    """The clinic's outcomes (Wilson 95 % CIs) beside the trials, by group, with definitions."""
+    return clinic_analytics(db, actor, as_of=_as_of(as_of)).to_dict()
+
+
+@api_router.get(
+    "/research/export",
+    tags=["research"],
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}, "description": "a zip file"}},
+)
+def research_export(request: Request, actor: ActorDep, db: DbDep) -> Response:
+    """The de-identified research export (CSV + Parquet + data dictionary) as a zip file."""
+    key = get_settings_from(request).resolved_research_key()
+    payload = export_zip(db, actor, key)
+    return Response(
+        payload,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="glabella-research-export.zip"'},
+    )
+
+
+@page_router.get("/analytics")
+def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    report = clinic_analytics(db, user.actor(client_source(request)))
+    o = report.outcomes
+    return render(
+        request,
+        "analytics.html",
+        user=user,
+        report=report,
+        o=o,
+        definitions=DEFINITIONS,
+        funnel=funnel_svg(o.funnel, o.funnel_p0),
+        months=months_svg(o.months, report.treatments_per_month),
+    )

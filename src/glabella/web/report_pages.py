@@ -1,0 +1,183 @@
+"""The consultation report in the app: staff page, PDF download, and the JSON API.
+
+Routes (all clinical staff; each read or generation writes an audit row in the service):
+
+* ``GET /patients/{id}/report`` - the report as a page (a preview, not recorded), with a
+  "Download PDF" link and the list of recorded reports;
+* ``GET /patients/{id}/report.pdf`` - generates, records and downloads the PDF;
+* ``GET /reports/{report_id}.pdf`` - rebuilds a recorded report from its stored inputs;
+* JSON: ``GET /api/v1/patients/{id}/consultation-report`` (preview),
+  ``POST /api/v1/patients/{id}/consultation-reports`` (generate and record),
+  ``GET /api/v1/patients/{id}/consultation-reports`` (list),
+  ``GET /api/v1/consultation-reports/{report_id}`` (rebuild, with ``identical``).
+
+Query parameters carry only the condition code, the language and a protocol id - never
+patient data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict
+
+from glabella.report import service as report_service
+from glabella.report.i18n import LANGUAGES
+from glabella.report.model import CONDITIONS
+from glabella.report.render import RenderMeta, render_body, render_pdf, report_stylesheet
+from glabella.services import patients as patient_service
+from glabella.services.context import Actor, Database
+from glabella.web.deps import api_actor, client_source, get_db, page_user
+from glabella.web.pages import render
+
+router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api/v1", tags=["reports"])
+DbDep = Annotated[Database, Depends(get_db)]
+ActorDep = Annotated[Actor, Depends(api_actor)]
+Condition = Annotated[str, Query(max_length=16)]
+Lang = Annotated[str, Query(max_length=8)]
+ProtocolId = Annotated[str | None, Query(max_length=80)]
+
+
+def _pdf_response(result: report_service.GeneratedReport) -> Response:
+    meta = RenderMeta(
+        report_id=result.record.id if result.record else None,
+        content_hash=result.record.content_hash if result.record else None,
+    )
+    pdf = render_pdf(result.report, result.lang, meta)
+    name = f"consultation-report-{result.record.id if result.record else 'preview'}.pdf"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@router.get("/reports/report.css")
+def report_css() -> Response:
+    """The report's stylesheet (shared with the PDF), for the page."""
+    return Response(
+        report_stylesheet(), media_type="text/css", headers={"Cache-Control": "max-age=3600"}
+    )
+
+
+@router.get("/patients/{patient_id}/report")
+def report_page(
+    request: Request,
+    patient_id: int,
+    db: DbDep,
+    condition: Condition = "mdd",
+    lang: Lang = "en",
+    protocol: ProtocolId = None,
+) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    patient = patient_service.get_patient(db, actor, patient_id)
+    result = report_service.preview_report(
+        db, actor, patient_id, condition=condition, lang=lang, protocol_id=protocol or None
+    )
+    records = report_service.list_reports(db, actor, patient_id)
+    return render(
+        request,
+        "report_consultation.html",
+        user=user,
+        patient=patient,
+        body=render_body(result.report, lang),
+        condition=condition,
+        lang=lang,
+        protocol=protocol or "",
+        conditions=CONDITIONS,
+        languages=LANGUAGES,
+        records=records,
+    )
+
+
+@router.get("/patients/{patient_id}/report.pdf")
+def report_pdf(
+    request: Request,
+    patient_id: int,
+    db: DbDep,
+    condition: Condition = "mdd",
+    lang: Lang = "en",
+    protocol: ProtocolId = None,
+) -> Response:
+    actor = page_user(request).actor(client_source(request))
+    result = report_service.generate_report(
+        db, actor, patient_id, condition=condition, lang=lang, protocol_id=protocol or None
+    )
+    return _pdf_response(result)
+
+
+@router.get("/reports/{report_id}.pdf")
+def recorded_report_pdf(request: Request, report_id: int, db: DbDep) -> Response:
+    actor = page_user(request).actor(client_source(request))
+    return _pdf_response(report_service.regenerate_report(db, actor, report_id))
+
+
+# --- JSON API -----------------------------------------------------------------------------
+
+
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    condition: str = "mdd"
+    lang: str = "en"
+    protocol_id: str | None = None
+
+
+def _json(result: report_service.GeneratedReport) -> dict[str, object]:
+    return {
+        "record": result.record.to_dict() if result.record else None,
+        "lang": result.lang,
+        "content_hash": result.report.content_hash(),
+        "identical": result.identical,
+        "note": result.note,
+        "report": result.report.to_dict(),
+    }
+
+
+@api_router.get("/patients/{patient_id}/consultation-report")
+def api_preview(
+    patient_id: int,
+    db: DbDep,
+    actor: ActorDep,
+    condition: Condition = "mdd",
+    lang: Lang = "en",
+    protocol: ProtocolId = None,
+) -> dict[str, object]:
+    return _json(
+        report_service.preview_report(
+            db, actor, patient_id, condition=condition, lang=lang, protocol_id=protocol
+        )
+    )
+
+
+@api_router.post("/patients/{patient_id}/consultation-reports", status_code=201)
+def api_generate(
+    patient_id: int, body: ReportBody, db: DbDep, actor: ActorDep
+) -> dict[str, object]:
+    return _json(
+        report_service.generate_report(
+            db,
+            actor,
+            patient_id,
+            condition=body.condition,
+            lang=body.lang,
+            protocol_id=body.protocol_id,
+        )
+    )
+
+
+@api_router.get("/patients/{patient_id}/consultation-reports")
+def api_list(patient_id: int, db: DbDep, actor: ActorDep) -> list[dict[str, object]]:
+    return [r.to_dict() for r in report_service.list_reports(db, actor, patient_id)]
+
+
+@api_router.get("/consultation-reports/{report_id}")
+def api_regenerate(report_id: int, db: DbDep, actor: ActorDep) -> dict[str, object]:
+    return _json(report_service.regenerate_report(db, actor, report_id))

@@ -1,0 +1,96 @@
+"""The analytics service on a synthetic clinic, checked against a plain-Python recount."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+
+from glabella.analytics.service import clinic_analytics
+from glabella.demo.load import generate_clinic
+from glabella.demo.params import DemoParameters
+from glabella.services.context import Database
+from glabella.services.errors import Forbidden
+from glabella.services.users import UserView
+from glabella.store.models import Assessment, AuditEvent
+from glabella.store.pathway import Treatment
+
+AS_OF = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+
+
+def _recount(db: Database) -> tuple[int, int, int]:
+    """Week-6 responders, assessed and analysed patients, by simple loops over the rows."""
+    with db.transaction() as s:
+        treatments = s.scalars(select(Treatment).order_by(Treatment.treated_at, Treatment.id))
+        first: dict[int, dt.datetime] = {}
+        for t in treatments:
+            first.setdefault(t.patient_id, t.treated_at)
+        phq = s.scalars(
+            select(Assessment)
+            .where(Assessment.instrument_id == "phq9")
+            .order_by(Assessment.submitted_at, Assessment.id)
+        ).all()
+    by_patient: dict[int, list[Assessment]] = {}
+    for a in phq:
+        by_patient.setdefault(a.patient_id, []).append(a)
+    responders = assessed = analysed = 0
+    day = dt.timedelta(days=1)
+    for pid, t0 in first.items():
+        rows = by_patient.get(pid, [])
+        base = [a for a in rows if t0 - 14 * day <= a.submitted_at <= t0]
+        if not base or base[-1].total < 10:
+            continue
+        analysed += 1
+        w6 = [a for a in rows if t0 + 35 * day <= a.submitted_at < t0 + 50 * day]
+        if w6:
+            assessed += 1
+            responders += w6[-1].total * 2 <= base[-1].total  # at least a 50 % reduction
+    return responders, assessed, analysed
+
+
+def test_service_matches_a_plain_recount(
+    db: Database, make_user: Callable[[str, str], UserView]
+) -> None:
+    admin = make_user("boss", "admin").actor("test")
+    generate_clinic(db, admin, DemoParameters(patients=30, seed=5, as_of=AS_OF))
+    report = clinic_analytics(db, admin, as_of=AS_OF)
+    responders, assessed, analysed = _recount(db)
+    assert assessed > 10  # the synthetic clinic has week-6 results to count
+    o = report.outcomes
+    assert o.analysed == analysed
+    assert (o.overall.response6.events, o.overall.response6.n) == (responders, assessed)
+    assert sum(g.patients for g in o.by_injector.values()) == analysed
+    assert sum(n for _, n in report.treatments_per_month) >= analysed
+    assert report.trials["response"].status in ("pooled", "too_few", "no_data")
+    with db.transaction() as s:
+        details = s.scalars(
+            select(AuditEvent.detail).where(AuditEvent.action == "analytics.view")
+        ).all()
+    assert len(details) == 1 and '"refresh": "full"' in (details[0] or "")
+
+    # more patients later: the summary is refreshed for them only, and still matches
+    generate_clinic(db, admin, DemoParameters(patients=10, seed=6, as_of=AS_OF))
+    again = clinic_analytics(db, admin, as_of=AS_OF)
+    responders, assessed, analysed = _recount(db)
+    assert again.outcomes.analysed == analysed > o.analysed
+    assert (again.outcomes.overall.response6.events, again.outcomes.overall.response6.n) == (
+        responders,
+        assessed,
+    )
+    with db.transaction() as s:
+        last = s.scalars(
+            select(AuditEvent.detail)
+            .where(AuditEvent.action == "analytics.view")
+            .order_by(AuditEvent.seq.desc())
+        ).first()
+    assert '"refresh": "incremental"' in (last or "")
+
+
+def test_receptionist_may_not_see_analytics(
+    db: Database, make_user: Callable[[str, str], UserView]
+) -> None:
+    desk = make_user("desk", "receptionist").actor("test")
+    with pytest.raises(Forbidden):
+        clinic_analytics(db, desk)

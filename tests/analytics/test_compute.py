@@ -1,0 +1,99 @@
+"""Clinic outcome rules on hand-made courses (no database)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from glabella.analytics.compute import CourseRow, analyse, severity_band
+
+AS_OF = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+def row(
+    baseline: int | None,
+    w6: int | None,
+    w12: int | None = None,
+    *,
+    injector: str = "A",
+    closed6: bool = True,
+    closed12: bool = True,
+    month: str = "2026-05",
+    ae: int = 0,
+    grade: int | None = None,
+) -> CourseRow:
+    return CourseRow(
+        injector=injector,
+        protocol=None,
+        product="onabotulinumtoxinA",
+        month=month,
+        closed6=closed6,
+        closed12=closed12,
+        baseline=baseline,
+        week6=w6,
+        week12=w12,
+        ae_count=ae,
+        ae_max_grade=grade,
+    )
+
+
+def test_response_remission_and_exclusions_by_hand() -> None:
+    rows = [
+        row(20, 10, 12),  # -50 %: response (the threshold is inclusive); 10 > 4: no remission
+        row(20, 11, None),  # -45 %: no response; week 12 missing with window closed: lost
+        row(12, 4, 3, ae=1, grade=3),  # response and remission, a grade-3 event
+        row(16, None, None, closed6=True),  # week 6 missing: counts against response in ITT
+        row(None, 5),  # no baseline: excluded
+        row(8, 2),  # baseline below 10: excluded
+    ]
+    out = analyse(rows, AS_OF)
+    assert (out.index_courses, out.analysed) == (6, 4)
+    assert (out.excluded_no_baseline, out.excluded_low_baseline) == (1, 1)
+    o = out.overall
+    assert (o.response6.events, o.response6.n) == (2, 3)
+    assert (o.remission6.events, o.remission6.n) == (1, 3)
+    assert (o.response6_itt.events, o.response6_itt.n) == (2, 4)
+    assert (o.response12.events, o.response12.n) == (1, 2)  # 20->12 no, 12->3 yes
+    assert (o.lost12.events, o.lost12.n) == (2, 4)
+    assert (o.adverse_event.events, o.grade3_event.events, o.adverse_event.n) == (1, 1, 4)
+
+
+def test_windows_not_yet_closed_are_not_counted_as_missing() -> None:
+    rows = [row(20, None, None, closed6=False, closed12=False), row(20, 8, None, closed12=False)]
+    o = analyse(rows, AS_OF).overall
+    assert o.response6_itt.n == 1  # only the course whose week-6 window has closed
+    assert o.lost12.n == 0
+
+
+def test_groups_funnel_and_months() -> None:
+    rows = [row(20, 5, injector="A", month="2026-04") for _ in range(30)]
+    rows += [row(20, 18, injector="B", month="2026-05") for _ in range(30)]
+    out = analyse(rows, AS_OF)
+    assert set(out.by_injector) == {"A", "B"}
+    assert out.by_injector["A"].response6.events == 30
+    assert out.funnel_p0 == pytest.approx(0.5)
+    # 30/30 and 0/30 are both far outside 0.5 -/+ 3.09 * sqrt(0.25/30) = 0.218 .. 0.782
+    assert {p.label: p.position for p in out.funnel} == {"A": "above998", "B": "below998"}
+    assert [(m.month, m.new_patients, m.response6.events) for m in out.months] == [
+        ("2026-04", 30, 30),
+        ("2026-05", 30, 0),
+    ]
+    assert set(out.by_severity) == {"severe (20-27)"}
+    assert out.by_protocol.keys() == {"no named protocol"}
+
+
+def test_severity_bands_and_bad_values() -> None:
+    assert [severity_band(b) for b in (9, 10, 14, 15, 19, 20, 27)] == [
+        None,
+        "moderate (10-14)",
+        "moderate (10-14)",
+        "moderately severe (15-19)",
+        "moderately severe (15-19)",
+        "severe (20-27)",
+        "severe (20-27)",
+    ]
+    with pytest.raises(ValueError, match="outside 0-27"):
+        analyse([row(20, 31)], AS_OF)
+    with pytest.raises(ValueError, match="timezone"):
+        analyse([], dt.datetime(2026, 1, 1))

@@ -1,0 +1,70 @@
+"""The evidence pages in a real browser.
+
+A clinician opens the depression evidence page: the forest plot is drawn, the pooled numbers on
+the page are the numbers the JSON API returns, every pooled claim carries its certainty and the
+page says off-label; then the clinician opens a study page with every number's provenance.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from glabella.web.evidence_charts import fmt_number
+
+pytestmark = pytest.mark.e2e
+
+
+def test_depression_evidence_page_matches_the_api(
+    server: str, browser: Browser, artifacts: Path, staff_password: str
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/login")
+    page.fill("#username", "dr.e2e")
+    page.fill("#password", staff_password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Evidence").click()
+    expect(page.get_by_role("heading", name="Evidence base")).to_be_visible()
+    page.get_by_role("link", name="Major depressive disorder").click()
+    expect(page).to_have_url(f"{server}/evidence/disorders/mdd")
+    expect(page.locator(".offlabel")).to_contain_text("off-label")
+
+    forest = page.locator("#forest-mdd-response-rr")
+    expect(forest).to_be_visible()
+    assert forest.get_attribute("role") == "img"
+    expect(forest.locator("rect.study")).to_have_count(2)
+    expect(forest.locator("polygon.pooled")).to_have_count(1)
+
+    # The same numbers through the JSON API, with the browser's session.
+    api = context.request.get(f"{server}/api/v1/evidence/pool?disorder=mdd&outcome=response")
+    assert api.ok
+    data = api.json()
+    for measure in ("RR", "RD"):
+        e = data["estimates"][measure]
+        row = page.locator(f"#est-response-{measure}")
+        expect(row.locator(".estimate")).to_have_text(fmt_number(e["estimate"]))
+        expect(row.locator(".ci")).to_have_text(
+            f"{fmt_number(e['ci_lb'])} to {fmt_number(e['ci_ub'])}"
+        )
+    level = data["certainty"]["level"]
+    expect(page.locator("#outcome-response-h .certainty")).to_have_text(f"Certainty: {level}")
+    expect(page.locator("#outcome-response .synthesis-summary")).to_have_text(data["summary"])
+    page.screenshot(path=str(artifacts / "evidence-01-mdd-top.png"))
+    page.locator("#outcome-response").screenshot(path=str(artifacts / "evidence-02-response.png"))
+    page.locator("#outcome-dropout").screenshot(path=str(artifacts / "evidence-03-dropout.png"))
+
+    page.locator("#study-finzi-2014").get_by_role("link", name="Finzi & Rosenthal 2014").click()
+    expect(page.get_by_role("heading", name="Finzi & Rosenthal 2014")).to_be_visible()
+    study = context.request.get(f"{server}/api/v1/evidence/studies/finzi-2014").json()
+    expect(page.locator("#numbers-count")).to_have_text(str(study["numbers_total"]))
+    expect(page.locator("#verified-count")).to_have_text(str(study["numbers_verified"]))
+    expect(page.locator("table.provenance tr.unverified").first).to_contain_text("Derived:")
+    expect(page.locator("#arm-placebo")).to_contain_text("unknown")  # N randomised not read
+    page.screenshot(path=str(artifacts / "evidence-04-study-top.png"))
+    page.locator("table.provenance").screenshot(path=str(artifacts / "evidence-05-provenance.png"))
+    context.close()

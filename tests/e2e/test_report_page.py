@@ -1,0 +1,69 @@
+"""The consultation report page in a real browser: options, icon arrays, PDF link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from glabella.services import assessments, patients, users
+from glabella.services.context import Database
+
+pytestmark = pytest.mark.e2e
+
+
+def _seed(database_url: str, password: str) -> int:
+    db = Database.from_url(database_url)
+    try:
+        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
+        pid = patients.create_patient(
+            db,
+            actor,
+            patients.parse_patient_input(
+                {
+                    "mrn": "E2E-REPORT",
+                    "given_name": "Rhea",
+                    "family_name": "Port",
+                    "date_of_birth": "1981-08-09",
+                    "sex": "female",
+                }
+            ),
+        ).id
+        # PHQ-9 items 1-8 = 2, item 9 = 0 -> 16 (moderately severe)
+        assessments.submit_assessment(
+            db, actor, pid, "phq9", {f"phq9_{i}": 2 if i < 9 else 0 for i in range(1, 10)}
+        )
+        return pid
+    finally:
+        db.engine.dispose()
+
+
+def test_report_page_shows_arrays_and_downloads_the_pdf(
+    browser: Browser, server_info: Any, staff_password: str, artifacts: Path
+) -> None:
+    base = server_info.base
+    pid = _seed(server_info.database_url, staff_password)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    page.fill("#username", "dr.e2e")
+    page.fill("#password", staff_password)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{base}/patients/{pid}")
+    page.click("text=Consultation report")
+    expect(page.locator("h1").first).to_contain_text("Consultation report")
+    expect(page.locator("svg.icon-array")).to_have_count(4)
+    expect(page.locator("text=16 of 27")).to_be_visible()
+    page.screenshot(path=str(artifacts / "20-report-page.png"), full_page=True)
+    page.select_option("#lang", "de")
+    page.click("text=Show")
+    expect(page.locator("#sec-baseline")).to_have_text("Ihr Ausgangsbefund")
+    href = page.locator("#download-pdf").get_attribute("href")
+    assert href is not None and "lang=de" in href
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    pdf = httpx.get(f"{base}{href}", cookies=cookies, timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    context.close()

@@ -1,0 +1,148 @@
+"""FHIR over HTTP (application/fhir+json, access matrix, clinic isolation, audit) and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from fhir_seed import Seeded
+from sqlalchemy import select
+from test_fhir_import import foreign_phq9
+from test_fhir_roundtrip import _normalise
+from typer.testing import CliRunner, Result
+
+from glabella.cli import app as cli_app
+from glabella.services.users import create_user
+from glabella.settings import Settings, get_settings
+from glabella.store import migrate
+from glabella.store.models import AuditEvent
+from glabella.web.app import create_app
+
+PASSWORD = "correct horse battery staple"
+FHIR_JSON = "application/fhir+json"
+
+
+def _login(client: TestClient, username: str) -> None:
+    client.post("/api/v1/auth/logout")
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+
+
+def test_fhir_endpoints_access_and_audit(seeded_sqlite: Seeded, settings: Settings) -> None:
+    seeded = seeded_sqlite
+    with TestClient(create_app(settings, seeded.db), raise_server_exceptions=False) as api:
+        _login(api, "dr.rivera")
+        _endpoints(api, seeded)
+        _access(api, seeded)
+
+
+def _endpoints(api: TestClient, seeded: Seeded) -> None:
+    response = api.get("/fhir/Questionnaire/phq9")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    assert response.json()["code"][0]["code"] == "44249-1"
+    missing = api.get("/fhir/Questionnaire/nope")
+    assert missing.status_code == 404 and missing.json()["resourceType"] == "OperationOutcome"
+
+    page = api.get(f"/patients/{seeded.patient_id}")
+    assert f'href="/fhir/Patient/{seeded.patient_id}/$everything"' in page.text  # web UI link
+    everything = api.get(f"/fhir/Patient/{seeded.patient_id}/$everything")
+    assert everything.status_code == 200
+    bundle = everything.json()
+    assert bundle["type"] == "searchset" and bundle["total"] == 17
+    assert bundle["entry"][0]["fullUrl"] == f"http://testserver/fhir/Patient/{seeded.patient_id}"
+
+    posted = api.post(
+        "/fhir/QuestionnaireResponse",
+        content=json.dumps(foreign_phq9([0] * 8 + [3])),
+        headers={"content-type": FHIR_JSON},
+    )
+    assert posted.status_code == 201, posted.text
+    assert "total 3 (minimal)" in posted.text and "ALERT urgent" in posted.text  # 0*8 + 3 = 3
+
+    as_form = api.post(
+        "/fhir/QuestionnaireResponse",
+        content="a=b",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert as_form.status_code == 403 and "did not come from this site" in as_form.text  # CSRF
+    out_of_range = foreign_phq9([0] * 9)
+    out_of_range["item"][8]["answer"] = [{"valueInteger": 5}]  # PHQ-9 items score 0-3
+    bad = api.post(
+        "/fhir/QuestionnaireResponse",
+        content=json.dumps(out_of_range),
+        headers={"content-type": FHIR_JSON},
+    )
+    assert bad.status_code == 422
+    issue = bad.json()["issue"][0]
+    assert "phq9_9" in issue["diagnostics"] and "out of range" in issue["diagnostics"]
+
+    with seeded.db.transaction() as session:
+        actions = set(session.scalars(select(AuditEvent.action)))
+    assert {"fhir.export", "fhir.import", "assessment.submit"} <= actions
+
+
+def _access(app_client: TestClient, seeded: Seeded) -> None:
+    db = seeded.db
+    app_client.post("/api/v1/auth/logout")
+    create_user(db, username="rita", full_name="Rita", role="receptionist", password=PASSWORD)
+    create_user(
+        db, username="dr.away", full_name="Away", role="clinician", password=PASSWORD, clinic="B"
+    )
+    path = f"/fhir/Patient/{seeded.patient_id}/$everything"
+    assert app_client.get(path).status_code == 401
+    _login(app_client, "rita")
+    refused = app_client.get(path)
+    assert refused.status_code == 403 and refused.headers["X-Glabella-Access"] == "denied"
+    assert app_client.get("/fhir/Questionnaire/gad7").status_code == 200  # no patient data
+    _login(app_client, "dr.away")
+    assert app_client.get(path).status_code == 404  # another clinic's patient does not exist
+
+
+def _run(url: str, *args: str) -> Result:
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli_app, list(args), env={"GLABELLA_DATABASE_URL": url})
+    finally:
+        get_settings.cache_clear()
+
+
+def test_cli_ndjson_round_trip(seeded_sqlite: Seeded, tmp_path: Path) -> None:
+    seeded = seeded_sqlite
+    database_url = f"sqlite:///{tmp_path / 'empty.db'}"
+    migrate.upgrade(database_url)
+    source = seeded.db.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "clinic.ndjson"
+    result = _run(source, "fhir", "export", "--all", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "wrote 17 resources" in result.output
+    imported = _run(database_url, "fhir", "import", str(out))
+    assert imported.exit_code == 0, imported.output
+    report = json.loads(imported.output)
+    assert len(report["assessments"]) == 4 and report["alerts"] == []
+    printed = _run(database_url, "fhir", "export", "--all")
+    assert printed.exit_code == 0, printed.output
+    clinic_bundle = json.loads(printed.output)
+    assert clinic_bundle["type"] == "collection" and len(clinic_bundle["entry"]) == 17
+    again = tmp_path / "again.ndjson"
+    assert _run(database_url, "fhir", "export", "--all", "--out", str(again)).exit_code == 0
+
+    def as_bundle(path: Path) -> dict[str, object]:
+        lines = path.read_text().splitlines()
+        return {"entry": [{"resource": json.loads(line)} for line in lines]}
+
+    assert _normalise(as_bundle(again)) == _normalise(as_bundle(out))
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"resourceType": "QuestionnaireResponse", "status": "completed"')
+    refused = _run(database_url, "fhir", "import", str(bad))
+    assert refused.exit_code == 2 and "not JSON" in refused.output
+    assert "Traceback" not in refused.output
+    shown = _run(database_url, "fhir", "questionnaire", "phq9")
+    assert shown.exit_code == 0 and json.loads(shown.output)["id"] == "phq9"
+
+
+def test_cli_export_needs_a_target() -> None:
+    result = _run("sqlite:///unused-never-opened.db", "fhir", "export")
+    assert result.exit_code == 2 and "--patient ID or --all" in result.output

@@ -1,0 +1,173 @@
+"""The research export: no identifier of a seeded clinic survives, anywhere in the output."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from glabella.demo.load import generate_clinic
+from glabella.demo.params import DemoParameters
+from glabella.research import deid
+from glabella.research.export import TABLES, export_research
+from glabella.services import assessments, patients
+from glabella.services.context import Database
+from glabella.services.errors import Forbidden, Invalid
+from glabella.services.users import UserView
+from glabella.store.models import Assessment, AuditEvent, Patient
+from glabella.store.pathway import Treatment
+
+AS_OF = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+KEY = b"research-key-for-tests-0123456789"
+PASSWORD = "correct horse battery staple"
+
+SPECIAL = {
+    "mrn": "MRN-ZX-99817",
+    "given_name": "Zebediah",
+    "family_name": "Quixwell",
+    "date_of_birth": "1931-03-07",
+    "sex": "male",
+    "phone": "+44 20 7946 0321",
+    "email": "zebediah.quixwell@example.org",
+}
+
+
+def _seed(db: Database, admin: UserView) -> int:
+    actor = admin.actor("test")
+    generate_clinic(db, actor, DemoParameters(patients=12, seed=9, as_of=AS_OF))
+    special = patients.create_patient(db, actor, patients.parse_patient_input(dict(SPECIAL)))
+    answers = {f"phq9_{i}": 1 for i in range(1, 10)}
+    answers["phq9_9"] = 0
+    assessments.submit_assessment(db, actor, special.id, "phq9", answers)
+    return special.id
+
+
+def _read(out: Path) -> tuple[str, dict[str, list[dict[str, str]]]]:
+    """All text of the export (CSV, Markdown, JSON and Parquet cells) and the CSV tables."""
+    text = []
+    tables: dict[str, list[dict[str, str]]] = {}
+    for path in sorted(out.iterdir()):
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            text.extend(str(v) for col in table.columns for v in col.to_pylist())
+            assert table.num_rows == len(tables[path.stem])  # csv is read first (sorted)
+        else:
+            content = path.read_text(encoding="utf-8")
+            text.append(content)
+            if path.suffix == ".csv" and path.stem in TABLES:
+                tables[path.stem] = list(csv.DictReader(io.StringIO(content)))
+    return "\n".join(text), tables
+
+
+def test_no_identifier_survives(
+    db: Database, make_user: Callable[[str, str], UserView], tmp_path: Path
+) -> None:
+    admin = make_user("boss", "admin")
+    special_id = _seed(db, admin)
+    researcher = make_user("res", "researcher").actor("test")
+    out = tmp_path / "export"
+    report = export_research(db, researcher, KEY, out)
+    assert report.rows["patients"] == 13
+    everything, tables = _read(out)
+
+    with db.transaction() as s:
+        people = s.scalars(select(Patient)).all()
+        treatments = s.scalars(select(Treatment).order_by(Treatment.treated_at, Treatment.id))
+        real_treatments = [(t.patient_id, t.treatment_date) for t in treatments]
+        rows = s.scalars(select(Assessment).order_by(Assessment.submitted_at, Assessment.id))
+        real_assessments = [(a.patient_id, a.submitted_at) for a in rows]
+        injectors = {t[0] for t in s.execute(select(Treatment.injector_name)).all()}
+
+    digits_only = re.sub(r"[^\d\n,]", "", everything)
+    for p in people:
+        for value in (p.mrn, p.email, p.phone):
+            assert value and value not in everything, value
+        digits = re.sub(r"\D", "", p.phone or "")
+        assert digits not in digits_only
+        assert re.search(rf"\b{re.escape(p.given_name)}\b", everything) is None, p.given_name
+        assert re.search(rf"\b{re.escape(p.family_name)}\b", everything) is None, p.family_name
+        assert p.date_of_birth.isoformat() not in everything
+    for name in injectors:
+        assert name not in everything
+    assert "Synthetic" not in everything  # staff names are pseudonymised too
+
+    # every exported date differs from the real date of the same event (row by row)
+    pseudo = {p.id: deid.pseudonym(KEY, p.clinic_id, p.id) for p in people}
+    seq: dict[tuple[str, int], str] = {}
+    counter: dict[int, int] = {}
+    for pid, day in sorted(real_treatments, key=lambda r: (r[0], r[1])):
+        counter[pid] = counter.get(pid, 0) + 1
+        seq[(pseudo[pid], counter[pid])] = day.isoformat()
+    assert tables["treatments"]
+    for r in tables["treatments"]:
+        real = seq[(r["pseudo_id"], int(r["treatment_seq"]))]
+        assert r["shifted_date"] != real
+    real_days = {}
+    counter = {}
+    for pid, at in sorted(real_assessments, key=lambda r: r[0]):
+        counter[pid] = counter.get(pid, 0) + 1
+        real_days[(pseudo[pid], counter[pid])] = at.date()
+    for r in tables["assessments"]:
+        real_day = real_days[(r["pseudo_id"], int(r["assessment_seq"]))]
+        shifted = dt.date.fromisoformat(r["shifted_date"])
+        assert 30 <= (real_day - shifted).days <= 366  # moved back by the patient's offset
+
+    # the 95-year-old is grouped; the dictionary names every exported column
+    special = next(r for r in tables["patients"] if r["pseudo_id"] == pseudo[special_id])
+    assert special["age_at_index"] == "" and special["age_90_plus"] == "true"
+    with (out / "data_dictionary.csv").open(encoding="utf-8") as fh:
+        described = {(r["table"], r["column"]) for r in csv.DictReader(fh)}
+    for name, rows_ in tables.items():
+        assert rows_, name
+        assert {(name, c) for c in rows_[0]} <= described
+    with db.transaction() as s:
+        assert "research.export" in s.scalars(select(AuditEvent.action)).all()
+
+
+def test_pseudonyms_are_stable_between_exports_and_roles_are_checked(
+    db: Database, make_user: Callable[[str, str], UserView], tmp_path: Path
+) -> None:
+    admin = make_user("boss", "admin")
+    actor = admin.actor("test")
+    generate_clinic(db, actor, DemoParameters(patients=3, seed=4, as_of=AS_OF))
+    export_research(db, actor, KEY, tmp_path / "a")
+    export_research(db, actor, KEY, tmp_path / "b")
+    a = (tmp_path / "a" / "patients.csv").read_text()
+    assert a == (tmp_path / "b" / "patients.csv").read_text()
+    with pytest.raises(Invalid, match="not empty"):
+        export_research(db, actor, KEY, tmp_path / "a")
+    export_research(db, actor, KEY, tmp_path / "a", overwrite=True)  # replaces an export
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(Invalid, match="not an earlier research export"):
+        export_research(db, actor, KEY, tmp_path / "mine", overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+    with pytest.raises(Forbidden):
+        export_research(db, make_user("doc", "clinician").actor("t"), KEY, tmp_path / "c")
+    assert not (tmp_path / "c").exists()
+
+
+def test_api_gives_researchers_a_zip(
+    app_client: TestClient, db: Database, make_user: Callable[[str, str], UserView]
+) -> None:
+    admin = make_user("boss", "admin")
+    generate_clinic(db, admin.actor("t"), DemoParameters(patients=3, seed=4, as_of=AS_OF))
+    make_user("res", "researcher")
+    signed = app_client.post("/api/v1/auth/login", json={"username": "res", "password": PASSWORD})
+    assert signed.status_code == 200, signed.text
+    response = app_client.get("/api/v1/research/export")
+    assert response.status_code == 200
+    names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
+    assert {"patients.csv", "patients.parquet", "data_dictionary.md", "manifest.json"} <= set(names)
+    assert app_client.get("/api/v1/analytics").status_code == 200
+    bad = app_client.get("/api/v1/analytics?as_of=yesterday")
+    assert bad.status_code == 422 and "as_of" in bad.json()["error"]["message"]
