@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 
 import pyotp
 import pytest
@@ -432,3 +433,37 @@ def test_patient_search_is_a_post_on_page_and_api(api: TestClient, clinician: Us
     assert nobody.status_code == 200 and "No patients" in nobody.text
     forged = api.post("/patients/search", data={"q": "quaglia", "csrf_token": "forged"})
     assert forged.status_code == 403 and "Quagliarello" not in forged.text
+
+
+def test_sign_out_ends_a_copied_session_on_the_server(
+    app_client: TestClient, clinician: UserView, db: Database
+) -> None:
+    """A cookie copied before sign-out (another tab, a stolen cookie) is refused afterwards."""
+    assert _login(app_client, "dr.rivera") == 200
+    copy = TestClient(app_client.app, base_url=str(app_client.base_url))
+    copy.cookies.update(dict(app_client.cookies))
+    assert copy.get("/api/v1/patients").status_code == 200
+    assert app_client.post("/api/v1/auth/logout").status_code == 200
+    assert copy.get("/api/v1/patients").status_code == 401
+    with db.transaction() as session:
+        actions = session.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "auth.sign_out")
+        ).all()
+    assert actions == ["auth.sign_out"]
+    # Signing in again starts a session of the new generation, which works.
+    assert _login(app_client, "dr.rivera") == 200
+    assert app_client.get("/api/v1/patients").status_code == 200
+
+
+def test_researcher_lands_on_the_aggregate_pages(
+    app_client: TestClient, make_user: Callable[[str, str], UserView]
+) -> None:
+    make_user("res.one", "researcher")
+    csrf = _csrf(app_client)
+    response = app_client.post(
+        "/login",
+        data={"username": "res.one", "password": PASSWORD, "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/analytics"
+    assert app_client.get("/analytics").status_code == 200

@@ -48,5 +48,20 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction for lookups that write nothing (not even an audit row).
+
+        On SQLite it starts with a deferred ``BEGIN`` instead of ``BEGIN IMMEDIATE``, so it
+        does not queue behind writers for the write lock (WAL readers see the last commit).
+        Anything flushed inside it is rolled back, never committed.
+        """
+        session = self.sessions(bind=self.engine.execution_options(glabella_read_only=True))
+        try:
+            session.begin()
+            yield session
+        finally:
+            session.close()  # rolls the transaction back; loaded objects stay readable
+
     def now(self) -> dt.datetime:
         return self.clock()

@@ -31,6 +31,7 @@ class UserView:
     clinic_id: int
     must_change_password: bool
     totp_enabled: bool = False
+    session_generation: int = 0
 
     @classmethod
     def of(cls, user: User) -> UserView:
@@ -42,6 +43,7 @@ class UserView:
             clinic_id=user.clinic_id,
             must_change_password=user.must_change_password,
             totp_enabled=user.totp_secret is not None,
+            session_generation=user.session_generation or 0,
         )
 
     def actor(self, source: str | None = None) -> Actor:
@@ -234,10 +236,20 @@ def unlock_user(db: Database, username: str, actor: Actor | None = None) -> bool
 
 
 def get_user(db: Database, user_id: int) -> UserView | None:
-    """The active account with this id, or None."""
-    with db.transaction() as session:
+    """The active account with this id, or None (a read-only lookup: no write lock)."""
+    with db.read() as session:
         user = session.get(User, user_id)
         return UserView.of(user) if user is not None and user.active else None
+
+
+def end_sessions(db: Database, user_id: int, source: str | None) -> None:
+    """Sign the user out on the server: every session started before now is refused."""
+    with db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return
+        user.session_generation = (user.session_generation or 0) + 1
+        audit.record(session, UserView.of(user).actor(source), "auth.sign_out", "user", user.id)
 
 
 def change_password(db: Database, actor: Actor, current: str, new: str) -> None:

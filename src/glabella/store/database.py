@@ -34,8 +34,10 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin_immediate(connection: Connection) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        def _sqlite_begin(connection: Connection) -> None:
+            # Read-only lookups (``Database.read``) do not need the write lock.
+            read_only = connection.get_execution_options().get("glabella_read_only", False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     url = _default_driver(url)

@@ -70,6 +70,8 @@ class User(Base):
     """Base32 TOTP secret (RFC 6238) when the second factor is enabled, else None."""
     totp_last_step: Mapped[int | None] = mapped_column(Integer, default=None)
     """The last accepted TOTP time step: a code is accepted once (no replay)."""
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Sessions started in an earlier generation are refused; signing out increments it."""
 
 
 class LoginThrottle(Base):

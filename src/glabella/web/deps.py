@@ -10,7 +10,7 @@ from fastapi import Request
 
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Unauthorized
-from glabella.services.users import UserView, get_user
+from glabella.services.users import UserView, end_sessions, get_user
 from glabella.settings import Settings
 
 
@@ -54,6 +54,7 @@ def sign_in(request: Request, user: UserView) -> None:
         request.session["pending_at"] = now
         return
     request.session["uid"] = user.id
+    request.session["gen"] = user.session_generation
     request.session["at"] = now
     request.session["seen"] = now
 
@@ -77,12 +78,24 @@ def complete_second_factor(request: Request, user: UserView) -> None:
     now = int(time.time())
     request.session["csrf"] = secrets.token_urlsafe(32)
     request.session["uid"] = user.id
+    request.session["gen"] = user.session_generation
     request.session["at"] = now
     request.session["seen"] = now
 
 
+def landing_page(user: UserView) -> str:
+    """Where a user goes after signing in: researchers see no patient data, so not "/"."""
+    if user.must_change_password:
+        return "/account/password"
+    return "/analytics" if user.role == "researcher" else "/"
+
+
 def sign_out(request: Request) -> None:
+    """End the session here and on the server (a copied cookie stops working too)."""
+    uid = request.session.get("uid")
     request.session.clear()
+    if isinstance(uid, int):
+        end_sessions(get_db(request), uid, client_source(request))
 
 
 def session_user(request: Request) -> UserView | None:
@@ -118,8 +131,8 @@ def _session_user(request: Request) -> UserView | None:
         request.session.clear()
         return None
     user = get_user(get_db(request), uid)
-    if user is None:
-        request.session.clear()
+    if user is None or request.session.get("gen") != user.session_generation:
+        request.session.clear()  # deactivated, or signed out since this session started
         return None
     request.session["seen"] = int(now)
     return user

@@ -28,6 +28,7 @@ from glabella.web.deps import (
     csrf_token,
     get_db,
     get_settings_from,
+    landing_page,
     page_user,
     sign_in,
     sign_out,
@@ -75,7 +76,7 @@ def login_submit(
     except ServiceError as exc:
         return render(request, "login.html", status_code=401, error=exc.message, username=username)
     sign_in(request, user)
-    return redirect("/account/password" if user.must_change_password else "/")
+    return redirect(landing_page(user))
 
 
 @router.post("/logout")
@@ -120,7 +121,7 @@ def password_submit(
         return render(
             request, "password.html", status_code=exc.status_code, user=user, error=exc.message
         )
-    return redirect("/")
+    return redirect("/analytics" if user.role == "researcher" else "/")
 
 
 # --- dashboard ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from glabella.web.deps import (
     complete_second_factor,
     csrf_token,
     get_db,
+    landing_page,
     page_user,
     pending_second_factor,
     sign_out,
@@ -75,7 +76,7 @@ def second_factor_submit(
             sign_out(request)
         return _render(request, "login_totp.html", status_code=exc.status_code, error=exc.message)
     complete_second_factor(request, user)
-    target = "/account/password" if user.must_change_password else "/"
+    target = landing_page(user)
     return RedirectResponse(target, status_code=303)
 
 
