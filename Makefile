@@ -42,6 +42,7 @@ pytest: $(STAMP)
 ## make bench: benchmarks (not tests); results are written to bench/results/.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
+	bash bench/install_r.sh || echo "R metafor unavailable: the meta benchmark runs without it"
 	$(BIN)/python -m bench.run
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi

@@ -5,4 +5,5 @@ set -euo pipefail
 if command -v Rscript >/dev/null && Rscript -e 'library(metafor)' >/dev/null 2>&1; then
   echo "R metafor already installed"; exit 0
 fi
-apt-get install -y --no-install-recommends r-base-core r-cran-metafor
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-base-core r-cran-metafor
