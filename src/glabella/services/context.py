@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,11 +43,34 @@ class Database:
         engine = make_engine(url)
         return cls(engine=engine, sessions=make_session_factory(engine))
 
+    _writer: threading.RLock | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            self._writer = threading.RLock()
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
-        with self.sessions.begin() as session:
-            yield session
+        """One transaction: committed when the block ends, rolled back on any exception.
+
+        On SQLite, where only one transaction may write at a time, the threads of this process
+        take turns on a lock before ``BEGIN IMMEDIATE`` instead of polling the database lock:
+        SQLite's busy handler sleeps in growing steps while it waits, which under 50 concurrent
+        clients turned short waits into long stalls (measured in bench/clinic_bench.py). Other
+        processes (the CLI, a second server) still wait through the busy timeout.
+        """
+        if self._writer is None:
+            with self.sessions.begin() as session:
+                yield session
+            return
+        # Bounded like the busy timeout: after 30 s go on and let SQLite's own wait decide.
+        acquired = self._writer.acquire(timeout=30)
+        try:
+            with self.sessions.begin() as session:
+                yield session
+        finally:
+            if acquired:
+                self._writer.release()
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -1,7 +1,7 @@
 """Who may use which route: the role x route access matrix, as data, enforced centrally.
 
 Every route of the app (API, pages, static files, docs) must have an entry in ``MATRIX``:
-``(METHOD, path template) -> roles allowed``. :func:`enforce_access` runs as a middleware on
+``(METHOD, path template) -> roles allowed``. :class:`EnforceAccess` runs as a middleware on
 every request: it finds the route the router will match, looks the rule up and refuses the
 request before any endpoint code runs when the signed-in role is not listed. A route without
 an entry is refused for everyone (fail closed) and ``tests/security/test_access_matrix.py``
@@ -18,7 +18,7 @@ outer gate and the one place to read who can reach what.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from glabella.services.roles import Role
 from glabella.web.deps import pending_second_factor, session_user
@@ -287,22 +288,42 @@ def _denied(request: Request, role: str, method: str, path: str) -> Response:
     return response
 
 
-async def enforce_access(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Middleware: refuse the request unless the matrix lets the session's role use the route."""
+async def _decide(request: Request) -> Response | None:
+    """The refusal for this request, or None when the matrix lets the session's role in."""
     matched = _matched(request.app, request)
     if matched is None:
-        return await call_next(request)
+        return None
     method, path = matched
     rule = MATRIX.get((method, path), frozenset())
     if rule == PUBLIC:
-        return await call_next(request)
+        return None
     user = await run_in_threadpool(session_user, request)
     role = user.role if user is not None else ANONYMOUS
     if role not in rule:
         return _denied(request, role, method, path)
-    return await call_next(request)
+    return None
+
+
+class EnforceAccess:
+    """Middleware (pure ASGI): refuse the request unless the matrix lets the role use the route.
+
+    Pure ASGI rather than ``BaseHTTPMiddleware``: the request body is streamed straight to the
+    endpoint, and no extra task or memory stream is spent per request. It must run inside the
+    session middleware (it reads the session).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = await _decide(Request(scope, receive))
+        if refusal is None:
+            await self.app(scope, receive, send)
+        else:
+            await refusal(scope, receive, send)
 
 
 __all__ = [
@@ -312,8 +333,8 @@ __all__ = [
     "MATRIX",
     "PUBLIC",
     "STAFF",
+    "EnforceAccess",
     "RouteKey",
-    "enforce_access",
     "missing_rules",
     "route_keys",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -13,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
 from glabella.services.context import Database
@@ -31,7 +32,7 @@ from glabella.web import (
     report_pages,
     security_routes,
 )
-from glabella.web.access import enforce_access
+from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.openapi import document_errors
 from glabella.web.templating import TEMPLATES
@@ -89,6 +90,37 @@ def _describe_validation(exc: RequestValidationError) -> tuple[str, str]:
     return f"{where}: {first.get('msg', 'invalid')}", where
 
 
+class SecurityHeaders:
+    """Middleware (pure ASGI): CSP, no sniffing or framing, no referrer, no caching by default,
+    and HSTS when served over TLS, added to every HTTP response."""
+
+    def __init__(self, app: ASGIApp, https: bool) -> None:
+        self.app = app
+        self.https = https
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = str(scope.get("path", "")).startswith("/api/docs")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                if not docs:
+                    headers["Content-Security-Policy"] = CSP
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                if "cache-control" not in headers:
+                    headers["Cache-Control"] = "no-store"
+                if self.https:
+                    headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and database."""
     settings = settings or get_settings()
@@ -106,7 +138,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     install_log_redaction()
 
     # Added first, so it runs inside the session middleware (it needs the session).
-    app.middleware("http")(enforce_access)
+    app.add_middleware(EnforceAccess)
 
     app.add_middleware(
         SessionMiddleware,
@@ -117,20 +149,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.https,
     )
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        if not request.url.path.startswith("/api/docs"):
-            response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = response.headers.get("Cache-Control", "no-store")
-        if settings.https:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
-        return response
+    app.add_middleware(SecurityHeaders, https=settings.https)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
