@@ -467,3 +467,39 @@ def test_researcher_lands_on_the_aggregate_pages(
     )
     assert response.status_code == 303 and response.headers["location"] == "/analytics"
     assert app_client.get("/analytics").status_code == 200
+
+
+def test_password_change_ends_the_other_sessions_but_keeps_this_one(
+    app_client: TestClient, clinician: UserView
+) -> None:
+    other = TestClient(app_client.app, base_url=str(app_client.base_url))
+    assert _login(app_client, "dr.rivera") == 200
+    assert _login(other, "dr.rivera") == 200  # e.g. a forgotten sign-in on another computer
+    assert other.get("/api/v1/patients").status_code == 200
+    changed = app_client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "a new and long passphrase 42"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert app_client.get("/api/v1/patients").status_code == 200
+    assert other.get("/api/v1/patients").status_code == 401
+    assert _login(other, "dr.rivera", "a new and long passphrase 42") == 200
+
+
+def test_password_change_form_keeps_the_page_session(
+    app_client: TestClient, clinician: UserView
+) -> None:
+    csrf = _page_login(app_client, "dr.rivera")
+    new = "another long passphrase 77"
+    done = app_client.post(
+        "/account/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": new,
+            "confirm_password": new,
+            "csrf_token": csrf,
+        },
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/"
+    assert app_client.get("/", follow_redirects=False).status_code == 200  # still signed in

@@ -252,8 +252,12 @@ def end_sessions(db: Database, user_id: int, source: str | None) -> None:
         audit.record(session, UserView.of(user).actor(source), "auth.sign_out", "user", user.id)
 
 
-def change_password(db: Database, actor: Actor, current: str, new: str) -> None:
-    """Change one's own password after checking the current one and the password rule."""
+def change_password(db: Database, actor: Actor, current: str, new: str) -> int:
+    """Change one's own password after checking the current one and the password rule.
+
+    Every other session of the user ends (a new session generation); the caller moves the
+    session it is serving to the returned generation so that it stays signed in.
+    """
     check_password_rule(new, username=actor.username)
     with db.transaction() as session:
         user = session.get(User, actor.user_id)
@@ -263,4 +267,6 @@ def change_password(db: Database, actor: Actor, current: str, new: str) -> None:
             raise Invalid("the new password must differ from the current one", field="password")
         user.password_hash = hash_password(new)
         user.must_change_password = False
+        user.session_generation = (user.session_generation or 0) + 1
         audit.record(session, actor, "user.password_change", "user", user.id)
+        return user.session_generation

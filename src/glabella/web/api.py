@@ -21,6 +21,7 @@ from glabella.web.deps import (
     client_source,
     get_db,
     get_settings_from,
+    keep_session,
     session_user,
     sign_in,
     sign_out,
@@ -106,9 +107,10 @@ def change_password(body: PasswordBody, request: Request, db: DbDep) -> dict[str
     user = session_user(request)
     if user is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/login")
-    user_service.change_password(
+    generation = user_service.change_password(
         db, user.actor(client_source(request)), body.current_password, body.new_password
     )
+    keep_session(request, generation)  # other sessions of this user end here
     return {"changed": True}
 
 

@@ -83,6 +83,12 @@ def complete_second_factor(request: Request, user: UserView) -> None:
     request.session["seen"] = now
 
 
+def keep_session(request: Request, generation: int) -> None:
+    """Keep this session signed in after its user's session generation moved on."""
+    request.session["gen"] = generation
+    request.state.glabella_user = _UNSET  # look the user up again on the next call
+
+
 def landing_page(user: UserView) -> str:
     """Where a user goes after signing in: researchers see no patient data, so not "/"."""
     if user.must_change_password:

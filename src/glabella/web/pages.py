@@ -28,6 +28,7 @@ from glabella.web.deps import (
     csrf_token,
     get_db,
     get_settings_from,
+    keep_session,
     landing_page,
     page_user,
     sign_in,
@@ -114,13 +115,14 @@ def password_submit(
             error="the new password and its confirmation differ",
         )
     try:
-        user_service.change_password(
+        generation = user_service.change_password(
             db, user.actor(client_source(request)), current_password, new_password
         )
     except ServiceError as exc:
         return render(
             request, "password.html", status_code=exc.status_code, user=user, error=exc.message
         )
+    keep_session(request, generation)  # other sessions of this user end here
     return redirect("/analytics" if user.role == "researcher" else "/")
 
 
