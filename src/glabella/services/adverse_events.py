@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -99,6 +100,24 @@ def _latest_treatment_id(session: Session, patient_id: int, before: dt.datetime)
     ).first()
 
 
+def open_event_alerts(
+    session: Session, patient_id: int, alerts: Sequence[ae_rules.AEAlert], at: dt.datetime
+) -> None:
+    """Open one dashboard alert per alert the pure AE rules raised, in the caller's transaction."""
+    for alert in alerts:
+        session.add(
+            Alert(
+                patient_id=patient_id,
+                assessment_id=None,
+                kind=alert.code,
+                level=alert.level,
+                message=alert.message,
+                status="open",
+                created_at=at,
+            )
+        )
+
+
 def record_adverse_event(
     db: Database,
     actor: Actor,
@@ -153,18 +172,7 @@ def record_adverse_event(
         )
         session.add(row)
         session.flush()
-        for alert in alerts:
-            session.add(
-                Alert(
-                    patient_id=patient_id,
-                    assessment_id=None,
-                    kind=alert.code,
-                    level=alert.level,
-                    message=alert.message,
-                    status="open",
-                    created_at=now,
-                )
-            )
+        open_event_alerts(session, patient_id, alerts, now)
         audit.record(
             session,
             actor,

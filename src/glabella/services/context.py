@@ -44,10 +44,13 @@ class Database:
         return cls(engine=engine, sessions=make_session_factory(engine))
 
     _writer: threading.RLock | None = field(default=None, init=False, repr=False)
+    _read_engine: Engine = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.engine.dialect.name == "sqlite":
             self._writer = threading.RLock()
+        # Shares the engine's pool; marks its transactions read-only (see store.database).
+        self._read_engine = self.engine.execution_options(glabella_read_only=True)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -80,7 +83,7 @@ class Database:
         does not queue behind writers for the write lock (WAL readers see the last commit).
         Anything flushed inside it is rolled back, never committed.
         """
-        session = self.sessions(bind=self.engine.execution_options(glabella_read_only=True))
+        session = self.sessions(bind=self._read_engine)
         try:
             session.begin()
             yield session

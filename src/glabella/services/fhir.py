@@ -42,14 +42,14 @@ from glabella.interop.fhir.records import (
 )
 from glabella.interop.fhir.validate import FhirInputError
 from glabella.services import audit
-from glabella.services.adverse_events import AE_LABELS
+from glabella.services.adverse_events import AE_LABELS, open_event_alerts
 from glabella.services.assessments import Submission, store_scored
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid, NotFound
 from glabella.services.patients import PatientInput, load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
-from glabella.store.models import Alert, Assessment, Patient
+from glabella.store.models import Assessment, Patient
 from glabella.store.pathway import (
     AdverseEventRecord,
     ConsentRecord,
@@ -501,19 +501,8 @@ def _import_adverse_event(
     )
     session.add(row)
     session.flush()
-    for alert in alerts:
-        session.add(
-            Alert(
-                patient_id=patient_id,
-                assessment_id=None,
-                kind=alert.code,
-                level=alert.level,
-                message=alert.message,
-                status="open",
-                created_at=data.recorded_at,
-            )
-        )
-        report.alerts.append(alert.code)
+    open_event_alerts(session, patient_id, alerts, data.recorded_at)
+    report.alerts.extend(alert.code for alert in alerts)
     return row.id
 
 

@@ -89,11 +89,14 @@ def keep_session(request: Request, generation: int) -> None:
     request.state.glabella_user = _UNSET  # look the user up again on the next call
 
 
+def home_page(role: str) -> str:
+    """A role's first page: researchers see no patient data, so not the dashboard at "/"."""
+    return "/analytics" if role == "researcher" else "/"
+
+
 def landing_page(user: UserView) -> str:
-    """Where a user goes after signing in: researchers see no patient data, so not "/"."""
-    if user.must_change_password:
-        return "/account/password"
-    return "/analytics" if user.role == "researcher" else "/"
+    """Where a user goes after signing in (a one-time password is replaced first)."""
+    return "/account/password" if user.must_change_password else home_page(user.role)
 
 
 def sign_out(request: Request) -> None:

@@ -28,6 +28,7 @@ from glabella.web.deps import (
     csrf_token,
     get_db,
     get_settings_from,
+    home_page,
     keep_session,
     landing_page,
     page_user,
@@ -123,7 +124,7 @@ def password_submit(
             request, "password.html", status_code=exc.status_code, user=user, error=exc.message
         )
     keep_session(request, generation)  # other sessions of this user end here
-    return redirect("/analytics" if user.role == "researcher" else "/")
+    return redirect(home_page(user.role))
 
 
 # --- dashboard ----------------------------------------------------------------------------
