@@ -75,8 +75,9 @@ def test_pdf_is_a4_tagged_with_language(pdf_bytes: bytes) -> None:
     assert len(figures) == 4, alts  # two icon arrays each for response and remission
 
 
-@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils missing")
 def test_pdf_pages_rasterise(pdf_bytes: bytes, tmp_path: Path) -> None:
+    # scripts/system-deps.sh installs poppler-utils: a missing pdftoppm fails, never skips.
+    assert shutil.which("pdftoppm") is not None, "pdftoppm missing: run `make test`"
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(pdf_bytes)
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(tmp_path / "page")], check=True)
