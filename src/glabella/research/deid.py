@@ -23,6 +23,8 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from glabella.clinic.eligibility import age_in_years
+
 MIN_SHIFT_DAYS = 30
 MAX_SHIFT_DAYS = 365
 AGE_GROUP_FROM = 90
@@ -49,11 +51,6 @@ def shift_days(key: bytes, clinic_id: int, patient_id: int) -> int:
     raw = int.from_bytes(_digest(key, f"shift:{clinic_id}:{patient_id}")[:4], "big")
     span = MAX_SHIFT_DAYS - MIN_SHIFT_DAYS + 1
     return -(MIN_SHIFT_DAYS + raw % span)
-
-
-def age_in_years(born: dt.date, on: dt.date) -> int:
-    """Completed years of age on a day."""
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
 
 
 @dataclass(frozen=True)
