@@ -240,6 +240,28 @@ def test_idle_and_absolute_session_expiry(
     assert app_client.get("/api/v1/me").status_code == 401
 
 
+def test_session_cookie_is_rewritten_only_when_last_seen_moves_a_step(
+    app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1_000_000.0]
+    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    assert _login(app_client, "dr.rivera") == 200
+    # Within a step the session is unchanged: no cookie is signed and sent again.
+    now[0] += deps.SEEN_STEP_SECONDS - 1
+    response = app_client.get("/api/v1/me")
+    assert response.status_code == 200
+    assert "set-cookie" not in response.headers
+    # A step later "seen" moves on, so the cookie is rewritten ...
+    now[0] += 1
+    response = app_client.get("/api/v1/me")
+    assert response.status_code == 200
+    assert "glabella_session=" in response.headers["set-cookie"]
+    # ... and the idle timeout counts from there: this request comes more than the idle
+    # timeout after sign-in, but less than it after the rewritten "seen".
+    now[0] += settings.session_idle_seconds - 30
+    assert app_client.get("/api/v1/me").status_code == 200
+
+
 # --- passwords ------------------------------------------------------------------------------
 
 

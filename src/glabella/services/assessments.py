@@ -6,16 +6,16 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from glabella.clinic import instruments, safety
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
-from glabella.services.patients import load_patient, require_role
+from glabella.services.patients import load_patient, require_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
-from glabella.store.models import Alert, Assessment, AssessmentAnswer
+from glabella.store.models import Alert, Assessment, AssessmentAnswer, table_of
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,11 @@ def score_answers(instrument_id: str, answers: Mapping[str, int]) -> instruments
         raise Invalid(str(exc), field=exc.item_id or "instrument") from None
 
 
+_INSERT_ASSESSMENT = insert(table_of(Assessment)).returning(table_of(Assessment).c.id)
+_INSERT_ANSWER = insert(table_of(AssessmentAnswer))
+_INSERT_ALERT = insert(table_of(Alert))
+
+
 def store_scored(
     session: Session,
     actor: Actor | None,
@@ -85,43 +90,67 @@ def store_scored(
 ) -> Submission:
     """Write answers, score and alerts in the caller's transaction, plus an audit row."""
     alerts = safety.check(scored)
-    assessment = Assessment(
-        patient_id=patient_id,
-        instrument_id=scored.instrument_id,
-        total=scored.total,
-        band=scored.band.label,
-        source=source,
-        entered_by_id=entered_by_id,
-        link_id=link_id,
-        submitted_at=now,
-        answers=[AssessmentAnswer(item_id=k, value=v) for k, v in scored.answers.items()],
+    # Core statements built once, not ORM objects: this is the hot path of every submission,
+    # and the unit of work's bookkeeping cost more than the writes (bench/clinic_bench.py).
+    conn = session.connection()
+    assessment_id: int = conn.execute(
+        _INSERT_ASSESSMENT,
+        {
+            "patient_id": patient_id,
+            "instrument_id": scored.instrument_id,
+            "total": scored.total,
+            "band": scored.band.label,
+            "source": source,
+            "entered_by_id": entered_by_id,
+            "link_id": link_id,
+            "submitted_at": now,
+        },
+    ).scalar_one()
+    conn.execute(
+        _INSERT_ANSWER,
+        [
+            {"assessment_id": assessment_id, "item_id": k, "value": v}
+            for k, v in scored.answers.items()
+        ],
     )
-    session.add(assessment)
-    session.flush()
-    for alert in alerts:
-        session.add(
-            Alert(
-                patient_id=patient_id,
-                assessment_id=assessment.id,
-                kind=alert.kind,
-                level=alert.level,
-                message=alert.message,
-                status="open",
-                created_at=now,
-            )
+    if alerts:
+        conn.execute(
+            _INSERT_ALERT,
+            [
+                {
+                    "patient_id": patient_id,
+                    "assessment_id": assessment_id,
+                    "kind": alert.kind,
+                    "level": alert.level,
+                    "message": alert.message,
+                    "status": "open",
+                    "created_at": now,
+                }
+                for alert in alerts
+            ],
         )
     audit.record(
         session,
         actor,
         "assessment.submit",
         "assessment",
-        assessment.id,
+        assessment_id,
         patient_id=patient_id,
         instrument=scored.instrument_id,
         source=source,
         alerts=[a.kind for a in alerts],
     )
-    return Submission(assessment=AssessmentView.of(assessment), alerts=alerts)
+    view = AssessmentView(
+        id=assessment_id,
+        patient_id=patient_id,
+        instrument_id=scored.instrument_id,
+        total=scored.total,
+        band=scored.band.label,
+        source=source,
+        submitted_at=now,
+        answers=dict(scored.answers),
+    )
+    return Submission(assessment=view, alerts=alerts)
 
 
 def submit_assessment(
@@ -135,7 +164,7 @@ def submit_assessment(
     require_role(actor, CLINICAL_ROLES, "enter assessments")
     scored = score_answers(instrument_id, answers)
     with db.transaction() as session:
-        load_patient(session, actor, patient_id)
+        require_patient(session, actor, patient_id)
         return store_scored(
             session,
             actor,

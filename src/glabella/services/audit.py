@@ -22,11 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from glabella.services.context import Actor, Database, utcnow
-from glabella.store.models import AuditEvent
+from glabella.store.models import AuditEvent, table_of
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of the first row."""
@@ -79,6 +79,10 @@ def _lock_chain(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
 
 
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_APPEND = insert(table_of(AuditEvent))
+
+
 def record(
     session: Session,
     actor: Actor | None,
@@ -92,27 +96,22 @@ def record(
     ``detail`` must not carry names or other identifiers: ids and codes only.
     """
     _lock_chain(session)
-    head = session.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
+    conn = session.connection()  # Core statements built once: every patient-data request appends
+    head = conn.execute(_HEAD).first()
     seq, prev_hash = (1, GENESIS_HASH) if head is None else (head[0] + 1, head[1])
-    event = AuditEvent(
-        seq=seq,
-        prev_hash=prev_hash,
-        hash="",
-        at=utcnow(),
-        user_id=actor.user_id if actor else None,
-        role=actor.role if actor else None,
-        clinic_id=actor.clinic_id if actor else None,
-        action=action,
-        entity=entity,
-        entity_id=None if entity_id is None else str(entity_id),
-        detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
-        source=actor.source if actor else None,
-    )
-    event.hash = chain_hash(_row_fields(event), prev_hash)
-    session.add(event)
-    session.flush()
+    fields: dict[str, Any] = {
+        "seq": seq,
+        "at": utcnow(),
+        "user_id": actor.user_id if actor else None,
+        "role": actor.role if actor else None,
+        "clinic_id": actor.clinic_id if actor else None,
+        "action": action,
+        "entity": entity,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail else None,
+        "source": actor.source if actor else None,
+    }
+    conn.execute(_APPEND, {"prev_hash": prev_hash, "hash": chain_hash(fields, prev_hash), **fields})
 
 
 @dataclass(frozen=True)

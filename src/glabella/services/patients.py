@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from glabella.services import audit
@@ -118,6 +118,17 @@ def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     if patient is None or patient.clinic_id != actor.clinic_id:
         raise NotFound(f"no patient with id {patient_id}", field="patient_id")
     return patient
+
+
+_PATIENT_CLINIC = select(Patient.clinic_id).where(Patient.id == bindparam("id"))
+
+
+def require_patient(session: Session, actor: Actor, patient_id: int) -> None:
+    """Like :func:`load_patient` without loading the record: a single-column lookup for hot
+    paths (a submission) that only need to know the patient is in the actor's clinic."""
+    clinic_id = session.connection().execute(_PATIENT_CLINIC, {"id": patient_id}).scalar()
+    if clinic_id is None or clinic_id != actor.clinic_id:
+        raise NotFound(f"no patient with id {patient_id}", field="patient_id")
 
 
 def _mrn_taken(session: Session, clinic_id: int, mrn: str, except_id: int | None = None) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from glabella.services import audit, throttle
@@ -235,11 +235,39 @@ def unlock_user(db: Database, username: str, actor: Actor | None = None) -> bool
         return lifted
 
 
+_ACTIVE_USER = select(
+    User.id,
+    User.username,
+    User.full_name,
+    User.role,
+    User.clinic_id,
+    User.must_change_password,
+    User.totp_secret.is_not(None),
+    User.session_generation,
+).where(User.id == bindparam("id"), User.active.is_(True))
+
+
 def get_user(db: Database, user_id: int) -> UserView | None:
-    """The active account with this id, or None (a read-only lookup: no write lock)."""
+    """The active account with this id, or None.
+
+    Every signed-in request calls this, so it is one prebuilt column query on a read-only
+    transaction (no write lock, no ORM object).
+    """
     with db.read() as session:
-        user = session.get(User, user_id)
-        return UserView.of(user) if user is not None and user.active else None
+        row = session.connection().execute(_ACTIVE_USER, {"id": user_id}).first()
+    if row is None:
+        return None
+    uid, username, full_name, role, clinic_id, must_change, totp, generation = row
+    return UserView(
+        id=uid,
+        username=username,
+        full_name=full_name,
+        role=role,
+        clinic_id=clinic_id,
+        must_change_password=bool(must_change),
+        totp_enabled=bool(totp),
+        session_generation=generation or 0,
+    )
 
 
 def end_sessions(db: Database, user_id: int, source: str | None) -> None:

@@ -17,14 +17,20 @@ from glabella.analytics.service import DEFINITIONS, clinic_analytics
 from glabella.research.export import export_zip
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
-from glabella.web.deps import api_actor, client_source, get_db, get_settings_from, page_user
+from glabella.web.deps import (
+    client_source,
+    database,
+    get_settings_from,
+    page_user,
+    request_actor,
+)
 from glabella.web.pages import render
 
 api_router = APIRouter(prefix="/api/v1")
 page_router = APIRouter(include_in_schema=False)
 
-DbDep = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(api_actor)]
+DbDep = Annotated[Database, Depends(database)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 
 def _as_of(raw: str | None) -> dt.datetime | None:

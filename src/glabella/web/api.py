@@ -17,11 +17,11 @@ from glabella.services import users as user_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound, Unauthorized
 from glabella.web.deps import (
-    api_actor,
     client_source,
-    get_db,
+    database,
     get_settings_from,
     keep_session,
+    request_actor,
     session_user,
     sign_in,
     sign_out,
@@ -30,8 +30,8 @@ from glabella.web.serialize import instrument_detail, instrument_summary, score_
 
 router = APIRouter(prefix="/api/v1")
 
-DbDep = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(api_actor)]
+DbDep = Annotated[Database, Depends(database)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 
 class Strict(BaseModel):
@@ -198,7 +198,12 @@ def list_assessments(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[s
     return [a.to_dict() for a in assessment_service.list_assessments(db, actor, patient_id)]
 
 
-@router.post("/patients/{patient_id}/assessments", status_code=201, tags=["assessments"])
+@router.post(
+    "/patients/{patient_id}/assessments",
+    status_code=201,
+    tags=["assessments"],
+    response_model=None,  # a plain dict: no response validation (and no thread hop for it)
+)
 def submit_assessment(
     patient_id: int, body: AnswersBody, actor: ActorDep, db: DbDep
 ) -> dict[str, object]:

@@ -7,6 +7,7 @@ import secrets
 import time
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Unauthorized
@@ -25,6 +26,11 @@ class PasswordChangeRequired(Exception):
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+async def database(request: Request) -> Database:
+    """The ``get_db`` dependency, async so FastAPI does not spend a thread hop on it."""
+    return get_db(request)
 
 
 def get_settings_from(request: Request) -> Settings:
@@ -143,13 +149,32 @@ def _session_user(request: Request) -> UserView | None:
     if user is None or request.session.get("gen") != user.session_generation:
         request.session.clear()  # deactivated, or signed out since this session started
         return None
-    request.session["seen"] = int(now)
+    if now - seen >= SEEN_STEP_SECONDS:
+        request.session["seen"] = int(now)
     return user
+
+
+SEEN_STEP_SECONDS = 60
+"""How stale the session's last-seen time may get before it is rewritten. Rewriting it on every
+request re-signed and re-sent the cookie each time (measured in bench/clinic_bench.py); the
+cost is that an idle session may end up to this much earlier than ``session_idle_seconds``."""
 
 
 def api_actor(request: Request) -> Actor:
     """The acting user of a JSON API call (401 without a session)."""
-    user = session_user(request)
+    return _api_actor_of(request, session_user(request))
+
+
+async def request_actor(request: Request) -> Actor:
+    """The ``api_actor`` dependency, async: the access middleware has usually looked the
+    session's user up already, so no thread hop is spent; otherwise it is looked up in one."""
+    cached = getattr(request.state, "glabella_user", _UNSET)
+    if cached is None or isinstance(cached, UserView):
+        return _api_actor_of(request, cached)
+    return _api_actor_of(request, await run_in_threadpool(session_user, request))
+
+
+def _api_actor_of(request: Request, user: UserView | None) -> Actor:
     if user is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/login")
     if user.must_change_password:

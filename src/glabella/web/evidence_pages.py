@@ -34,14 +34,14 @@ from glabella.evidence.studies import (
 )
 from glabella.services.context import Actor
 from glabella.services.errors import Invalid, NotFound, ServiceError
-from glabella.web.deps import api_actor, page_user
+from glabella.web.deps import page_user, request_actor
 from glabella.web.evidence_charts import fmt_number, forest_svg
 from glabella.web.pages import render
 from glabella.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
-ActorDep = Annotated[Actor, Depends(api_actor)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 OFF_LABEL = (
     "Botulinum toxin A for depression, borderline personality disorder, social anxiety or "

@@ -26,7 +26,7 @@ from glabella.web.deps import (
     check_csrf,
     client_source,
     csrf_token,
-    get_db,
+    database,
     get_settings_from,
     home_page,
     keep_session,
@@ -39,7 +39,7 @@ from glabella.web.forms import answers_from_form, field_name
 from glabella.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
-DbDep = Annotated[Database, Depends(get_db)]
+DbDep = Annotated[Database, Depends(database)]
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

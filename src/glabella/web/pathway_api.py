@@ -17,11 +17,11 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
-from glabella.web.deps import api_actor, get_db
+from glabella.web.deps import database, request_actor
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
-DbDep = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(api_actor)]
+DbDep = Annotated[Database, Depends(database)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 
 
 class Strict(BaseModel):

@@ -29,13 +29,13 @@ from glabella.report.model import CONDITIONS
 from glabella.report.render import RenderMeta, render_body, render_pdf, report_stylesheet
 from glabella.services import patients as patient_service
 from glabella.services.context import Actor, Database
-from glabella.web.deps import api_actor, client_source, get_db, page_user
+from glabella.web.deps import client_source, database, page_user, request_actor
 from glabella.web.pages import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
-DbDep = Annotated[Database, Depends(get_db)]
-ActorDep = Annotated[Actor, Depends(api_actor)]
+DbDep = Annotated[Database, Depends(database)]
+ActorDep = Annotated[Actor, Depends(request_actor)]
 Condition = Annotated[str, Query(max_length=16)]
 Lang = Annotated[str, Query(max_length=8)]
 ProtocolId = Annotated[str | None, Query(max_length=80)]

@@ -16,7 +16,7 @@ from glabella.web.deps import (
     client_source,
     complete_second_factor,
     csrf_token,
-    get_db,
+    database,
     landing_page,
     page_user,
     pending_second_factor,
@@ -25,7 +25,7 @@ from glabella.web.deps import (
 from glabella.web.templating import TEMPLATES
 
 router = APIRouter()
-DbDep = Annotated[Database, Depends(get_db)]
+DbDep = Annotated[Database, Depends(database)]
 PENDING_SECRET = "totp_enrol_secret"
 
 
