@@ -448,13 +448,16 @@ async def _load(
 
 
 def run_submit(
-    clients: int = 50, per_client: int = 40, paced_rps: float = 100, paced_per_client: int = 20
+    clients: int = 50,
+    per_client: int = 40,
+    paced_rps: tuple[float, ...] = (100, 200, 300),
+    paced_per_client: int = 20,
 ) -> dict[str, Any]:
     """Both servers, each at saturation (throughput) and at a fixed offered load (latency).
 
     At saturation 50 closed-loop clients keep 50 requests in flight, so by Little's law the
     mean latency is 50 / throughput whatever the server does (``saturation_latency_floor_ms``);
-    the latency goal is therefore also measured at ``paced_rps``, well below saturation.
+    latency is therefore also measured at the fixed offered loads ``paced_rps`` (req/s).
     """
     from glabella.services import patients
     from glabella.services.users import create_user
@@ -492,15 +495,21 @@ def run_submit(
                      lambda i: f"/submit/{i + 1}"),
         }  # fmt: skip
         out: dict[str, Any] = {}
-        interval = clients / paced_rps
         for name, (app, app_env, factory, login, path_for) in servers.items():
             with serve(app, app_env, factory=factory) as (base, pid):
                 print(f"[submit] {name}: {clients} clients at saturation...", flush=True)
                 out[name] = asyncio.run(_load(base, pid, path_for, clients, per_client, login))
-                print(f"[submit] {name}: {clients} clients, {paced_rps:g} req/s...", flush=True)
-                out[f"{name}_paced"] = asyncio.run(
-                    _load(base, pid, path_for, clients, paced_per_client, login, interval)
-                )
+                out[f"{name}_paced"] = []
+                for rps in paced_rps:
+                    print(f"[submit] {name}: {clients} clients, {rps:g} req/s...", flush=True)
+                    out[f"{name}_paced"].append(
+                        asyncio.run(
+                            _load(
+                                base, pid, path_for, clients, paced_per_client, login,
+                                clients / rps,
+                            )
+                        )
+                    )  # fmt: skip
     real, bare = out["real"], out["bare"]
     return {
         "clients": clients,
@@ -526,7 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-submit", action="store_true")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--per-client", type=int, default=40)
-    parser.add_argument("--paced-rps", type=float, default=100)
+    parser.add_argument("--paced-rps", default="100,200,300")
     parser.add_argument("--out", default=str(RESULTS / "clinic_bench.json"))
     args = parser.parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so the throwaway PostgreSQL server and servers are stopped
@@ -563,17 +572,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"{c['refresh_incremental_50_patients']['s']:.3f} s"
             )
     if not args.skip_submit:
-        sub = run_submit(args.clients, args.per_client, args.paced_rps)
+        sub = run_submit(
+            args.clients, args.per_client, tuple(float(r) for r in args.paced_rps.split(","))
+        )
         result["submit"] = sub
         for name in ("real", "bare"):
-            sat, paced = sub[name], sub[f"{name}_paced"]
+            sat = sub[name]
             print(
                 f"submit {name}: {sat['throughput_rps']:.0f} req/s at saturation (p50 "
                 f"{sat['p50_ms']:.0f} ms, p99 {sat['p99_ms']:.0f} ms, server CPU "
-                f"{sat['server_cpu_ms_per_request']:.2f} ms/request); at "
-                f"{paced['offered_rps']:.0f} req/s p50 {paced['p50_ms']:.1f} ms, p99 "
-                f"{paced['p99_ms']:.1f} ms"
+                f"{sat['server_cpu_ms_per_request']:.2f} ms/request)"
             )
+            for paced in sub[f"{name}_paced"]:
+                print(
+                    f"  at {paced['offered_rps']:.0f} req/s offered: p50 {paced['p50_ms']:.1f} "
+                    f"ms, p99 {paced['p99_ms']:.1f} ms"
+                )
         print(
             f"throughput ratio {sub['throughput_ratio']:.2f}, server CPU ratio "
             f"{sub['server_cpu_ratio']:.2f} (goal 0.5)"
