@@ -133,6 +133,12 @@ def test_cli_ndjson_round_trip(seeded_sqlite: Seeded, tmp_path: Path) -> None:
         return {"entry": [{"resource": json.loads(line)} for line in lines]}
 
     assert _normalise(as_bundle(again)) == _normalise(as_bundle(out))
+    # importing the same file again stores nothing twice and says what was already there
+    twice = _run(database_url, "fhir", "import", str(out))
+    assert twice.exit_code == 0, twice.output
+    second = json.loads(twice.output)
+    assert second["assessments"] == [] and second["treatments"] == []
+    assert second["already_stored"]["QuestionnaireResponse"] == 4
 
     bad = tmp_path / "bad.json"
     bad.write_text('{"resourceType": "QuestionnaireResponse", "status": "completed"')

@@ -19,9 +19,10 @@ from glabella.clinic import instruments
 from glabella.services import consent as consent_svc
 from glabella.services import fhir as fhir_service
 from glabella.services import treatments as treatment_svc
-from glabella.services.errors import Invalid, NotFound
+from glabella.services.errors import Conflict, Invalid, NotFound
 from glabella.services.users import create_user
 from glabella.store.models import Alert, Assessment
+from glabella.store.pathway import AdverseEventRecord, ConsentRecord, Treatment
 
 LABELS = ["Not at all", "Several days", "More than half the days", "Nearly every day"]
 
@@ -145,3 +146,70 @@ def test_import_into_another_clinic(seeded_sqlite: Seeded) -> None:
     with pytest.raises(Invalid) as err:
         treatment_svc.record_treatment(seeded.db, actor, pid, data)
     assert "screening outcome is imported" in err.value.message
+
+
+def _chart_counts(seeded: Seeded) -> tuple[int, ...]:
+    return tuple(
+        _count(seeded, model)
+        for model in (Assessment, Alert, ConsentRecord, Treatment, AdverseEventRecord)
+    )
+
+
+def test_importing_the_same_chart_again_stores_nothing_twice(seeded: Seeded) -> None:
+    """A re-import must not double treatments (intervals, dose history) or responses."""
+    other, _ = create_user(
+        seeded.db, username="dr.far", full_name="Far", role="clinician", clinic="Far Clinic"
+    )
+    actor = other.actor("test")
+    bundle = fhir_service.patient_everything(seeded.db, seeded.actor, seeded.patient_id)
+    first = fhir_service.import_document(seeded.db, actor, bundle)
+    assert len(first.assessments) == 4 and len(first.treatments) == 1
+    assert first.already_stored == {}
+    after_first = _chart_counts(seeded)
+
+    again = fhir_service.import_document(seeded.db, actor, copy.deepcopy(bundle))
+    assert (again.patients, again.assessments, again.consents) == ([], [], [])
+    assert (again.treatments, again.adverse_events, again.alerts) == ([], [], [])
+    assert again.already_stored == {
+        "Patient": 1,
+        "QuestionnaireResponse": 4,
+        "Consent": 1,
+        "Procedure": 1,
+        "AdverseEvent": 1,
+    }
+    assert _chart_counts(seeded) == after_first
+
+    # The chart grew at the source: one new response. Only that one is stored.
+    grown = copy.deepcopy(bundle)
+    response = next(
+        e["resource"]
+        for e in grown["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    newer = copy.deepcopy(response)
+    newer["id"] = "new-response"
+    newer["authored"] = "2026-10-01T09:00:00+00:00"
+    grown["entry"].append({"resource": newer})
+    third = fhir_service.import_document(seeded.db, actor, grown)
+    assert len(third.assessments) == 1
+    assert third.already_stored["QuestionnaireResponse"] == 4
+    assert _count(seeded, Assessment) == after_first[0] + 1
+
+
+def test_one_response_imported_twice_is_refused_naming_the_stored_assessment(
+    seeded_sqlite: Seeded,
+) -> None:
+    seeded = seeded_sqlite
+    stored = fhir_service.import_questionnaire_response(
+        seeded.db, seeded.actor, foreign_phq9([0] * 9)
+    )
+    before = _count(seeded, Assessment)
+    with pytest.raises(Conflict) as err:
+        fhir_service.import_questionnaire_response(seeded.db, seeded.actor, foreign_phq9([0] * 9))
+    assert f"assessment {stored.assessment.id}" in err.value.message
+    assert _count(seeded, Assessment) == before
+    # The same answers at another time are a new assessment.
+    later = foreign_phq9([0] * 9)
+    later["authored"] = "2026-07-27T09:00:00+01:00"
+    assert fhir_service.import_questionnaire_response(seeded.db, seeded.actor, later)
+    assert _count(seeded, Assessment) == before + 1

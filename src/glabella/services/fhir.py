@@ -7,6 +7,8 @@ are scored by the instrument engine and stored through
 :func:`glabella.services.assessments.store_scored`, so they raise the same safety alerts
 (PHQ-9 item 9) as a response typed in the clinic.
 
+A document imported again stores nothing twice (see ``import_document``).
+
 Imported treatments are historical records made elsewhere: the eligibility screening behind
 them is not part of the document, so each gets a placeholder screening with outcome
 ``imported`` (which never permits a new treatment: ``can_treat`` is only true for
@@ -235,6 +237,8 @@ class ImportReport:
     adverse_events: list[int] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    already_stored: dict[str, int] = field(default_factory=dict)
+    """Resources identical to a record this clinic already holds, by type (not stored again)."""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -245,7 +249,11 @@ class ImportReport:
             "adverse_events": self.adverse_events,
             "alerts": self.alerts,
             "skipped": self.skipped,
+            "already_stored": self.already_stored,
         }
+
+    def count_existing(self, resource_type: str) -> None:
+        self.already_stored[resource_type] = self.already_stored.get(resource_type, 0) + 1
 
 
 def _mrn_patient(session: Session, actor: Actor, mrn: str) -> Patient | None:
@@ -287,7 +295,11 @@ def _store_response(
     where: str,
     mapped: Mapping[str, int],
     report: ImportReport,
-) -> Submission:
+    *,
+    skip_existing: bool,
+) -> Submission | None:
+    """Score and store one response; None when it is already stored and ``skip_existing``
+    (a re-imported document), a ``Conflict`` naming the stored assessment otherwise."""
     try:
         parsed = parse.parse_questionnaire_response(resource, where)
     except FhirInputError as exc:
@@ -301,6 +313,16 @@ def _store_response(
     authored = parsed.authored or now
     if authored > now + dt.timedelta(minutes=5):
         raise Invalid(f"{where}.authored is in the future", field=f"{where}.authored")
+    if parsed.authored is not None:
+        existing = _stored_assessment(session, patient_id, scored, parsed.authored)
+        if existing is not None:
+            if not skip_existing:
+                raise Conflict(
+                    f"{where}: this response is already stored (assessment {existing})",
+                    field=where,
+                )
+            report.count_existing("QuestionnaireResponse")
+            return None
     source = parsed.source if parsed.source in KEPT_SOURCES else IMPORTED_SOURCE
     submission = store_scored(
         session,
@@ -326,8 +348,16 @@ def import_questionnaire_response(db: Database, actor: Actor, resource: object) 
         raise Invalid("a QuestionnaireResponse must be a JSON object", field="resource")
     with db.transaction() as session:
         submission = _store_response(
-            session, actor, db, resource, "QuestionnaireResponse", {}, ImportReport()
+            session,
+            actor,
+            db,
+            resource,
+            "QuestionnaireResponse",
+            {},
+            ImportReport(),
+            skip_existing=False,
         )
+        assert submission is not None  # a stored duplicate raises Conflict
         audit.record(
             session,
             actor,
@@ -515,11 +545,80 @@ def _patient_of(
     return mapped[ref]
 
 
+# A document imported again (the same export, or a chart that grew) must not double the
+# record: a duplicated treatment would count twice against the re-treatment interval and the
+# dose history, a duplicated response twice in the trajectory and the analytics. A resource is
+# "already stored" when this clinic's patient holds a record with the same identifying content.
+
+
+def _stored_assessment(
+    session: Session, patient_id: int, scored: instruments.Score, authored: dt.datetime
+) -> int | None:
+    rows = session.scalars(
+        select(Assessment)
+        .where(
+            Assessment.patient_id == patient_id,
+            Assessment.instrument_id == scored.instrument_id,
+            Assessment.total == scored.total,
+        )
+        .options(selectinload(Assessment.answers))
+    ).all()
+    answers = dict(scored.answers)
+    for row in rows:
+        same_time = row.submitted_at == authored
+        if same_time and {a.item_id: a.value for a in row.answers} == answers:
+            return row.id
+    return None
+
+
+def _stored_consent(session: Session, data: ConsentData, patient_id: int) -> int | None:
+    rows = session.scalars(
+        select(ConsentRecord).where(
+            ConsentRecord.patient_id == patient_id,
+            ConsentRecord.version == data.version,
+            ConsentRecord.text_sha256 == data.text_sha256,
+        )
+    ).all()
+    return next((r.id for r in rows if r.signed_at == data.signed_at), None)
+
+
+def _stored_treatment(session: Session, data: TreatmentData, patient_id: int) -> int | None:
+    rows = session.scalars(
+        select(Treatment)
+        .where(Treatment.patient_id == patient_id, Treatment.product_id == data.product_id)
+        .options(selectinload(Treatment.sites))
+    ).all()
+    for row in rows:
+        if row.treated_at != data.treated_at or Decimal(row.total_units) != data.total_units:
+            continue
+        sites = sorted((s.site_id, Decimal(s.units)) for s in row.sites)
+        if sites == sorted((s.site_id, s.units) for s in data.sites):
+            return row.id
+    return None
+
+
+def _stored_adverse_event(
+    session: Session, data: AdverseEventData, patient_id: int, treatment_id: int | None
+) -> bool:
+    rows = session.scalars(
+        select(AdverseEventRecord).where(
+            AdverseEventRecord.patient_id == patient_id,
+            AdverseEventRecord.type == data.type,
+        )
+    ).all()
+    return any(
+        (r.onset, r.treatment_id, r.recorded_at) == (data.onset, treatment_id, data.recorded_at)
+        for r in rows
+    )
+
+
 def import_document(db: Database, actor: Actor, document: object) -> ImportReport:
     """Import a Bundle (or one resource): patients, responses, consents, treatments, events.
 
     Everything is stored in one transaction or nothing is. Score Observations are not read:
     the responses are scored again by the instrument engine (and their alerts raised).
+    Importing a document again stores nothing twice: resources that match a stored record are
+    counted in ``already_stored`` instead (a grown chart adds only what is new).
     """
     require_role(actor, CLINICAL_ROLES, "import clinical records")
     report = ImportReport()
@@ -540,12 +639,22 @@ def import_document(db: Database, actor: Actor, document: object) -> ImportRepor
                 patients[str(resource.get("id"))] = new_id
                 if created:
                     report.patients.append(new_id)
+                else:
+                    report.count_existing("Patient")
             for resource, where in by_type.get("QuestionnaireResponse", []):
-                _store_response(session, actor, db, resource, where, patients, report)
+                _store_response(
+                    session, actor, db, resource, where, patients, report, skip_existing=True
+                )
             consents: dict[str, int] = {}
             for resource, where in by_type.get("Consent", []):
                 pid = _patient_of(resource, "patient", patients, where)
-                new_id = _import_consent(session, parse.parse_consent(resource, where), pid)
+                signed = parse.parse_consent(resource, where)
+                existing = _stored_consent(session, signed, pid)
+                if existing is not None:
+                    consents[str(resource.get("id"))] = existing
+                    report.count_existing("Consent")
+                    continue
+                new_id = _import_consent(session, signed, pid)
                 consents[str(resource.get("id"))] = new_id
                 report.consents.append(new_id)
             administrations: dict[str, list[tuple[Mapping[str, Any], str]]] = {}
@@ -564,6 +673,11 @@ def import_document(db: Database, actor: Actor, document: object) -> ImportRepor
                     raise FhirInputError(
                         f"Consent/{consent_ref} is not in this document", f"{where}.extension"
                     )
+                existing = _stored_treatment(session, data, pid)
+                if existing is not None:
+                    treatments[local] = existing
+                    report.count_existing("Procedure")
+                    continue
                 new_id = _import_treatment(session, actor, data, pid, consents[consent_ref], where)
                 treatments[local] = new_id
                 report.treatments.append(new_id)
@@ -578,6 +692,9 @@ def import_document(db: Database, actor: Actor, document: object) -> ImportRepor
                         f"{where}.suspectEntity",
                     )
                 tid = treatments[procedure_ref] if procedure_ref is not None else None
+                if _stored_adverse_event(session, event, pid, tid):
+                    report.count_existing("AdverseEvent")
+                    continue
                 report.adverse_events.append(
                     _import_adverse_event(session, actor, event, pid, tid, where, report)
                 )
