@@ -13,6 +13,7 @@ from test_fhir_roundtrip import _normalise
 from typer.testing import CliRunner, Result
 
 from glabella.cli import app as cli_app
+from glabella.services.context import Database
 from glabella.services.users import create_user
 from glabella.settings import Settings, get_settings
 from glabella.store import migrate
@@ -152,3 +153,33 @@ def test_cli_ndjson_round_trip(seeded_sqlite: Seeded, tmp_path: Path) -> None:
 def test_cli_export_needs_a_target() -> None:
     result = _run("sqlite:///unused-never-opened.db", "fhir", "export")
     assert result.exit_code == 2 and "--patient ID or --all" in result.output
+
+
+def test_capability_statement_is_public_valid_and_lists_what_the_server_does(
+    settings: Settings, db: Database
+) -> None:
+    from fhir.resources.R4B.capabilitystatement import CapabilityStatement
+
+    with TestClient(create_app(settings, db)) as api:  # nobody signed in
+        response = api.get("/fhir/metadata")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith(FHIR_JSON)
+    statement = response.json()
+    CapabilityStatement.model_validate(statement)  # raises on an invalid resource
+    assert statement["fhirVersion"] == "4.0.1" and statement["kind"] == "instance"
+    assert statement["implementation"]["url"] == "http://testserver/fhir"
+    rest = statement["rest"][0]
+    offered = {
+        r["type"]: [i["code"] for i in r.get("interaction", [])]
+        + [o["name"] for o in r.get("operation", [])]
+        for r in rest["resource"]
+    }
+    assert offered == {
+        "Questionnaire": ["read"],
+        "Patient": ["everything"],
+        "QuestionnaireResponse": ["create"],
+    }
+    # every interaction it lists answers (signed out: 401, not 404)
+    with TestClient(create_app(settings, db)) as api:
+        assert api.get("/fhir/Questionnaire/phq9").status_code == 401
+        assert api.get("/fhir/Patient/1/$everything").status_code == 401

@@ -113,6 +113,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/patients/{patient_id}/follow-up"): CLINICAL,
     ("GET", "/api/v1/follow-up/due"): CLINICAL,
     # --- FHIR R4 (application/fhir+json) ----------------------------------------------------
+    ("GET", "/fhir/metadata"): PUBLIC,  # the CapabilityStatement: no patient data
     ("GET", "/fhir/Questionnaire/{instrument_id}"): STAFF,
     ("GET", "/fhir/Patient/{patient_id}/$everything"): CLINICAL,
     ("POST", "/fhir/QuestionnaireResponse"): CLINICAL,

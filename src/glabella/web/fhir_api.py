@@ -1,5 +1,6 @@
 """FHIR R4 REST endpoints (``application/fhir+json``), thin over :mod:`glabella.services.fhir`.
 
+* ``GET /fhir/metadata``: the server's CapabilityStatement (public: no patient data).
 * ``GET /fhir/Questionnaire/{id}``: an instrument as a Questionnaire (any staff role).
 * ``GET /fhir/Patient/{id}/$everything``: the patient's record as a searchset Bundle.
 * ``POST /fhir/QuestionnaireResponse``: import a response from another system (scored, alerts
@@ -11,6 +12,7 @@ Errors are FHIR ``OperationOutcome`` resources whose ``expression`` names the el
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+import glabella
+from glabella.interop.fhir import export
 from glabella.services import fhir as fhir_service
 from glabella.services.errors import Invalid, NotFound, ServiceError
 from glabella.web.deps import api_actor, check_csrf, get_db
@@ -62,6 +66,15 @@ def _int_id(raw: str, name: str) -> int:
     if not raw.isdigit():
         raise NotFound(f"no patient with id {raw!r}", field=name)
     return int(raw)
+
+
+@router.get("/metadata")
+def capability_statement(request: Request) -> Response:
+    """The CapabilityStatement: what this FHIR endpoint implements (FHIR's ``capabilities``)."""
+    base = str(request.base_url).rstrip("/") + "/fhir"
+    return _fhir(
+        export.capability_statement(base, glabella.__version__, dt.datetime.now(dt.UTC).date())
+    )
 
 
 @router.get("/Questionnaire/{instrument_id}")

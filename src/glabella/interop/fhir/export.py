@@ -430,3 +430,67 @@ def bundle(
         out["total"] = len(entries)
     out["entry"] = entries
     return out
+
+
+# --- the server's capabilities ------------------------------------------------------------
+
+
+def capability_statement(base: str, software_version: str, date: dt.date) -> Resource:
+    """The CapabilityStatement of Glabella's FHIR endpoint (``GET /fhir/metadata``).
+
+    It lists exactly the interactions the server implements: read of an instrument's
+    Questionnaire, ``Patient/$everything`` and create of a QuestionnaireResponse, JSON only.
+    """
+    questionnaires = [codes.questionnaire_url(i.id) for i in instruments.all_instruments()]
+    return {
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": date.isoformat(),
+        "publisher": "Glabella",
+        "kind": "instance",
+        "software": {"name": "Glabella", "version": software_version},
+        "implementation": {
+            "description": "Glabella: BoNT-A for depression, clinical pathway and outcomes",
+            "url": base,
+        },
+        "fhirVersion": "4.0.1",
+        "format": ["application/fhir+json", "json"],
+        "rest": [
+            {
+                "mode": "server",
+                "security": {
+                    "description": (
+                        "Session sign-in (POST /api/v1/auth/login); every interaction except "
+                        "this statement needs a signed-in clinical role (Questionnaire: any "
+                        "staff role). Every read and write of patient data is audited."
+                    )
+                },
+                "resource": [
+                    {
+                        "type": "Questionnaire",
+                        "interaction": [{"code": "read"}],
+                        "documentation": "One per instrument: " + ", ".join(questionnaires),
+                    },
+                    {
+                        "type": "Patient",
+                        "operation": [
+                            {
+                                "name": "everything",
+                                "definition": (
+                                    "http://hl7.org/fhir/OperationDefinition/Patient-everything"
+                                ),
+                            }
+                        ],
+                    },
+                    {
+                        "type": "QuestionnaireResponse",
+                        "interaction": [{"code": "create"}],
+                        "documentation": (
+                            "A completed response is scored by the instrument engine and may "
+                            "raise safety alerts; one already stored is refused (409)."
+                        ),
+                    },
+                ],
+            }
+        ],
+    }
