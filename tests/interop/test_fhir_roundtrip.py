@@ -9,16 +9,22 @@ are carried over exactly, so no timestamp needs to be ignored.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from typing import Any
 
+import pytest
 from fhir_seed import Seeded
 from sqlalchemy import select
 
 from glabella.clinic import instruments
+from glabella.demo.load import generate_clinic
+from glabella.demo.params import DemoParameters
 from glabella.interop.fhir import codes, export
 from glabella.interop.fhir.validate import validate_resource
 from glabella.services import fhir as fhir_service
+from glabella.services.context import Database
 from glabella.services.users import create_user
 from glabella.store.models import AuditEvent
 
@@ -146,3 +152,41 @@ def test_round_trip_into_an_empty_clinic_is_lossless(seeded: Seeded) -> None:
         validate_resource(entry["resource"])
     assert _normalise(second) == _normalise(first)
     assert second["entry"][0]["resource"]["id"] != first["entry"][0]["resource"]["id"]
+
+
+def test_bulk_export_streams_in_batches_after_its_audit_row(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin, _ = create_user(db, username="admin.b", full_name="Admin", role="admin")
+    generate_clinic(
+        db,
+        admin.actor("test"),
+        DemoParameters(patients=7, seed=3, as_of=dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)),
+    )
+    clinician, _ = create_user(db, username="dr.b", full_name="Dr B", role="clinician")
+    actor = clinician.actor("test")
+
+    def audited() -> int:
+        with db.transaction() as session:
+            rows = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "fhir.export_all")
+            ).all()
+            return len(rows)
+
+    whole = list(fhir_service.export_clinic(db, actor))  # one batch (7 < EXPORT_BATCH)
+    monkeypatch.setattr(fhir_service, "EXPORT_BATCH", 2)
+    clinic = fhir_service.export_clinic(db, actor)
+    assert clinic.patients == 7
+    assert audited() == 2  # written before a single resource was read
+    batched = list(clinic)
+    assert batched == whole  # four batches give exactly the same resources, in order
+    patient_ids = [int(r["id"]) for r in batched if r["resourceType"] == "Patient"]
+    assert len(patient_ids) == 7 and patient_ids == sorted(patient_ids)
+    # each patient's resources follow its Patient resource
+    owner = None
+    for resource in batched:
+        if resource["resourceType"] == "Patient":
+            owner = f"Patient/{resource['id']}"
+            continue
+        refs = json.dumps(resource)
+        assert owner is not None and f'"{owner}"' in refs, resource["resourceType"]

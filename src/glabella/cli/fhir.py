@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from glabella.cli.common import cli_actor, database, fail, run_service
-from glabella.interop.fhir.export import bundle as bundle_of
+from glabella.interop.fhir.export import bundle_entry
 from glabella.services import fhir as fhir_service
 
 app = typer.Typer(help="FHIR R4 exchange (application/fhir+json).", no_args_is_help=True)
@@ -39,19 +44,46 @@ def export(
         bundle = run_service(lambda: fhir_service.patient_everything(db, actor, patient))
         typer.echo(json.dumps(bundle, indent=2, ensure_ascii=False))
         return
-    if patient is not None:
-        resources = list(run_service(lambda: fhir_service.export_patient(db, actor, patient)))
-    else:
-        resources = list(run_service(lambda: fhir_service.export_clinic(db, actor)))
-    if out is None:
-        typer.echo(json.dumps(bundle_of(resources), indent=2, ensure_ascii=False))
+    if patient is not None and out is not None:
+        _write_ndjson(out, run_service(lambda: fhir_service.export_patient(db, actor, patient)))
         return
-    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in resources)
+    clinic = run_service(lambda: fhir_service.export_clinic(db, actor))
+    if out is None:
+        _echo_bundle(clinic)
+    else:
+        _write_ndjson(out, iter(clinic), clinic.patients)
+
+
+def _echo_bundle(resources: Iterable[dict[str, Any]]) -> None:
+    """A collection Bundle on stdout, written as the resources stream in (not held in memory)."""
+    out = sys.stdout
+    out.write('{"resourceType": "Bundle", "type": "collection", "entry": [\n')
+    for i, resource in enumerate(resources):
+        out.write((",\n" if i else "") + json.dumps(bundle_entry(resource), ensure_ascii=False))
+    out.write("\n]}\n")
+    out.flush()
+
+
+def _write_ndjson(
+    path: Path, resources: Iterator[dict[str, Any]], patients: int | None = None
+) -> None:
+    """One resource per line, streamed to ``path`` (a partial file is removed on failure)."""
+    written = 0
     try:
-        out.write_text(lines, encoding="utf-8")
+        with path.open("w", encoding="utf-8") as handle, Progress(
+            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TextColumn("patients"),
+            console=Console(stderr=True), transient=True, disable=patients is None,
+        ) as progress:  # fmt: skip
+            task = progress.add_task("export", total=patients)
+            for resource in resources:
+                handle.write(json.dumps(resource, ensure_ascii=False) + "\n")
+                written += 1
+                if resource["resourceType"] == "Patient":
+                    progress.advance(task)
     except OSError as exc:
-        fail(f"cannot write {out}: {exc.strerror}")
-    typer.echo(f"wrote {len(resources)} resources to {out}")
+        path.unlink(missing_ok=True)
+        fail(f"cannot write {path}: {exc.strerror}")
+    typer.echo(f"wrote {written} resources to {path}")
 
 
 @app.command("import")

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from glabella.clinic import adverse_events as ae_rules
@@ -62,6 +62,14 @@ from glabella.store.pathway import (
 
 Resource = dict[str, Any]
 
+
+class _PatientRow(Protocol):
+    @property
+    def patient_id(self) -> int: ...
+
+
+_Row = TypeVar("_Row", bound=_PatientRow)
+
 IMPORTED_SOURCE = "imported"
 """``Assessment.source`` of a response from another system."""
 KEPT_SOURCES = frozenset({"clinician", "self_report", IMPORTED_SOURCE})
@@ -83,29 +91,65 @@ def questionnaire(instrument_id: str) -> Resource:
         raise NotFound(str(exc), field="instrument_id") from None
 
 
-def _chart(session: Session, patient: Patient) -> PatientChart:
-    assessments = session.scalars(
-        select(Assessment)
-        .where(Assessment.patient_id == patient.id)
-        .options(selectinload(Assessment.answers))
-        .order_by(Assessment.submitted_at, Assessment.id)
-    ).all()
-    consents = session.scalars(
-        select(ConsentRecord)
-        .where(ConsentRecord.patient_id == patient.id)
-        .order_by(ConsentRecord.signed_at, ConsentRecord.id)
-    ).all()
-    treatments = session.scalars(
-        select(Treatment)
-        .where(Treatment.patient_id == patient.id)
-        .options(selectinload(Treatment.sites))
-        .order_by(Treatment.treated_at, Treatment.id)
-    ).all()
-    events = session.scalars(
-        select(AdverseEventRecord)
-        .where(AdverseEventRecord.patient_id == patient.id)
-        .order_by(AdverseEventRecord.onset, AdverseEventRecord.id)
-    ).all()
+def _by_patient(rows: Sequence[_Row]) -> dict[int, list[_Row]]:
+    out: dict[int, list[_Row]] = {}
+    for row in rows:
+        out.setdefault(row.patient_id, []).append(row)
+    return out
+
+
+def _charts(session: Session, patients: Sequence[Patient]) -> list[PatientChart]:
+    """The charts of several patients, read with one query per kind of record."""
+    ids = [p.id for p in patients]
+    assessments = _by_patient(
+        session.scalars(
+            select(Assessment)
+            .where(Assessment.patient_id.in_(ids))
+            .options(selectinload(Assessment.answers))
+            .order_by(Assessment.submitted_at, Assessment.id)
+        ).all()
+    )
+    consents = _by_patient(
+        session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.patient_id.in_(ids))
+            .order_by(ConsentRecord.signed_at, ConsentRecord.id)
+        ).all()
+    )
+    treatments = _by_patient(
+        session.scalars(
+            select(Treatment)
+            .where(Treatment.patient_id.in_(ids))
+            .options(selectinload(Treatment.sites))
+            .order_by(Treatment.treated_at, Treatment.id)
+        ).all()
+    )
+    events = _by_patient(
+        session.scalars(
+            select(AdverseEventRecord)
+            .where(AdverseEventRecord.patient_id.in_(ids))
+            .order_by(AdverseEventRecord.onset, AdverseEventRecord.id)
+        ).all()
+    )
+    return [
+        _chart(
+            p,
+            assessments.get(p.id, []),
+            consents.get(p.id, []),
+            treatments.get(p.id, []),
+            events.get(p.id, []),
+        )
+        for p in patients
+    ]
+
+
+def _chart(
+    patient: Patient,
+    assessments: Sequence[Assessment],
+    consents: Sequence[ConsentRecord],
+    treatments: Sequence[Treatment],
+    events: Sequence[AdverseEventRecord],
+) -> PatientChart:
     return PatientChart(
         patient=PatientData(
             id=patient.id,
@@ -192,29 +236,58 @@ def patient_everything(
     require_role(actor, CLINICAL_ROLES, "export clinical records")
     with db.transaction() as session:
         patient = load_patient(session, actor, patient_id)
-        resources = list(export.chart_resources(_chart(session, patient)))
+        resources = list(export.chart_resources(_charts(session, [patient])[0]))
         audit.record(session, actor, "fhir.export", "patient", patient_id, resources=len(resources))
     return export.bundle(resources, kind="searchset", base=base)
 
 
-def export_clinic(db: Database, actor: Actor) -> Iterator[Resource]:
-    """Every resource of every patient of the actor's clinic (bulk export; one audit row)."""
+EXPORT_BATCH = 200
+"""Patients read per batch by the bulk export (memory stays flat whatever the clinic's size)."""
+
+
+@dataclass(frozen=True)
+class ClinicExport:
+    """A streamed bulk export: iterate it for the resources; ``patients`` says how many."""
+
+    patients: int
+    resources: Iterator[Resource]
+
+    def __iter__(self) -> Iterator[Resource]:
+        return self.resources
+
+
+def export_clinic(db: Database, actor: Actor) -> ClinicExport:
+    """Every resource of every patient of the actor's clinic, streamed (bulk export).
+
+    The export is audited (one row, with the number of patients) before the first resource is
+    produced. The resources are then read in batches of :data:`EXPORT_BATCH` patients inside
+    one read-only transaction: one consistent snapshot, no write lock held (SQLite), and
+    memory that does not grow with the clinic.
+    """
     require_role(actor, CLINICAL_ROLES, "export clinical records")
     with db.transaction() as session:
-        patients = session.scalars(
-            select(Patient).where(Patient.clinic_id == actor.clinic_id).order_by(Patient.id)
-        ).all()
-        resources = [r for p in patients for r in export.chart_resources(_chart(session, p))]
-        audit.record(
-            session,
-            actor,
-            "fhir.export_all",
-            "clinic",
-            actor.clinic_id,
-            patients=len(patients),
-            resources=len(resources),
+        count = session.scalar(
+            select(func.count()).select_from(Patient).where(Patient.clinic_id == actor.clinic_id)
         )
-    return iter(resources)
+        audit.record(
+            session, actor, "fhir.export_all", "clinic", actor.clinic_id, patients=count or 0
+        )
+    return ClinicExport(patients=count or 0, resources=_stream_clinic(db, actor.clinic_id))
+
+
+def _stream_clinic(db: Database, clinic_id: int) -> Iterator[Resource]:
+    with db.read() as session:
+        ids = session.scalars(
+            select(Patient.id).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
+        ).all()
+        for start in range(0, len(ids), EXPORT_BATCH):
+            chunk = ids[start : start + EXPORT_BATCH]
+            patients = session.scalars(
+                select(Patient).where(Patient.id.in_(chunk)).order_by(Patient.id)
+            ).all()
+            for chart in _charts(session, patients):
+                yield from export.chart_resources(chart)
+            session.expunge_all()  # let the batch's rows go
 
 
 def export_patient(db: Database, actor: Actor, patient_id: int) -> Iterator[Resource]:

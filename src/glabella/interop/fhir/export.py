@@ -412,19 +412,24 @@ def chart_resources(chart: PatientChart) -> Iterator[Resource]:
         yield adverse_event(event)
 
 
+def bundle_entry(
+    resource: Resource, *, kind: str = "collection", base: str = codes.BASE
+) -> Resource:
+    """One ``Bundle.entry``: the resource and its full URL under ``base``."""
+    entry: Resource = {
+        "fullUrl": f"{base.rstrip('/')}/{resource['resourceType']}/{resource['id']}",
+        "resource": resource,
+    }
+    if kind == "searchset":
+        entry["search"] = {"mode": "match"}
+    return entry
+
+
 def bundle(
     resources: Iterable[Resource], *, kind: str = "collection", base: str = codes.BASE
 ) -> Resource:
     """A Bundle (``searchset`` for ``$everything``, ``collection`` for a file)."""
-    entries = []
-    for resource in resources:
-        entry: Resource = {
-            "fullUrl": f"{base.rstrip('/')}/{resource['resourceType']}/{resource['id']}",
-            "resource": resource,
-        }
-        if kind == "searchset":
-            entry["search"] = {"mode": "match"}
-        entries.append(entry)
+    entries = [bundle_entry(resource, kind=kind, base=base) for resource in resources]
     out: Resource = {"resourceType": "Bundle", "type": kind}
     if kind == "searchset":
         out["total"] = len(entries)
