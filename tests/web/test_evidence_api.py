@@ -152,6 +152,12 @@ def test_disorder_and_study_pages(evidence_app: FastAPI) -> None:
     assert "Too few randomised results to pool" in bpd and 'class="forest"' not in bpd
     sad = api.get("/evidence/disorders/sad").text
     assert "No randomised results" in sad and 'class="forest"' not in sad
+    # no outcome-by-outcome repetition: each study's reason is given once
+    assert 'class="card outcome"' not in sad and sad.count('id="not-pooled"') == 1
+    assert sad.count("registry entry without results") == 1
+    mixed = api.get("/evidence/disorders/mixed").text
+    assert mixed.count("makunts-2020-faers</a>: pharmacovigilance") == 1
+    assert 'class="card outcome"' in bpd  # a randomised trial: the outcomes are shown
     study = api.get("/evidence/studies/finzi-2014").text
     assert "74 analysed minus 33" in study  # a derivation is shown
     assert '<span class="unknown">unknown</span>' in study  # funding and N randomised per arm

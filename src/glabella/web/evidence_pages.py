@@ -208,6 +208,11 @@ def evidence_disorder(request: Request, disorder_id: str) -> HTMLResponse:
         for r in st.reported_results
     ]
     studies = [{**s, "links": _source_links(s)} for s in summary["studies"]]  # type: ignore[attr-defined]
+    # Without any randomised trial every outcome says the same: list each study's reason once.
+    not_pooled: dict[str, str] = {}
+    for o in outcomes:
+        for excluded in o["syn"].excluded:
+            not_pooled.setdefault(excluded.study_id, excluded.reason)
     return render(
         request,
         "evidence_disorder.html",
@@ -216,6 +221,7 @@ def evidence_disorder(request: Request, disorder_id: str) -> HTMLResponse:
         outcomes=outcomes,
         studies=studies,
         trial_results=trial_results,
+        not_pooled=not_pooled,
         off_label=OFF_LABEL,
         fmt=fmt_number,
         method_text=sy.METHOD_TEXT,
