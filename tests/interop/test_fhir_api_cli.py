@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from fhir_seed import Seeded
 from sqlalchemy import select
@@ -183,3 +185,23 @@ def test_capability_statement_is_public_valid_and_lists_what_the_server_does(
     with TestClient(create_app(settings, db)) as api:
         assert api.get("/fhir/Questionnaire/phq9").status_code == 401
         assert api.get("/fhir/Patient/1/$everything").status_code == 401
+
+
+def test_cli_export_that_fails_half_way_keeps_no_partial_file(
+    seeded_sqlite: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from glabella.services import fhir as fhir_service
+
+    def broken(db: object, clinic_id: int) -> Iterator[dict[str, object]]:
+        yield {"resourceType": "Patient", "id": "1"}
+        raise OperationalError("SELECT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(fhir_service, "_stream_clinic", broken)
+    out = tmp_path / "clinic.ndjson"
+    source = seeded_sqlite.db.engine.url.render_as_string(hide_password=False)
+    result = _run(source, "fhir", "export", "--all", "--out", str(out))
+    assert result.exit_code == 2, result.output
+    assert "the export stopped" in result.output and "Traceback" not in result.output
+    assert not out.exists()

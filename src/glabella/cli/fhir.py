@@ -11,6 +11,7 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from glabella.cli.common import cli_actor, database, fail, run_service
 from glabella.interop.fhir.export import bundle_entry
@@ -48,10 +49,15 @@ def export(
         _write_ndjson(out, run_service(lambda: fhir_service.export_patient(db, actor, patient)))
         return
     clinic = run_service(lambda: fhir_service.export_clinic(db, actor))
-    if out is None:
-        _echo_bundle(clinic)
-    else:
-        _write_ndjson(out, iter(clinic), clinic.patients)
+    try:
+        if out is None:
+            _echo_bundle(clinic)
+        else:
+            _write_ndjson(out, iter(clinic), clinic.patients)
+    except SQLAlchemyError as exc:  # the database went away half-way through the stream
+        if out is not None:
+            out.unlink(missing_ok=True)
+        fail(f"the export stopped: the database failed ({type(exc).__name__}); nothing was kept")
 
 
 def _echo_bundle(resources: Iterable[dict[str, Any]]) -> None:
