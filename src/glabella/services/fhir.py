@@ -22,7 +22,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -62,13 +62,7 @@ from glabella.store.pathway import (
 
 Resource = dict[str, Any]
 
-
-class _PatientRow(Protocol):
-    @property
-    def patient_id(self) -> int: ...
-
-
-_Row = TypeVar("_Row", bound=_PatientRow)
+_Model = TypeVar("_Model", Assessment, ConsentRecord, Treatment, AdverseEventRecord)
 
 IMPORTED_SOURCE = "imported"
 """``Assessment.source`` of a response from another system."""
@@ -91,9 +85,15 @@ def questionnaire(instrument_id: str) -> Resource:
         raise NotFound(str(exc), field="instrument_id") from None
 
 
-def _by_patient(rows: Sequence[_Row]) -> dict[int, list[_Row]]:
-    out: dict[int, list[_Row]] = {}
-    for row in rows:
+def _of_patients(
+    session: Session, model: type[_Model], ids: Sequence[int], *order: Any, load: Any = None
+) -> dict[int, list[_Model]]:
+    """``model``'s rows of these patients, in ``order``, grouped by patient id."""
+    query = select(model).where(model.patient_id.in_(ids)).order_by(*order)
+    if load is not None:
+        query = query.options(selectinload(load))
+    out: dict[int, list[_Model]] = {}
+    for row in session.scalars(query):
         out.setdefault(row.patient_id, []).append(row)
     return out
 
@@ -101,35 +101,15 @@ def _by_patient(rows: Sequence[_Row]) -> dict[int, list[_Row]]:
 def _charts(session: Session, patients: Sequence[Patient]) -> list[PatientChart]:
     """The charts of several patients, read with one query per kind of record."""
     ids = [p.id for p in patients]
-    assessments = _by_patient(
-        session.scalars(
-            select(Assessment)
-            .where(Assessment.patient_id.in_(ids))
-            .options(selectinload(Assessment.answers))
-            .order_by(Assessment.submitted_at, Assessment.id)
-        ).all()
+    assessments = _of_patients(
+        session, Assessment, ids, Assessment.submitted_at, Assessment.id, load=Assessment.answers
     )
-    consents = _by_patient(
-        session.scalars(
-            select(ConsentRecord)
-            .where(ConsentRecord.patient_id.in_(ids))
-            .order_by(ConsentRecord.signed_at, ConsentRecord.id)
-        ).all()
+    consents = _of_patients(session, ConsentRecord, ids, ConsentRecord.signed_at, ConsentRecord.id)
+    treatments = _of_patients(
+        session, Treatment, ids, Treatment.treated_at, Treatment.id, load=Treatment.sites
     )
-    treatments = _by_patient(
-        session.scalars(
-            select(Treatment)
-            .where(Treatment.patient_id.in_(ids))
-            .options(selectinload(Treatment.sites))
-            .order_by(Treatment.treated_at, Treatment.id)
-        ).all()
-    )
-    events = _by_patient(
-        session.scalars(
-            select(AdverseEventRecord)
-            .where(AdverseEventRecord.patient_id.in_(ids))
-            .order_by(AdverseEventRecord.onset, AdverseEventRecord.id)
-        ).all()
+    events = _of_patients(
+        session, AdverseEventRecord, ids, AdverseEventRecord.onset, AdverseEventRecord.id
     )
     return [
         _chart(
