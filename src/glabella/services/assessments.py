@@ -164,16 +164,30 @@ def submit_assessment(
     require_role(actor, CLINICAL_ROLES, "enter assessments")
     scored = score_answers(instrument_id, answers)
     with db.transaction() as session:
-        require_patient(session, actor, patient_id)
-        return store_scored(
-            session,
-            actor,
-            patient_id=patient_id,
-            scored=scored,
-            source="clinician",
-            now=db.now(),
-            entered_by_id=actor.user_id,
-        )
+        return record_submission(session, actor, patient_id, scored, now=db.now())
+
+
+def record_submission(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    scored: instruments.Score,
+    *,
+    now: dt.datetime,
+) -> Submission:
+    """:func:`submit_assessment`'s writes in the caller's transaction, for answers already
+    scored (the web API scores on the request and queues this to the group-commit writer)."""
+    require_role(actor, CLINICAL_ROLES, "enter assessments")
+    require_patient(session, actor, patient_id)
+    return store_scored(
+        session,
+        actor,
+        patient_id=patient_id,
+        scored=scored,
+        source="clinician",
+        now=now,
+        entered_by_id=actor.user_id,
+    )
 
 
 def list_assessments(db: Database, actor: Actor, patient_id: int) -> list[AssessmentView]:

@@ -254,7 +254,12 @@ def get_user(db: Database, user_id: int) -> UserView | None:
     transaction (no write lock, no ORM object).
     """
     with db.read() as session:
-        row = session.connection().execute(_ACTIVE_USER, {"id": user_id}).first()
+        return active_user_in(session, user_id)
+
+
+def active_user_in(session: Session, user_id: int) -> UserView | None:
+    """:func:`get_user` inside the caller's transaction (a write that confirms its session)."""
+    row = session.connection().execute(_ACTIVE_USER, {"id": user_id}).first()
     if row is None:
         return None
     uid, username, full_name, role, clinic_id, must_change, totp, generation = row

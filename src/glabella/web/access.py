@@ -30,7 +30,7 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from glabella.services.roles import Role
-from glabella.web.deps import pending_second_factor, session_user
+from glabella.web.deps import pending_second_factor, session_claim, session_user
 
 ANONYMOUS = "anonymous"
 """The pseudo-role of a request without a signed-in session."""
@@ -247,6 +247,20 @@ def _matched(app: FastAPI, request: Request) -> tuple[str, str] | None:
     return None
 
 
+CONFIRMED_IN_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
+    {("POST", "/api/v1/patients/{patient_id}/assessments")}
+)
+"""Routes checked here against the role the signed session claims, without a database read.
+
+The hot path of the clinic (a clinician's submission) spends no thread hop and no read
+transaction on the session: its endpoint confirms the claim with
+``glabella.web.deps.confirmed_actor`` inside the same write transaction, against this same
+``MATRIX`` rule, before it writes anything. A claim that this rule refuses (or a session
+without one) is decided from the database as on every other route, so a role that was just
+widened takes effect at once. Tested in ``tests/security/test_confirmed_in_transaction.py``.
+"""
+
+
 DENIED_HEADER = "X-Glabella-Access"
 """Set to ``denied`` on every refusal made by the matrix (tests and proxies can tell it apart
 from a refusal made further in, e.g. a CSRF failure)."""
@@ -298,6 +312,10 @@ async def _decide(request: Request) -> Response | None:
     rule = MATRIX.get((method, path), frozenset())
     if rule == PUBLIC:
         return None
+    if (method, path) in CONFIRMED_IN_TRANSACTION:
+        claim = session_claim(request)
+        if claim is not None and claim.role in rule:
+            return None  # the endpoint confirms the claim before it writes anything
     user = await run_in_threadpool(session_user, request)
     role = user.role if user is not None else ANONYMOUS
     if role not in rule:

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import glabella
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
+from glabella.services.group_commit import GroupCommitWriter
 from glabella.settings import Settings, get_settings
 from glabella.web import (
     analytics_web,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.writer = GroupCommitWriter(db)
     install_log_redaction()
 
     # Added first, so it runs inside the session middleware (it needs the session).

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+from dataclasses import dataclass
 
 from fastapi import Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Unauthorized
-from glabella.services.users import UserView, end_sessions, get_user
+from glabella.services.group_commit import GroupCommitWriter
+from glabella.services.users import UserView, active_user_in, end_sessions, get_user
 from glabella.settings import Settings
 
 
@@ -31,6 +34,12 @@ def get_db(request: Request) -> Database:
 async def database(request: Request) -> Database:
     """The ``get_db`` dependency, async so FastAPI does not spend a thread hop on it."""
     return get_db(request)
+
+
+async def group_writer(request: Request) -> GroupCommitWriter:
+    """The app's group-commit writer (``glabella.services.group_commit``)."""
+    writer: GroupCommitWriter = request.app.state.writer
+    return writer
 
 
 def get_settings_from(request: Request) -> Settings:
@@ -59,8 +68,13 @@ def sign_in(request: Request, user: UserView) -> None:
         request.session["pending_uid"] = user.id
         request.session["pending_at"] = now
         return
+    _start_session(request, user, now)
+
+
+def _start_session(request: Request, user: UserView, now: int) -> None:
     request.session["uid"] = user.id
     request.session["gen"] = user.session_generation
+    request.session["role"] = user.role  # a claim: see session_claim
     request.session["at"] = now
     request.session["seen"] = now
 
@@ -83,10 +97,7 @@ def complete_second_factor(request: Request, user: UserView) -> None:
     request.session.clear()
     now = int(time.time())
     request.session["csrf"] = secrets.token_urlsafe(32)
-    request.session["uid"] = user.id
-    request.session["gen"] = user.session_generation
-    request.session["at"] = now
-    request.session["seen"] = now
+    _start_session(request, user, now)
 
 
 def keep_session(request: Request, generation: int) -> None:
@@ -131,6 +142,43 @@ _UNSET = object()
 
 
 def _session_user(request: Request) -> UserView | None:
+    claim = session_claim(request)
+    if claim is None:
+        return None
+    user = get_user(get_db(request), claim.user_id)
+    if not claim.confirmed_by(user):
+        request.session.clear()  # deactivated, or signed out since this session started
+        return None
+    touch_session(request)
+    return user
+
+
+@dataclass(frozen=True)
+class SessionClaim:
+    """Who the signed session cookie says is signed in, before the database has confirmed it.
+
+    The cookie is signed, so the claim is not forged; but it can be stale: the account may
+    have been deactivated, signed out everywhere or given another role since. It is confirmed
+    against the database by :meth:`confirmed_by` (``session_user``) or, on a route that
+    confirms it inside its own write transaction, by :func:`confirmed_actor`.
+    """
+
+    user_id: int
+    generation: object
+    role: object
+    source: str | None
+
+    def confirmed_by(self, user: UserView | None) -> bool:
+        """Whether the database's view of the account still backs this session."""
+        return user is not None and self.generation == user.session_generation
+
+
+def session_claim(request: Request) -> SessionClaim | None:
+    """The signed session's claim, or None without a session or when it has expired.
+
+    A session expires ``session_max_age_seconds`` after sign-in (absolute) and after
+    ``session_idle_seconds`` without a request (idle); an expired session is cleared.
+    """
     uid = request.session.get("uid")
     started = request.session.get("at")
     if not isinstance(uid, int) or not isinstance(started, int):
@@ -145,13 +193,39 @@ def _session_user(request: Request) -> UserView | None:
     ):
         request.session.clear()
         return None
-    user = get_user(get_db(request), uid)
-    if user is None or request.session.get("gen") != user.session_generation:
-        request.session.clear()  # deactivated, or signed out since this session started
-        return None
-    if now - seen >= SEEN_STEP_SECONDS:
+    return SessionClaim(
+        user_id=uid,
+        generation=request.session.get("gen"),
+        role=request.session.get("role"),
+        source=client_source(request),
+    )
+
+
+def touch_session(request: Request) -> None:
+    """Record that the session was used now (once a ``SEEN_STEP_SECONDS`` step has passed)."""
+    now = time.time()
+    seen = request.session.get("seen")
+    if not isinstance(seen, int) or now - seen >= SEEN_STEP_SECONDS:
         request.session["seen"] = int(now)
-    return user
+
+
+def confirmed_actor(
+    session: Session, claim: SessionClaim, allowed_roles: frozenset[str], route: str
+) -> Actor:
+    """The claim confirmed inside the caller's transaction: the account is active, the
+    session was not ended, the role the database holds may use ``route``, and no one-time
+    password is pending. Raises like the access matrix and ``api_actor`` would.
+
+    Pure of the request, so it can run on the group-commit writer's thread.
+    """
+    user = active_user_in(session, claim.user_id)
+    if user is None or not claim.confirmed_by(user):
+        raise Unauthorized("your session has ended: sign in again (POST /api/v1/auth/login)")
+    if user.role not in allowed_roles:
+        raise Forbidden(f"your role ({user.role}) has no access to {route}")
+    if user.must_change_password:
+        raise Forbidden("change your one-time password first: POST /api/v1/auth/password")
+    return user.actor(claim.source)
 
 
 SEEN_STEP_SECONDS = 60
