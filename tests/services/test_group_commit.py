@@ -118,3 +118,26 @@ def test_the_thread_ends_when_idle_and_a_new_job_starts_one(
             select(func.count()).select_from(Clinic).where(Clinic.name.in_(["first", "second"]))
         )
     assert count == 2
+
+
+class _Abort(BaseException):
+    """Not an ``Exception``: escapes the writer's own error handling, ending its thread."""
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_writer_thread_cut_short_answers_every_waiting_request_and_is_replaced(
+    db: Database,
+) -> None:
+    writer = GroupCommitWriter(db)
+
+    def abort(session: Session) -> str:
+        raise _Abort()
+
+    async def main() -> tuple[BaseException | str, str]:
+        first = await asyncio.gather(writer.run(abort), return_exceptions=True)
+        return first[0], await writer.run(_add("after"))
+
+    failed, after = asyncio.run(main())
+    assert isinstance(failed, RuntimeError) and "not carried out" in str(failed)
+    assert after == "after"
+    assert "after" in _clinics(db)

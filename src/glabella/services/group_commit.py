@@ -75,30 +75,46 @@ class GroupCommitWriter:
         with self._lock:
             self._queue.put(_Queued(job, loop, future))
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="glabella-group-commit", daemon=True
-                )
-                self._thread.start()
+                self._start()
         return await future
 
+    def _start(self) -> None:
+        """Start the writer thread (the caller holds ``_lock``)."""
+        self._thread = threading.Thread(
+            target=self._work, name="glabella-group-commit", daemon=True
+        )
+        self._thread.start()
+
     def _work(self) -> None:
-        while True:
+        try:
+            while self._next_batch():
+                pass
+        finally:
+            with self._lock:  # run() queues under this lock: no job is left behind
+                self._thread = None
+                if not self._queue.empty():  # ended by an error: a new thread takes over
+                    self._start()
+
+    def _next_batch(self) -> bool:
+        """Run the jobs that have queued (waiting for the first); False once idle."""
+        try:
+            first = self._queue.get(timeout=IDLE_SECONDS)
+        except queue.Empty:
+            with self._lock:
+                return not self._queue.empty()
+        batch = [first]
+        while len(batch) < self.max_batch:
             try:
-                first = self._queue.get(timeout=IDLE_SECONDS)
+                batch.append(self._queue.get_nowait())
             except queue.Empty:
-                with self._lock:  # run() queues under this lock: no job is left behind
-                    if self._queue.empty():
-                        self._thread = None
-                        return
-                continue
-            batch = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            for queued, outcome in zip(batch, self._run_batch(batch), strict=True):
-                _deliver(queued, outcome)
+                break
+        outcomes: list[_Outcome] = []
+        try:
+            outcomes = self._run_batch(batch)
+        finally:  # every waiting request gets an answer, whatever happened
+            for i, queued in enumerate(batch):
+                _deliver(queued, outcomes[i] if i < len(outcomes) else _not_done())
+        return True
 
     def _run_batch(self, batch: list[_Queued[Any]]) -> list[_Outcome]:
         if len(batch) > 1:
@@ -118,6 +134,10 @@ class GroupCommitWriter:
                 return _Outcome(True, queued.job(session))
         except Exception as exc:  # handed to the waiting request
             return _Outcome(False, exc)
+
+
+def _not_done() -> _Outcome:
+    return _Outcome(False, RuntimeError("the write was not carried out: try again"))
 
 
 def _deliver(queued: _Queued[Any], outcome: _Outcome) -> None:
