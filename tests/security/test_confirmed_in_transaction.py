@@ -110,8 +110,9 @@ def test_a_role_narrowed_since_sign_in_writes_nothing(
 
 
 def test_a_role_widened_since_sign_in_takes_effect_at_once(
-    app_client: TestClient, make_user: object, db: Database, clinician: UserView
-) -> None:
+    app_client: TestClient, make_user: object, db: Database, clinician: UserView,
+    settings: Settings,
+) -> None:  # fmt: skip
     """The cookie claims receptionist, which the rule refuses: the matrix then decides from
     the database, as on every other route, and the new role is let in."""
     pid = _patient(db, clinician)
@@ -123,6 +124,7 @@ def test_a_role_widened_since_sign_in_takes_effect_at_once(
     _set_user(db, desk.id, role="nurse")
     assert _submit(app_client, pid).status_code == 201
     assert _written(db) == (1, 1)
+    assert _session_of(app_client, settings)["role"] == "nurse"  # the claim caught up
 
 
 def test_a_one_time_password_must_be_changed_first(

@@ -146,9 +146,11 @@ def _session_user(request: Request) -> UserView | None:
     if claim is None:
         return None
     user = get_user(get_db(request), claim.user_id)
-    if not claim.confirmed_by(user):
+    if user is None or not claim.confirmed_by(user):
         request.session.clear()  # deactivated, or signed out since this session started
         return None
+    if claim.role != user.role:
+        request.session["role"] = user.role  # the claim follows a role changed meanwhile
     touch_session(request)
     return user
 
