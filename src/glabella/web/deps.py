@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Unauthorized
@@ -34,6 +35,16 @@ def get_db(request: Request) -> Database:
 async def database(request: Request) -> Database:
     """The ``get_db`` dependency, async so FastAPI does not spend a thread hop on it."""
     return get_db(request)
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, read on the event loop so that the route itself can be a plain ``def``.
+
+    FastAPI runs a ``def`` route in a worker thread. An ``async def`` form route that called a
+    service ran its database work on the event loop, and every other request waited while it
+    waited for SQLite's write turn (``tests/web/test_form_routes_off_the_loop.py``).
+    """
+    return await request.form()
 
 
 async def group_writer(request: Request) -> GroupCommitWriter:

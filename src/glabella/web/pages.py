@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
 from glabella.clinic import instruments
 from glabella.services import adverse_events as ae_service
@@ -27,6 +28,7 @@ from glabella.web.deps import (
     client_source,
     csrf_token,
     database,
+    form_data,
     get_settings_from,
     home_page,
     keep_session,
@@ -40,6 +42,7 @@ from glabella.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
 DbDep = Annotated[Database, Depends(database)]
+FormDep = Annotated[FormData, Depends(form_data)]
 
 
 def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -178,9 +181,8 @@ def _patient_form_values(form: Any) -> dict[str, object]:
 
 
 @router.post("/patients/new")
-async def patient_new_submit(request: Request, db: DbDep) -> Response:
+def patient_new_submit(request: Request, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = _patient_form_values(form)
     try:
@@ -209,9 +211,8 @@ def patient_edit_page(request: Request, patient_id: int, db: DbDep) -> HTMLRespo
 
 
 @router.post("/patients/{patient_id}/edit")
-async def patient_edit_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def patient_edit_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = _patient_form_values(form)
     actor = user.actor(client_source(request))
@@ -274,9 +275,8 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
 
 
 @router.post("/patients/{patient_id}/links")
-async def patient_link_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def patient_link_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     settings = get_settings_from(request)
     chosen = [str(v) for v in form.getlist("instruments")]
@@ -302,11 +302,10 @@ def assess_page(request: Request, patient_id: int, instrument_id: str, db: DbDep
 
 
 @router.post("/patients/{patient_id}/assess/{instrument_id}")
-async def assess_submit(
-    request: Request, patient_id: int, instrument_id: str, db: DbDep
+def assess_submit(
+    request: Request, patient_id: int, instrument_id: str, form: FormDep, db: DbDep
 ) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     instrument = _instrument_or_404(instrument_id)
@@ -395,8 +394,7 @@ def self_report_page(request: Request, token: str, db: DbDep) -> HTMLResponse:
 
 
 @router.post("/r/{token}")
-async def self_report_submit(request: Request, token: str, db: DbDep) -> HTMLResponse:
-    form = await request.form()
+def self_report_submit(request: Request, token: str, form: FormDep, db: DbDep) -> HTMLResponse:
     raw = {k: str(v) for k, v in form.items()}
     effects = [str(v) for v in form.getlist("side_effect")]
     try:

@@ -21,7 +21,7 @@ from glabella.services import treatments as treatment_service
 from glabella.services.errors import Invalid, ServiceError
 from glabella.web.deps import check_csrf, client_source, page_user
 from glabella.web.injection_map import injection_map_svg
-from glabella.web.pages import DbDep, redirect, render
+from glabella.web.pages import DbDep, FormDep, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -82,9 +82,8 @@ def screening_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
 
 
 @router.post("/patients/{patient_id}/screening")
-async def screening_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def screening_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     values = _form_dict(form)
@@ -130,9 +129,8 @@ async def screening_submit(request: Request, patient_id: int, db: DbDep) -> Resp
 
 
 @router.post("/screenings/{screening_id}/override")
-async def override_submit(request: Request, screening_id: int, db: DbDep) -> Response:
+def override_submit(request: Request, screening_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     patient_id = int(str(form.get("patient_id", "0")) or 0)
@@ -178,9 +176,8 @@ def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
 
 
 @router.post("/patients/{patient_id}/consent")
-async def consent_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def consent_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     try:
@@ -260,9 +257,8 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
 
 
 @router.post("/patients/{patient_id}/treatments/new")
-async def treatment_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     values = _form_dict(form)
@@ -330,9 +326,8 @@ def ae_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
 
 
 @router.post("/patients/{patient_id}/adverse-events/new")
-async def ae_submit(request: Request, patient_id: int, db: DbDep) -> Response:
+def ae_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     user = page_user(request)
-    form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     values = _form_dict(form)
