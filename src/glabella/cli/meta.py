@@ -25,7 +25,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from glabella.evidence import bias, plots
+from glabella.evidence import bias
 from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 from glabella.evidence.effects import BINARY_MEASURES, MEASURES, EffectSizeError
@@ -131,6 +131,10 @@ def _plots(
     groups: list[str] | None,
     funnel_fill: bool = False,
 ) -> None:
+    if forest is None and funnel is None:
+        return
+    from glabella.evidence import plots  # matplotlib: loaded only when a plot is asked for
+
     if forest is not None:
         plots.forest_plot(res, labels, forest, subgroups=sub, groups=groups)
     if funnel is not None:
