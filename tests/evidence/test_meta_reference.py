@@ -7,11 +7,12 @@ Plus published worked examples with their citation.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
 import pytest
-from metafor_cases import Case, cases, mismatches, read_rows
+from metafor_cases import DATA, Case, cases, mismatches, read_rows
 
 from glabella.evidence import escalc, rma, rma_mh, rma_peto, subgroups
 from glabella.evidence.csvinput import parse_csv, prepare
@@ -63,6 +64,48 @@ def test_every_reference_file_is_used() -> None:
     names = {c.name for c in cases()}
     assert len(names) >= 25
     assert {"bcg__rr_reml", "bcg__rr_mh", "bcg__rr_reml_mods", "bcg__rr_reml_by"} <= names
+
+
+#: Peto and MH on 2x2 tables with zero cells: inputs and metafor 3.8-1's values, written by
+#: ``make_peto_zero.R`` in that folder, in the format of ``tests/data/metafor``.
+ZERO_CELL = DATA.parent / "metafor_bias" / "mh"
+
+
+def _zero_cell_case(name: str) -> tuple[Case, dict[str, Any]]:
+    raw = json.loads((ZERO_CELL / f"{name}.json").read_text())
+    return Case(raw["name"], ZERO_CELL / raw["csv"], list(raw["args"]), raw["expected"]), raw
+
+
+def _check_zero_cell_case(name: str) -> None:
+    case, raw = _zero_cell_case(name)
+    got = _fit(case)
+    bad = mismatches(got, case.expected, rel=1e-6)
+    assert not bad, "\n".join(bad)
+    # metafor reports tau2 = 0 for these equal-effects methods; the CLI contract reports none
+    assert raw["metafor"]["tau2"] == 0 and got["tau2"] is None
+    # the reported study estimates are escalc()'s (drop00=TRUE): k_yi of them
+    inputs = prepare(parse_csv(case.csv.read_text()), "OR").inputs
+    res = rma_peto(**inputs) if case.arg("--method") == "PETO" else rma_mh(**inputs)
+    assert len(res.yi) == raw["metafor"]["k_yi"] == case.expected["Q_df"] + 1
+
+
+@pytest.mark.parametrize("case", ["or_peto", "or_mh"])
+def test_analysis_example_yusuf1985(case: str) -> None:
+    """metafor's example for dat.yusuf1985 (table 6 of Yusuf et al. 1985, Peto's method).
+
+    ``rma.peto(ai=ai, n1i=n1i, ci=ci, n2i=n2i, data=dat, subset=(table=="6"))`` gives
+    Q(df = 17) = 10.8275 (p = 0.8654), H² = 0.64: one table without counts (k = 21), three with
+    no deaths in either arm (no df) and one with a single zero cell, which Peto's Q takes
+    uncorrected. (With the 1/2 correction, Q would be 10.0915, p = 0.8997, H² = 0.5936.)
+    """
+    _check_zero_cell_case(f"yusuf1985_tab6__{case}")
+
+
+@pytest.mark.parametrize("case", ["or_peto", "or_mh"])
+def test_analysis_example_nielweise2007(case: str) -> None:
+    """dat.nielweise2007 (Niel-Weise et al. 2007): 18 trials, six with a zero cell, one of them
+    with no events in either arm; Peto's Q(df = 16) = 18.7345, I² = 14.60%, H² = 1.1709."""
+    _check_zero_cell_case(f"nielweise2007__{case}")
 
 
 def test_pm_is_the_exact_root() -> None:

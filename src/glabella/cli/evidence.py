@@ -20,8 +20,12 @@ from glabella.evidence import studies as st
 from glabella.evidence.studies import OUTCOME_KINDS, EvidenceBase, EvidenceDataError
 from glabella.evidence.synthesis import (
     DOSE_BANDS,
+    HEADLINE_OUTCOMES,
     POOLED_OUTCOMES,
+    SENSITIVITY_LABELS,
+    SPONSOR_GROUPS,
     Synthesis,
+    headline,
     pool,
     select_comparisons,
     sensitivity,
@@ -148,6 +152,14 @@ def show_command(
     p("Numbers (value [provenance]):", markup=False)
     for path, num in study.numbers():
         p(_num_line(path, st.num_to_dict(num, study)), markup=False)
+    derived = [o for o in study.outcomes if o.effect is not None]
+    if derived:
+        p("\nDerived effect sizes (from the reported statistics):", markup=False)
+        for o in derived:
+            assert o.effect is not None
+            p(f"  {o.id}: {o.effect.chain(study)}", markup=False)
+    for text in study.inconsistencies:
+        p(f"\ninconsistency in the source: {text}", markup=False)
     if study.risk_of_bias:
         p("\nRisk of bias (RoB 2):", markup=False)
         for name, dom in study.risk_of_bias.domains().items():
@@ -177,11 +189,18 @@ def _print_synthesis(syn: Synthesis) -> None:
         for c, w in zip(syn.comparisons, weights, strict=True):
             if c.ai is not None:
                 t, k = f"{c.ai}/{c.n1i}", f"{c.ci}/{c.n2i}"
-            else:
+            elif c.m1i is not None:
                 t = f"{c.m1i:g} ({c.sd1i:g}), n={c.n1i}"
                 k = f"{c.m2i:g} ({c.sd2i:g}), n={c.n2i}"
+            else:
+                flag = " (from a bound)" if c.bound else ""
+                t = f"g {c.yi:.2f}{flag}, n={c.n1i}"
+                k = f"n={c.n2i}"
             table.add_row(c.label, t, k, "-" if w is None else f"{w:.1f}", _fmt(c.rob_overall))
         p(table)
+        for c in syn.comparisons:
+            if c.chain:
+                p(f"  {c.label}: {c.chain}", markup=False)
     for e in syn.estimates:
         pi = (
             f"; prediction interval {e.pi_lb:.3g} to {e.pi_ub:.3g}"
@@ -199,6 +218,16 @@ def _print_synthesis(syn: Synthesis) -> None:
         p(f"Certainty: {syn.certainty.level}", markup=False)
         for d in syn.certainty.domains:
             p(f"  {d.domain}: -{d.levels} {d.reason}", markup=False)
+    if syn.bayes is not None:
+        b = syn.bayes
+        p(
+            f"Bayesian random effects ({b['tau_prior_text']}, uniform prior on the mean): "
+            f"{syn.primary.measure if syn.primary else ''} {b['estimate']:.3g} "
+            f"(95% CrI {b['ci_lb']:.3g} to {b['ci_ub']:.3g}); tau median {b['tau_median']:.3g} "
+            f"(95% CrI {b['tau_ci_lb']:.3g} to {b['tau_ci_ub']:.3g}); a new trial "
+            f"{b['pred_lb']:.3g} to {b['pred_ub']:.3g}",
+            markup=False,
+        )
     if syn.pooled:
         p("Method: REML tau², Knapp-Hartung CI (few trials).", markup=False)
     for ex in syn.excluded:
@@ -210,12 +239,19 @@ def _print_synthesis(syn: Synthesis) -> None:
 @app.command("pool")
 def pool_command(
     disorder: str = typer.Option("mdd", "--disorder", help="mdd, bpd, sad, bipolar"),
-    outcome: str = typer.Option(
-        "response", "--outcome", help="response, remission, dropout, adverse_events, change"
+    outcome: str | None = typer.Option(
+        None,
+        "--outcome",
+        help="change, response, remission, dropout, adverse_events "
+        "(default: the headline outcome, the one with the most trials and patients)",
     ),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     exclude_high_rob: bool = typer.Option(False, "--exclude-high-rob"),
     exclude_crossover: bool = typer.Option(False, "--exclude-crossover"),
+    exclude_bounds: bool = typer.Option(
+        False, "--exclude-bounds", help="leave out effects derived from a bound (p < x)"
+    ),
+    sponsor: str | None = typer.Option(None, "--sponsor", help="industry or other"),
     dose: str | None = typer.Option(None, "--dose", help="low (<= 40 U) or high (> 40 U)"),
     with_sensitivity: bool = typer.Option(
         False, "--sensitivity", help="add the sensitivity analyses (JSON: under 'sensitivity')"
@@ -224,17 +260,31 @@ def pool_command(
         None, "--forest", help="write a forest plot of the main measure to this PNG file"
     ),
 ) -> None:
-    """Pool one outcome for one disorder (REML, Knapp-Hartung), or say why it cannot be pooled."""
-    code, out_kind = _disorder(disorder), _outcome(outcome)
+    """Pool one outcome for one disorder (REML, Knapp-Hartung), or say why it cannot be pooled.
+
+    Without --outcome the headline outcome is pooled: the one with the most trials, then
+    patients, and never a synthesis of fewer than three comparisons.
+    """
+    code = _disorder(disorder)
     if dose is not None and dose not in DOSE_BANDS:
         _fail(f"unknown dose band {dose!r}; choose one of {', '.join(DOSE_BANDS)}")
+    if sponsor is not None and sponsor.strip().lower() not in SPONSOR_GROUPS:
+        _fail(f"unknown sponsor group {sponsor!r}; choose one of {', '.join(SPONSOR_GROUPS)}")
     base = _base()
+    lead = None
+    if outcome is None:
+        lead = headline(code, base=base)
+        out_kind = lead.lead.outcome if lead.lead is not None else HEADLINE_OUTCOMES[0]
+    else:
+        out_kind = _outcome(outcome)
     syn = pool(
         code,
         out_kind,
         exclude_high_rob=exclude_high_rob,
         exclude_crossover=exclude_crossover,
         dose=dose,
+        exclude_bounds=exclude_bounds,
+        sponsor=sponsor.strip().lower() if sponsor is not None else None,
         base=base,
     )
     sens = sensitivity(code, out_kind, base=base) if with_sensitivity else None
@@ -242,15 +292,31 @@ def pool_command(
         _write_forest(syn, forest)
     if as_json:
         payload: dict[str, Any] = syn.to_dict()
+        if lead is not None:
+            payload["headline"] = lead.text
         if sens is not None:
             payload["sensitivity"] = {k: v.to_dict() for k, v in sens.items()}
         _out.print(json.dumps(payload, indent=2, ensure_ascii=False), markup=False)
         return
+    if lead is not None:
+        _out.print(f"Headline: {lead.text}\n", markup=False)
     _print_synthesis(syn)
     if sens is not None:
-        _out.print("\nSensitivity analyses:", markup=False)
+        table = Table(title="Sensitivity analyses")
+        for column in ("analysis", "k", "patients", "estimate (95% CI)", "certainty"):
+            table.add_column(column)
         for name, s2 in sens.items():
-            _out.print(f"- {name}: {s2.summary}", markup=False)
+            e = s2.primary
+            est = (
+                f"{e.measure} {e.estimate:.2f} ({e.ci_lb:.2f} to {e.ci_ub:.2f})"
+                if s2.pooled and e is not None
+                else f"not pooled ({len(s2.comparisons)} comparison(s))"
+            )
+            cert = s2.certainty.level if s2.certainty is not None else "-"
+            table.add_row(
+                SENSITIVITY_LABELS[name], str(len(s2.comparisons)), str(s2.n_patients), est, cert
+            )
+        _out.print(table)
 
 
 def _write_forest(syn: Synthesis, path: Path) -> None:

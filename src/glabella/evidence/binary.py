@@ -1,11 +1,20 @@
 """Mantel-Haenszel and Peto pooling of 2x2 tables: metafor's ``rma.mh`` and ``rma.peto``.
 
 Both are equal-effects methods computed from the tables themselves (no zero-cell correction is
-needed for the pooled estimate). Heterogeneity is tested as metafor does: Cochran's
-``Q = sum w_i (y_i - theta)^2`` with the study estimates ``y_i`` and inverse-variance weights
-``w_i = 1/v_i`` of ``escalc()`` (with ``add=1/2, to="only0"`` and ``drop00=TRUE``: tables with
-no events, or only events, in both arms give no ``y_i``), on ``k_y - 1`` df;
-``I² = 100 max(0, (Q - df)/Q)`` and ``H² = Q/df``.
+needed for the pooled estimate). Heterogeneity is tested as metafor does. The study estimates
+``y_i``, ``v_i`` (reported, and used for forest plots) are those of ``escalc()`` with
+``add=1/2, to="only0"`` and ``drop00=TRUE``: tables with no events, or only events, in both arms
+give no ``y_i``; ``k_y`` tables give one. Q has ``k_y - 1`` df, ``I² = 100 max(0, (Q - df)/Q)``
+and ``H² = Q/df`` (with fewer than two usable tables: Q = 0, p = 1, I² = 0, H² = 1).
+
+* MH (metafor ``rma.mh``): Cochran's ``Q = sum w_i (y_i - theta)^2`` with those ``y_i`` and
+  ``w_i = 1/v_i``, so zero-cell tables enter with the 1/2 correction.
+* Peto (metafor ``rma.peto``; Yusuf et al. 1985): Q from the uncorrected tables,
+  ``Q = sum (O_i - E_i)^2/V_i - (sum (O_i - E_i))^2 / sum V_i`` over the tables with ``V_i > 0``
+  (``O_i = a``, ``E_i``, ``V_i`` as below), which is ``sum V_i (y_i - theta)^2`` with Peto's own
+  ``y_i = (O_i - E_i)/V_i``; a table with a zero cell enters as it is, without the correction
+  its printed ``y_i`` carries (metafor's ``add``/``to`` second elements default to ``0``/
+  ``"none"``).
 
 Notation per table: ``a, b`` events and non-events in group 1, ``c, d`` in group 2,
 ``n1 = a+b``, ``n2 = c+d``, ``N = n1+n2``.
@@ -72,25 +81,62 @@ def _tables(
     return a, b, c, d
 
 
-def _heterogeneity(
-    measure: str, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, theta: float
-) -> tuple[FloatArray, FloatArray, float, int, float, float, float]:
+def _study_estimates(
+    measure: str, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """The ``escalc()`` estimates metafor reports (``add=1/2, to="only0", drop00=TRUE``)."""
     both0 = ((a == 0) & (c == 0)) | ((b == 0) & (d == 0))
     es = escalc(measure, ai=a, bi=b, ci=c, di=d)
     yi, vi = es.yi.copy(), es.vi.copy()
     yi[both0] = np.nan
     vi[both0] = np.nan
     ok = ~np.isnan(yi)
-    y, v = yi[ok], vi[ok]
+    return yi[ok], vi[ok]
+
+
+def _q_summary(Q: float, ky: int, testable: bool) -> tuple[float, int, float, float, float]:
+    """Q, its df ``k_y - 1``, p, I² and H² as metafor reports them."""
+    if not testable:
+        return 0.0, max(ky - 1, 0), 1.0, 0.0, 1.0
+    df = ky - 1
+    Qp = float(stats.chi2.sf(Q, df))
+    I2 = max(0.0, 100.0 * (Q - df) / Q) if Q > 0 else 0.0
+    return Q, df, Qp, I2, Q / df
+
+
+def _heterogeneity(
+    measure: str, a: FloatArray, b: FloatArray, c: FloatArray, d: FloatArray, theta: float
+) -> tuple[FloatArray, FloatArray, float, int, float, float, float]:
+    """Cochran's Q of the ``escalc()`` estimates about ``theta`` (metafor ``rma.mh``)."""
+    y, v = _study_estimates(measure, a, b, c, d)
     ky = int(y.shape[0])
-    if ky > 1:
-        Q = max(0.0, float(np.sum((y - theta) ** 2 / v)))
-        Qp = float(stats.chi2.sf(Q, ky - 1))
-        I2 = max(0.0, 100.0 * (Q - (ky - 1)) / Q) if Q > 0 else 0.0
-        H2 = Q / (ky - 1)
-    else:
-        Q, Qp, I2, H2 = 0.0, 1.0, 0.0, 1.0
-    return y, v, Q, max(ky - 1, 0), Qp, I2, H2
+    Q = max(0.0, float(np.sum((y - theta) ** 2 / v))) if ky > 1 else 0.0
+    return (y, v, *_q_summary(Q, ky, ky > 1))
+
+
+def _peto_heterogeneity(
+    a: FloatArray,
+    b: FloatArray,
+    c: FloatArray,
+    d: FloatArray,
+    E: FloatArray,
+    V: FloatArray,
+    theta: float,
+) -> tuple[FloatArray, FloatArray, float, int, float, float, float]:
+    """Peto's Q from the uncorrected tables (Yusuf et al. 1985; metafor ``rma.peto``).
+
+    ``Q = sum (O_i - E_i)^2/V_i - (sum (O_i - E_i))^2 / sum V_i`` over the tables with
+    ``V_i > 0``, computed as the equal ``sum (O_i - E_i - theta V_i)^2 / V_i`` with
+    ``theta = sum (O_i - E_i) / sum V_i`` (a table with ``V_i = 0`` has ``O_i = E_i``). Tested,
+    as metafor does, when more than one table has ``V_i > 0``, on ``k_y - 1`` df where ``k_y``
+    counts the tables with an ``escalc()`` estimate (the reported ``y_i``, ``v_i``, which carry
+    the 1/2 correction; Q does not).
+    """
+    y, v = _study_estimates("PETO", a, b, c, d)
+    pos = V > 0
+    dev = a[pos] - E[pos] - theta * V[pos]
+    Q = max(0.0, float(np.sum(dev**2 / V[pos])))
+    return (y, v, *_q_summary(Q, int(y.shape[0]), int(pos.sum()) > 1))
 
 
 def _result(
@@ -241,7 +287,15 @@ def rma_peto(
     n2i: npt.ArrayLike | None = None,
     level: float = 95.0,
 ) -> MetaResult:
-    """Peto's one-step log odds ratio (metafor ``rma.peto``; see the module docstring)."""
+    """Peto's one-step log odds ratio (metafor ``rma.peto``; see the module docstring).
+
+    Estimate and SE from the tables as they are (Yusuf et al. 1985); heterogeneity by Peto's Q,
+    also from the uncorrected tables (:func:`_peto_heterogeneity`), as metafor's ``rma.peto``
+    with its defaults (``add=c(1/2, 0)``, ``to=c("only0", "none")``, ``drop00=c(TRUE, FALSE)``:
+    the 1/2 correction is only for the reported study estimates). Tables with no counts are
+    left out (``k`` counts the rest); tables with no events, or only events, in both arms are
+    kept in ``k`` but add nothing to the estimate, Q or its df.
+    """
     if ci is None:
         raise MetaError("give ci")
     a, b, c, d = _tables(ai, bi, ci, di, n1i, n2i)
@@ -257,7 +311,13 @@ def rma_peto(
         raise MetaError("Peto's method needs at least one table with events and non-events")
     beta = float(np.sum(a - E)) / sV
     se = math.sqrt(1.0 / sV)
-    het = _heterogeneity("PETO", a, b, c, d, beta)
+    het = _peto_heterogeneity(a, b, c, d, E, V, beta)
+    notes = []
+    if het[0].shape[0] < a.shape[0]:
+        notes.append(
+            f"{a.shape[0] - het[0].shape[0]} table(s) with no events (or only events) in both "
+            "arms give no study estimate and no heterogeneity df (metafor drop00=TRUE)"
+        )
     return _result(
         method="PETO",
         measure="OR",
@@ -267,5 +327,5 @@ def rma_peto(
         level=level,
         weights=V,
         het=het,
-        notes=(),
+        notes=notes,
     )

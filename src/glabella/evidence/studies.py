@@ -30,16 +30,21 @@ from typing import Any
 
 import yaml
 
+from glabella.evidence.convert import ConversionError, Effect
+from glabella.evidence.derived import DIRECTIONS, ROUTES, compute_effect
+
 __all__ = [
     "ARM_ROLES",
     "DESIGNS",
     "DISORDERS",
     "OUTCOME_KINDS",
     "ROB_DOMAINS",
+    "SPONSORS",
     "AdverseEvent",
     "Arm",
     "ArmResult",
     "Change",
+    "DerivedEffect",
     "EvidenceBase",
     "EvidenceDataError",
     "Num",
@@ -53,6 +58,7 @@ __all__ = [
     "Study",
     "check",
     "diff_documents",
+    "effect_to_dict",
     "evidence_version",
     "load_evidence",
     "load_raw_documents",
@@ -116,8 +122,15 @@ SOURCE_KINDS: tuple[str, ...] = (
     "leads",
 )
 PERIODS: tuple[str, ...] = ("parallel", "first", "second", "pooled_periods")
+#: Who paid for a trial: the manufacturer, an academic or public funder, or not read.
+SPONSORS: dict[str, str] = {
+    "industry": "industry-sponsored",
+    "academic": "academic or public funding",
+    "not_read": "funding not read",
+}
 
 _ID_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_BOUND_RE = re.compile(r"\b[pP]\s*[<≤]")
 _NUM_KEYS = frozenset({"value", "source", "location", "verified", "derivation", "note"})
 
 # Fields of each record type that hold clinical numbers (must be provenance objects).
@@ -224,6 +237,82 @@ class ArmResult:
 
 
 @dataclass(frozen=True)
+class DerivedEffect:
+    """Hedges' g of one comparison derived from reported statistics, with its whole chain.
+
+    ``inputs`` are the printed statistics (each a :class:`Num` with its own source), ``effect``
+    what :func:`glabella.evidence.derived.compute_effect` made of them (formula and citation
+    included) and ``assumptions`` anything the curator had to assume (e.g. an equal split).
+    """
+
+    statistic: str
+    intervention: str
+    control: str
+    direction: str
+    inputs: tuple[tuple[str, Num], ...]
+    effect: Effect
+    assumptions: tuple[str, ...] = ()
+    note: str | None = None
+
+    def input(self, name: str) -> Num | None:
+        """The input called ``name`` or None."""
+        return next((num for key, num in self.inputs if key == name), None)
+
+    @property
+    def bound(self) -> bool:
+        """True when the effect comes from a bound (p < x): a conservative value, not exact."""
+        return self.effect.bound
+
+    @property
+    def unverified(self) -> tuple[str, ...]:
+        """Names of the inputs not verified in the primary source."""
+        return tuple(k for k, n in self.inputs if not n.provenance.verified)
+
+    def statistic_text(self) -> str:
+        """The printed statistic as a reader would write it, e.g. ``F(1,28) = 12.30``."""
+        v = {k: float(n.value) for k, n in self.inputs}
+
+        def g(x: float) -> str:
+            return f"{x:g}"
+
+        n = f"n {g(v['n1'])}/{g(v['n2'])}"
+        if self.statistic == "F":
+            df = f"{g(v.get('df1', 1))},{g(v['df2'])}" if "df2" in v else g(v.get("df1", 1))
+            return f"F({df}) = {g(v['F'])} with {n}"
+        if self.statistic == "p_bound":
+            return f"p < {g(v['p'])} (a bound) with {n}"
+        if self.statistic == "md":
+            extra = (
+                f"SE {g(v['se'])}"
+                if "se" in v
+                else f"95% CI {g(v['ci_lb'])} to {g(v['ci_ub'])}"
+                if "ci_lb" in v
+                else f"p = {g(v['p'])}"
+            )
+            return f"mean difference {g(v['md'])} ({extra}) with {n}"
+        if self.statistic == "counts":
+            return (
+                f"responders {g(v['events1'])}/{g(v['n1'])} vs {g(v['events2'])}/{g(v['n2'])}"
+            )
+        name = {"eta2": "η²", "chi2": "χ²(1)"}.get(self.statistic, self.statistic)
+        return f"{name} = {g(v[self.statistic])} with {n}"
+
+    def chain(self, study: Study | None = None) -> str:
+        """One line from the reported statistic to g, every input with where it was read."""
+        e = self.effect
+        rel = "≤" if e.bound and e.g < 0 else "≥" if e.bound else ""
+        head = f"g {rel}{e.g:.2f} (SE {e.var_g**0.5:.2f}) from {self.statistic_text()}"
+        places: list[str] = []
+        for key, num in self.inputs:
+            prov = num.provenance
+            flag = "" if prov.verified else ", not verified"
+            places.append(f"{key} {num.value:g}: {prov.source}, {prov.location}{flag}")
+        tail = f"{e.formula}; {e.citation}"
+        assume = f" Assumed: {'; '.join(self.assumptions)}." if self.assumptions else ""
+        return f"{head} — {' | '.join(places)}; {tail}.{assume}"
+
+
+@dataclass(frozen=True)
 class Outcome:
     """One outcome at one timepoint, with per-arm results."""
 
@@ -237,6 +326,7 @@ class Outcome:
     primary: bool
     results: tuple[ArmResult, ...]
     note: str | None = None
+    effect: DerivedEffect | None = None
 
     def result_for(self, arm_id: str) -> ArmResult | None:
         """The result row for ``arm_id`` or None."""
@@ -327,6 +417,14 @@ class Study:
     risk_of_bias: RiskOfBias | None
     indirectness: str | None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sponsor: str | None = None
+    independent: bool | None = None
+    independence_note: str | None = None
+    inconsistencies: tuple[str, ...] = ()
+    functional_unblinding: Mapping[str, str] | None = None
+    includes: tuple[str, ...] = ()
+    timepoint_weeks: float | None = None
+    difference_note: str | None = None
 
     @property
     def randomised(self) -> bool:
@@ -379,6 +477,9 @@ class Study:
                     num = getattr(r, name)
                     if num is not None:
                         out.append((f"outcomes.{o.id}.{r.arm}.{name}", num))
+            if o.effect is not None:
+                for name, num in o.effect.inputs:
+                    out.append((f"outcomes.{o.id}.effect.inputs.{name}", num))
         for i, ae in enumerate(self.adverse_events):
             for name in _AE_NUMS:
                 num = getattr(ae, name)
@@ -592,6 +693,41 @@ class _Checker:
         for key in ("journal", "citation", "doi", "pmid", "country", "blinding", "control"):
             self.text(key, d.get(key))
         self.text("funding", d.get("funding"))
+        self.choice("sponsor", d.get("sponsor"), SPONSORS, required=False)
+        indep = d.get("independent")
+        if indep is not None and not isinstance(indep, bool):
+            self.add("independent", "must be true, false or absent")
+        if indep is False:
+            self.text("independence_note", d.get("independence_note"), required=True)
+        for key in ("inconsistencies", "includes"):
+            val = d.get(key, [])
+            if not isinstance(val, list) or not all(isinstance(x, str) and x for x in val):
+                self.add(key, f"{key} must be a list of texts")
+        if d.get("includes") and d.get("design") not in ("meta_analysis", "pooled_analysis"):
+            self.add("includes", "only a meta-analysis or pooled analysis includes other studies")
+        tpw = d.get("timepoint_weeks")
+        if tpw is not None and (not _is_number(tpw) or tpw < 0):
+            self.add("timepoint_weeks", "timepoint must be a non-negative number")
+        self.text("difference_note", d.get("difference_note"))
+        fu = d.get("functional_unblinding")
+        placebo = "placebo" in str(d.get("control") or "").lower()
+        if fu is None and placebo and d.get("design") in RANDOMISED_DESIGNS:
+            self.add(
+                "functional_unblinding",
+                "a placebo-controlled trial needs a judgement of participant blinding against "
+                "the visible loss of frowning (judgement and reason)",
+            )
+        elif fu is not None:
+            if not isinstance(fu, Mapping):
+                self.add("functional_unblinding", "expected {judgement, reason}")
+            else:
+                self.choice(
+                    "functional_unblinding.judgement",
+                    fu.get("judgement"),
+                    ROB_JUDGEMENTS,
+                    required=True,
+                )
+                self.text("functional_unblinding.reason", fu.get("reason"), required=True)
         self.text("indirectness", d.get("indirectness"))
         reg = d.get("registry_ids", [])
         if not isinstance(reg, list) or not all(isinstance(r, str) for r in reg):
@@ -745,6 +881,75 @@ class _Checker:
                 n_r = arm_n.get(arm)
                 if n is not None and n_r is not None and n > n_r and not crossover:
                     self.add(f"{rpath}.n", "impossible value: N analysed > N randomised")
+            if o.get("effect") is not None:
+                self._effect(f"{path}.effect", o.get("effect"), kind)
+
+    def _effect(self, path: str, raw: object, kind: object) -> None:
+        """A derived effect: known route, arms, direction, every input with provenance."""
+        if not isinstance(raw, Mapping):
+            self.add(path, "expected a mapping (statistic, intervention, control, inputs)")
+            return
+        if kind != "change":
+            self.add(path, "a derived effect size belongs to a continuous (change) outcome")
+        allowed = {"statistic", "intervention", "control", "direction", "inputs"}
+        unknown = set(raw) - allowed - {"assumptions", "note"}
+        if unknown:
+            self.add(path, f"unknown keys {sorted(unknown)}")
+        route = raw.get("statistic")
+        self.choice(f"{path}.statistic", route, ROUTES, required=True)
+        self.choice(f"{path}.direction", raw.get("direction"), DIRECTIONS, required=True)
+        roles = {
+            a.get("id"): a.get("role")
+            for a in self.doc.get("arms") or []
+            if isinstance(a, Mapping)
+        }
+        for side, role in (("intervention", "intervention"), ("control", "control")):
+            arm = raw.get(side)
+            if arm not in roles:
+                self.add(f"{path}.{side}", f"broken reference: no arm {arm!r}")
+            elif roles[arm] != role:
+                self.add(f"{path}.{side}", f"arm {arm!r} is not a {role} arm")
+        assumptions = raw.get("assumptions", [])
+        if not isinstance(assumptions, list) or not all(
+            isinstance(a, str) and a.strip() for a in assumptions
+        ):
+            self.add(f"{path}.assumptions", "assumptions must be a list of texts")
+        self.text(f"{path}.note", raw.get("note"))
+        inputs = raw.get("inputs")
+        if not isinstance(inputs, Mapping) or not inputs:
+            self.add(f"{path}.inputs", "a derived number must record its inputs")
+            return
+        if route not in ROUTES:
+            return
+        spec = ROUTES[route]
+        known = set(spec.required) | set(spec.optional) | set(spec.one_of)
+        values: dict[str, float] = {}
+        for name, val in inputs.items():
+            ipath = f"{path}.inputs.{name}"
+            if name not in known:
+                self.add(ipath, f"not an input of statistic {route} (expected {sorted(known)})")
+                continue
+            v = self.num(ipath, val)
+            if v is not None:
+                values[str(name)] = v
+        missing = [name for name in spec.required if name not in inputs]
+        for name in missing:
+            self.add(f"{path}.inputs.{name}", "derived number whose input is missing")
+        p_raw = inputs.get("p")
+        if route in ("p", "md") and isinstance(p_raw, Mapping):
+            if _BOUND_RE.search(str(p_raw.get("location", ""))):
+                self.add(
+                    f"{path}.inputs.p",
+                    "the source prints a bound (p < x), not an exact p: use statistic "
+                    "p_bound, which keeps it as a labelled, conservative value",
+                )
+                return
+        if missing or len(values) != len(inputs) or raw.get("direction") not in DIRECTIONS:
+            return
+        try:
+            compute_effect(route, values, str(raw["direction"]))
+        except ConversionError as exc:
+            self.add(f"{path}.inputs.{exc.field}", str(exc))
 
     def _adverse_events(self, arm_n: Mapping[str, float | None]) -> None:
         for i, ae in enumerate(self.items("adverse_events", self.doc.get("adverse_events"))):
@@ -824,6 +1029,14 @@ def check(
                 problems.append(Problem(sid, "id", f"duplicate study id (also in {seen[sid]})"))
             else:
                 seen[sid] = name or "<document>"
+    for _name, doc in docs:
+        inc = doc.get("includes")
+        if isinstance(inc, list):
+            for ref in inc:
+                if isinstance(ref, str) and ref not in seen:
+                    problems.append(
+                        Problem(str(doc.get("id")), "includes", f"broken reference: no study {ref!r}")
+                    )
     return problems
 
 
@@ -864,6 +1077,51 @@ def _rob(raw: object) -> RiskOfBias | None:
     return RiskOfBias(**doms)
 
 
+def _effect(raw: object) -> DerivedEffect | None:
+    if not isinstance(raw, Mapping):
+        return None
+    inputs = tuple((str(k), _req_num(v)) for k, v in raw["inputs"].items())
+    values = {k: float(n.value) for k, n in inputs}
+    return DerivedEffect(
+        statistic=raw["statistic"],
+        intervention=raw["intervention"],
+        control=raw["control"],
+        direction=raw["direction"],
+        inputs=inputs,
+        effect=compute_effect(raw["statistic"], values, raw["direction"]),
+        assumptions=tuple(raw.get("assumptions") or ()),
+        note=raw.get("note"),
+    )
+
+
+def effect_to_dict(effect: DerivedEffect | None, study: Study | None = None) -> dict[str, Any] | None:
+    """A derived effect with its inputs, formula, citation and the one-line chain."""
+    if effect is None:
+        return None
+    e = effect.effect
+    return {
+        "statistic": effect.statistic,
+        "route": ROUTES[effect.statistic].label,
+        "intervention": effect.intervention,
+        "control": effect.control,
+        "direction": effect.direction,
+        "inputs": {k: num_to_dict(n, study) for k, n in effect.inputs},
+        "assumptions": list(effect.assumptions),
+        "note": effect.note,
+        "g": e.g,
+        "var_g": e.var_g,
+        "se_g": e.var_g**0.5,
+        "d": e.d,
+        "var_d": e.var_d,
+        "formula": e.formula,
+        "citation": e.citation,
+        "bound": e.bound,
+        "approximate": e.approximate,
+        "sd_implied": e.sd_implied,
+        "chain": effect.chain(study),
+    }
+
+
 def parse_study(doc: Mapping[str, Any]) -> Study:
     """Build a :class:`Study` from a validated document (call :func:`check` first)."""
     pop_raw = doc.get("population") or {}
@@ -896,6 +1154,7 @@ def parse_study(doc: Mapping[str, Any]) -> Study:
                 ArmResult(arm=r["arm"], **{name: _num(r.get(name)) for name in _RESULT_NUMS})
                 for r in o.get("results") or []
             ),
+            effect=_effect(o.get("effect")),
         )
         for o in doc.get("outcomes") or []
     )
@@ -954,6 +1213,14 @@ def parse_study(doc: Mapping[str, Any]) -> Study:
         risk_of_bias=_rob(doc.get("risk_of_bias")),
         indirectness=doc.get("indirectness"),
         notes=tuple(doc.get("notes") or ()),
+        sponsor=doc.get("sponsor"),
+        independent=doc.get("independent"),
+        independence_note=doc.get("independence_note"),
+        inconsistencies=tuple(doc.get("inconsistencies") or ()),
+        functional_unblinding=doc.get("functional_unblinding"),
+        includes=tuple(doc.get("includes") or ()),
+        timepoint_weeks=doc.get("timepoint_weeks"),
+        difference_note=doc.get("difference_note"),
     )
 
 
@@ -1019,6 +1286,16 @@ def study_summary(study: Study) -> dict[str, Any]:
         "pmid": study.pmid,
         "registry_ids": list(study.registry_ids),
         "summary": study.summary,
+        "sponsor": study.sponsor,
+        "independent": study.independent,
+        "independence_note": study.independence_note,
+        "includes": list(study.includes),
+        "timepoint_weeks": study.timepoint_weeks,
+        "difference_note": study.difference_note,
+        "inconsistencies": list(study.inconsistencies),
+        "functional_unblinding": dict(study.functional_unblinding)
+        if study.functional_unblinding
+        else None,
     }
 
 
@@ -1050,6 +1327,7 @@ def study_to_dict(study: Study) -> dict[str, Any]:
                 {"arm": r.arm, **{n: num_to_dict(getattr(r, n), study) for n in _RESULT_NUMS}}
                 for r in o.results
             ],
+            "effect": effect_to_dict(o.effect, study),
         }
         for o in study.outcomes
     ]

@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from glabella.evidence.derived import ROUTES
 from glabella.evidence.effects import escalc
 from glabella.evidence.grade import Certainty, GradeStudy, rate_certainty
 from glabella.evidence.meta import MetaResult, rma
@@ -41,18 +43,27 @@ from glabella.evidence.studies import (
 )
 
 __all__ = [
+    "BAYES_BELOW_K",
     "DOSE_BANDS",
+    "HEADLINE_MIN_K",
+    "HEADLINE_OUTCOMES",
+    "Headline",
     "METHOD_TEXT",
     "MIN_K",
     "POOLED_OUTCOMES",
+    "SENSITIVITY_LABELS",
+    "SPONSOR_GROUPS",
+    "TIMEPOINT_WEEKS",
     "Comparison",
     "Exclusion",
     "PooledEstimate",
     "Synthesis",
     "disorder_summary",
+    "headline",
     "list_studies",
     "pool",
     "pooled_result",
+    "published_beside_ours",
     "select_comparisons",
     "sensitivity",
     "study_detail",
@@ -65,6 +76,15 @@ POOLED_OUTCOMES: dict[str, tuple[str, ...]] = {
     "dropout": ("RR", "RD"),
     "adverse_events": ("RR", "RD"),
     "change": ("SMD",),
+}
+
+#: Preferred time point (weeks) of each outcome: the week of the trials' primary end points.
+TIMEPOINT_WEEKS: dict[str, float] = {"change": 6.0, "response": 6.0, "remission": 6.0}
+
+#: Sponsor groups of the by-sponsor sensitivity analysis.
+SPONSOR_GROUPS: dict[str, str] = {
+    "industry": "industry-sponsored",
+    "other": "not industry-sponsored (academic, or funding not read)",
 }
 
 #: Dose bands of the intervention arm (units of the product; women's dose when sex-specific).
@@ -121,6 +141,14 @@ class Comparison:
     indirectness: str | None = None
     timepoint_weeks: float | None = None
     unverified: tuple[str, ...] = ()
+    yi: float | None = None
+    vi: float | None = None
+    effect_from: str | None = None
+    bound: bool = False
+    approximate: bool = False
+    chain: str | None = None
+    sponsor: str | None = None
+    instrument: str | None = None
 
     @property
     def n(self) -> int:
@@ -150,6 +178,14 @@ class Comparison:
             "indirectness": self.indirectness,
             "timepoint_weeks": self.timepoint_weeks,
             "unverified": list(self.unverified),
+            "yi": self.yi,
+            "vi": self.vi,
+            "effect_from": self.effect_from,
+            "bound": self.bound,
+            "approximate": self.approximate,
+            "chain": self.chain,
+            "sponsor": self.sponsor,
+            "instrument": self.instrument,
         }
 
 
@@ -178,48 +214,100 @@ def _two_arms(study: Study, outcome: Outcome) -> tuple[ArmResult, ArmResult] | N
     return None
 
 
+def _label(study: Study, outcome: Outcome, arm: str) -> str:
+    pairs = sum(
+        1
+        for o in study.outcomes
+        if o.kind == outcome.kind
+        and o.timepoint_weeks == outcome.timepoint_weeks
+        and (_two_arms(study, o) or o.effect is not None)
+    )
+    return f"{study.short} ({study.arm(arm).label})" if pairs > 1 else study.short
+
+
+def _common(study: Study, outcome: Outcome, arm: str, control: str) -> dict[str, object]:
+    rob = study.risk_of_bias.overall.judgement if study.risk_of_bias else None
+    return {
+        "study_id": study.id,
+        "label": _label(study, outcome, arm),
+        "outcome_id": outcome.id,
+        "kind": outcome.kind,
+        "design": study.design,
+        "intervention_arm": arm,
+        "control_arm": control,
+        "dose_units": _dose(study, arm),
+        "rob_overall": rob,
+        "indirectness": study.indirectness,
+        "timepoint_weeks": outcome.timepoint_weeks,
+        "sponsor": study.sponsor,
+        "instrument": outcome.instrument,
+    }
+
+
+def _derived_comparison(study: Study, outcome: Outcome) -> Comparison:
+    eff = outcome.effect
+    assert eff is not None
+    e = eff.effect
+    return Comparison(
+        n1i=e.n1,
+        n2i=e.n2,
+        yi=e.g,
+        vi=e.var_g,
+        effect_from=ROUTES[eff.statistic].label,
+        bound=e.bound,
+        approximate=e.approximate,
+        chain=eff.chain(study),
+        unverified=tuple(f"outcomes.{outcome.id}.effect.inputs.{k}" for k in eff.unverified),
+        **_common(study, outcome, eff.intervention, eff.control),  # type: ignore[arg-type]
+    )
+
+
 def _comparison(study: Study, outcome: Outcome) -> Comparison | str:
     """A comparison from one outcome, or the reason it cannot be used."""
     pair = _two_arms(study, outcome)
+    binary = OUTCOME_KINDS[outcome.kind] == "binary"
+    names = ("events", "n") if binary else ("mean", "sd", "n")
+    missing: list[str] = []
+    if pair is not None:
+        missing = [f"{r.arm}.{n}" for r in pair for n in names if getattr(r, n) is None]
+    if (pair is None or missing) and not binary and outcome.effect is not None:
+        return _derived_comparison(study, outcome)
+    if not outcome.results and outcome.effect is None:
+        return "not read (no per-arm numbers or between-group statistic in the sources read)"
     if pair is None:
         return "the outcome does not give one intervention and one control arm"
     t, c = pair
-    binary = OUTCOME_KINDS[outcome.kind] == "binary"
-    names = ("events", "n") if binary else ("mean", "sd", "n")
-    missing = [f"{r.arm}.{n}" for r in (t, c) for n in names if getattr(r, n) is None]
     if missing:
         what = "events and N" if binary else "mean, SD and N"
         return f"per-arm {what} not available ({', '.join(missing)} missing)"
     assert t.n is not None and c.n is not None
-    label = study.short
-    if sum(1 for o in study.outcomes if o.kind == outcome.kind and _two_arms(study, o)) > 1:
-        label = f"{study.short} ({study.arm(t.arm).label})"
-    rob = study.risk_of_bias.overall.judgement if study.risk_of_bias else None
     common = {
-        "study_id": study.id,
-        "label": label,
-        "outcome_id": outcome.id,
-        "kind": outcome.kind,
-        "design": study.design,
-        "intervention_arm": t.arm,
-        "control_arm": c.arm,
+        **_common(study, outcome, t.arm, c.arm),
         "n1i": t.n.as_int(),
         "n2i": c.n.as_int(),
-        "dose_units": _dose(study, t.arm),
-        "rob_overall": rob,
-        "indirectness": study.indirectness,
-        "timepoint_weeks": outcome.timepoint_weeks,
         "unverified": tuple(_unverified(outcome, (t, c), names)),
     }
     if binary:
         assert t.events is not None and c.events is not None
         return Comparison(ai=t.events.as_int(), ci=c.events.as_int(), **common)  # type: ignore[arg-type]
     assert t.mean is not None and t.sd is not None and c.mean is not None and c.sd is not None
+    es = escalc(
+        "SMD",
+        m1i=_col([t.mean.value]),
+        sd1i=_col([t.sd.value]),
+        n1i=_col([t.n.value]),
+        m2i=_col([c.mean.value]),
+        sd2i=_col([c.sd.value]),
+        n2i=_col([c.n.value]),
+    )
     return Comparison(
         m1i=float(t.mean.value),
         sd1i=float(t.sd.value),
         m2i=float(c.mean.value),
         sd2i=float(c.sd.value),
+        yi=float(es.yi[0]),
+        vi=float(es.vi[0]),
+        effect_from="per-arm means and SDs",
         **common,  # type: ignore[arg-type]
     )
 
@@ -232,15 +320,24 @@ def select_comparisons(
     exclude_high_rob: bool = False,
     exclude_crossover: bool = False,
     dose: str | None = None,
+    exclude_bounds: bool = False,
+    sponsor: str | None = None,
 ) -> tuple[tuple[Comparison, ...], tuple[Exclusion, ...]]:
     """The comparisons that enter a pooled analysis and every study left out, with the reason.
 
-    ``outcome`` is one of :data:`POOLED_OUTCOMES`; ``dose`` one of :data:`DOSE_BANDS` or None.
+    ``outcome`` is one of :data:`POOLED_OUTCOMES`; ``dose`` one of :data:`DOSE_BANDS` or None;
+    ``sponsor`` one of :data:`SPONSOR_GROUPS` or None. Outcomes with a preferred time point
+    (:data:`TIMEPOINT_WEEKS`: week 6 for change, response and remission, the time point of every
+    published meta-analysis) use the result at that week; a trial without one is listed with
+    the week it reports. ``exclude_bounds`` drops effects derived from a bound (p < x).
     """
     if outcome not in POOLED_OUTCOMES:
         raise ValueError(f"outcome must be one of {sorted(POOLED_OUTCOMES)}, got {outcome!r}")
     if dose is not None and dose not in DOSE_BANDS:
         raise ValueError(f"dose must be one of {sorted(DOSE_BANDS)}, got {dose!r}")
+    if sponsor is not None and sponsor not in SPONSOR_GROUPS:
+        raise ValueError(f"sponsor must be one of {sorted(SPONSOR_GROUPS)}, got {sponsor!r}")
+    week = TIMEPOINT_WEEKS.get(outcome)
     included: list[Comparison] = []
     excluded: list[Exclusion] = []
     for study in studies:
@@ -256,6 +353,11 @@ def select_comparisons(
         if exclude_high_rob and rob == "high":
             excluded.append(Exclusion(study.id, "high risk of bias (sensitivity analysis)"))
             continue
+        if sponsor is not None and (study.sponsor == "industry") != (sponsor == "industry"):
+            excluded.append(
+                Exclusion(study.id, f"not in the sponsor group {SPONSOR_GROUPS[sponsor]}")
+            )
+            continue
         candidates = [o for o in study.outcomes if o.kind == outcome]
         if not candidates:
             excluded.append(
@@ -263,6 +365,14 @@ def select_comparisons(
             )
             continue
         reasons: list[str] = []
+        if week is not None:
+            at_week = [o for o in candidates if o.timepoint_weeks == week]
+            if not at_week:
+                weeks = sorted({f"{o.timepoint_weeks:g}" for o in candidates if o.timepoint_weeks})
+                when = f"reported at week {', '.join(weeks)}" if weeks else "no time point"
+                excluded.append(Exclusion(study.id, f"no week-{week:g} {outcome} result ({when})"))
+                continue
+            candidates = at_week
         chosen: dict[tuple[str, str], Comparison] = {}
         for o in sorted(candidates, key=lambda o: not o.primary):
             if study.crossover and o.period != "first":
@@ -275,6 +385,9 @@ def select_comparisons(
             key = (comp.intervention_arm, comp.control_arm)
             if key in chosen:
                 continue
+            if exclude_bounds and comp.bound:
+                reasons.append(f"{o.id}: derived from a bound (p < x), left out (sensitivity)")
+                continue
             if dose is not None:
                 lo, hi = DOSE_BANDS[dose]
                 if comp.dose_units is None:
@@ -286,6 +399,12 @@ def select_comparisons(
             chosen[key] = comp
         if chosen:
             included.extend(chosen.values())
+            # a trial with several comparisons (Brin 2020: 30 U and 50 U) may lose only some
+            covered = {c.intervention_arm for c in chosen.values()}
+            lost = [a for a in study.arms if a.role == "intervention" and a.id not in covered]
+            if lost and reasons:
+                arms = ", ".join(a.label for a in lost)
+                excluded.append(Exclusion(study.id, f"{arms}: {'; '.join(reasons)}"))
         else:
             excluded.append(Exclusion(study.id, "; ".join(reasons) or "no usable data"))
     return tuple(included), tuple(excluded)
@@ -390,6 +509,7 @@ class Synthesis:
     evidence_version: str
     filters: dict[str, object]
     notes: tuple[str, ...] = ()
+    bayes: dict[str, Any] | None = None
 
     @property
     def pooled(self) -> bool:
@@ -437,6 +557,7 @@ class Synthesis:
             "evidence_version": self.evidence_version,
             "filters": dict(self.filters),
             "notes": list(self.notes),
+            "bayes": self.bayes,
         }
 
 
@@ -448,15 +569,9 @@ def _col(values: Iterable[float | None]) -> npt.NDArray[np.float64]:
 def _fit(measure: str, comps: Sequence[Comparison]) -> PooledEstimate:
     """escalc + rma (REML, Knapp-Hartung) on the comparisons, back-transformed for RR."""
     if measure == "SMD":
-        es = escalc(
-            "SMD",
-            m1i=_col(c.m1i for c in comps),
-            sd1i=_col(c.sd1i for c in comps),
-            n1i=_col(c.n1i for c in comps),
-            m2i=_col(c.m2i for c in comps),
-            sd2i=_col(c.sd2i for c in comps),
-            n2i=_col(c.n2i for c in comps),
-        )
+        # Hedges' g per comparison, computed at selection: escalc from per-arm means and SDs, or
+        # glabella.evidence.convert from the reported statistics (see each comparison's chain).
+        yi, vi, es_notes = _col(c.yi for c in comps), _col(c.vi for c in comps), ()
     else:
         es = escalc(
             measure,
@@ -465,7 +580,8 @@ def _fit(measure: str, comps: Sequence[Comparison]) -> PooledEstimate:
             ci=_col(c.ci for c in comps),
             n2i=_col(c.n2i for c in comps),
         )
-    res = rma(es.yi, es.vi, method=METHOD, test=TEST, measure=measure, notes=es.notes)
+        yi, vi, es_notes = es.yi, es.vi, tuple(es.notes)
+    res = rma(yi, vi, method=METHOD, test=TEST, measure=measure, notes=es_notes)
     tr = math.exp if measure == "RR" else float
     w = np.asarray(res.weights, dtype=float)
     pct = tuple(float(x) for x in 100.0 * w / w.sum())
@@ -487,9 +603,43 @@ def _fit(measure: str, comps: Sequence[Comparison]) -> PooledEstimate:
         weights=pct,
         yi=tuple(float(x) for x in res.yi),
         vi=tuple(float(x) for x in res.vi),
-        notes=tuple(es.notes),
+        notes=es_notes,
         fit=res,
     )
+
+
+#: Below this many comparisons the REML + Knapp-Hartung result is shown beside a Bayesian one.
+BAYES_BELOW_K = 5
+#: Half-normal prior scale on tau for log RR and SMD: weakly informative (Röver et al. 2021,
+#: Res Synth Methods 12:448-474, section 3; Friede et al. 2017, Biom J 59:658-671).
+TAU_PRIOR_SCALE = 0.5
+
+
+def _bayes(est: PooledEstimate) -> dict[str, Any]:
+    """Bayesian random effects (:mod:`glabella.evidence.bayes`) on the estimate's yi, vi."""
+    from glabella.evidence.bayes import TauPrior, bayes_meta
+
+    prior = TauPrior("halfnormal", TAU_PRIOR_SCALE)
+    res = bayes_meta(est.yi, est.vi, tau_prior=prior, measure=est.measure)
+    tr = math.exp if est.measure == "RR" else float
+    return {
+        "tau_prior": f"halfnormal:{TAU_PRIOR_SCALE:g}",
+        "tau_prior_text": prior.describe(),
+        "mu_prior_text": "uniform (improper) prior on the mean effect",
+        "estimate": tr(res.mu_median),
+        "ci_lb": tr(res.mu_ci_lb),
+        "ci_ub": tr(res.mu_ci_ub),
+        "pred_lb": tr(res.pred_lb),
+        "pred_ub": tr(res.pred_ub),
+        "tau_median": res.tau_median,
+        "tau_ci_lb": res.tau_ci_lb,
+        "tau_ci_ub": res.tau_ci_ub,
+        "p_benefit": (
+            res.p_mu_below_zero if est.measure == "SMD" else 1.0 - res.p_mu_below_zero
+        ),
+        "scale": "ratio" if est.measure == "RR" else "SMD",
+        "result": res.to_dict(),
+    }
 
 
 def _fmt(x: float) -> str:
@@ -502,7 +652,12 @@ def _fmt(x: float) -> str:
 
 
 def _pooled_summary(
-    disorder: str, outcome: str, comps: Sequence[Comparison], est: PooledEstimate, cert: Certainty
+    disorder: str,
+    outcome: str,
+    comps: Sequence[Comparison],
+    est: PooledEstimate,
+    cert: Certainty,
+    bayes: dict[str, Any] | None = None,
 ) -> str:
     n = sum(c.n for c in comps)
     trials = len({c.study_id for c in comps})
@@ -513,11 +668,13 @@ def _pooled_summary(
         if len(comps) != trials
         else f"In {trials} randomised trials with {n} patients with {DISORDERS[disorder]}, "
     )
+    weeks = sorted({c.timepoint_weeks for c in comps if c.timepoint_weeks is not None})
+    when = f" at week {', '.join(f'{w:g}' for w in weeks)}" if weeks else ""
     if est.measure == "SMD":
         body = (
-            f"the {what} with botulinum toxin versus control had a standardised mean difference "
-            f"of {_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to {_fmt(est.ci_ub)}; negative "
-            "values favour the toxin)."
+            f"the {what}{when} with botulinum toxin versus control had a standardised mean "
+            f"difference (Hedges' g) of {_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to "
+            f"{_fmt(est.ci_ub)}; negative values favour the toxin)."
         )
     else:
         body = (
@@ -537,6 +694,12 @@ def _pooled_summary(
         if est.pi_lb is not None and est.pi_ub is not None:
             body += f"; a new trial could show {_fmt(est.pi_lb)} to {_fmt(est.pi_ub)}"
         body += "."
+    if bayes is not None:
+        body += (
+            f" With so few trials the between-trial spread is barely estimable; a Bayesian "
+            f"random-effects model ({bayes['tau_prior_text']}) gives {_fmt(bayes['estimate'])} "
+            f"(95% credible interval {_fmt(bayes['ci_lb'])} to {_fmt(bayes['ci_ub'])})."
+        )
     return f"{head}{body} Certainty of the evidence: {cert.level}."
 
 
@@ -549,9 +712,15 @@ def _thin_summary(
     if not rcts:
         return f"There are no randomised results for {name}; nothing can be pooled."
     if not comps:
+        own = " ".join(
+            f"{s.short} as reported: {s.summary}"
+            + "".join(f" Inconsistency in the source: {t}" for t in s.inconsistencies)
+            for s in rcts
+            if len(rcts) <= 2
+        )
         return (
-            f"No randomised trial in {name} reports usable per-arm data on {what} in the sources "
-            "read; nothing is pooled."
+            f"No randomised trial in {name} reports usable data on {what} in the sources "
+            f"read; nothing is pooled.{' ' + own if own else ''}"
         )
     c = comps[0]
     return (
@@ -567,6 +736,8 @@ def pool(
     exclude_high_rob: bool = False,
     exclude_crossover: bool = False,
     dose: str | None = None,
+    exclude_bounds: bool = False,
+    sponsor: str | None = None,
     base: EvidenceBase | None = None,
 ) -> Synthesis:
     """Pool one outcome for one disorder, or refuse with the reason when data are too thin.
@@ -587,11 +758,15 @@ def pool(
         exclude_high_rob=exclude_high_rob,
         exclude_crossover=exclude_crossover,
         dose=dose,
+        exclude_bounds=exclude_bounds,
+        sponsor=sponsor,
     )
     filters: dict[str, object] = {
         "exclude_high_rob": exclude_high_rob,
         "exclude_crossover": exclude_crossover,
         "dose": dose,
+        "exclude_bounds": exclude_bounds,
+        "sponsor": sponsor,
     }
     unverified = [f"{c.study_id}: {p}" for c in comps for p in c.unverified]
     notes: list[str] = []
@@ -657,6 +832,14 @@ def pool(
             notes.append("NNT not computed: no control-group events to anchor the risk.")
     for e in estimates:
         notes.extend(f"{e.measure}: {n}" for n in e.notes)
+    bayes = _bayes(main) if len(comps) < BAYES_BELOW_K else None
+    bounds = [c.label for c in comps if c.bound]
+    if bounds:
+        notes.append(
+            "Derived from a bound (p < x), a conservative effect: "
+            + ", ".join(bounds)
+            + " (see the analysis without them)."
+        )
     return Synthesis(
         disorder=disorder,
         outcome=outcome,
@@ -666,25 +849,126 @@ def pool(
         estimates=estimates,
         nnt=nnt_result,
         certainty=cert,
-        summary=_pooled_summary(disorder, outcome, comps, main, cert),
+        summary=_pooled_summary(disorder, outcome, comps, main, cert, bayes),
         evidence_version=ev.version,
         filters=filters,
         notes=tuple(notes),
+        bayes=bayes,
     )
 
 
 def sensitivity(
     disorder: str, outcome: str, *, base: EvidenceBase | None = None
 ) -> dict[str, Synthesis]:
-    """The main analysis and its sensitivity analyses (high RoB out, crossover out, by dose)."""
+    """The main analysis and its sensitivity analyses, keyed as in :data:`SENSITIVITY_LABELS`.
+
+    Base case; without effects derived from a bound (p < x); without the crossover trial;
+    without trials at high risk of bias; industry-sponsored and other trials; low and high dose.
+    """
     ev = base if base is not None else load_evidence()
     return {
         "all": pool(disorder, outcome, base=ev),
+        "excluding_bounds": pool(disorder, outcome, exclude_bounds=True, base=ev),
         "excluding_high_rob": pool(disorder, outcome, exclude_high_rob=True, base=ev),
         "excluding_crossover": pool(disorder, outcome, exclude_crossover=True, base=ev),
+        "sponsor_industry": pool(disorder, outcome, sponsor="industry", base=ev),
+        "sponsor_other": pool(disorder, outcome, sponsor="other", base=ev),
         "dose_low": pool(disorder, outcome, dose="low", base=ev),
         "dose_high": pool(disorder, outcome, dose="high", base=ev),
     }
+
+
+#: Plain-language names of the sensitivity analyses of :func:`sensitivity`.
+SENSITIVITY_LABELS: dict[str, str] = {
+    "all": "all trials (base case)",
+    "excluding_bounds": "without effects derived from a bound (p < x)",
+    "excluding_high_rob": "without trials at high risk of bias",
+    "excluding_crossover": "without the crossover trial",
+    "sponsor_industry": "industry-sponsored trials only",
+    "sponsor_other": "trials not sponsored by industry",
+    "dose_low": "dose up to 40 U",
+    "dose_high": "dose above 40 U",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The headline: the outcome a reader sees first
+# ---------------------------------------------------------------------------------------------
+
+#: Outcomes that can lead a disorder's evidence, in the order they are shown after the lead.
+HEADLINE_OUTCOMES: tuple[str, ...] = ("change", "response", "remission")
+#: Fewest comparisons a headline may rest on: a 2-trial Knapp-Hartung interval (t with 1 df)
+#: says almost nothing and is never the headline.
+HEADLINE_MIN_K = 3
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The lead result of a disorder: the pooled outcome with the most trials, then patients.
+
+    ``lead`` is None when no outcome pools at least :data:`HEADLINE_MIN_K` comparisons; ``text``
+    then says so. ``others`` are the remaining outcomes in :data:`HEADLINE_OUTCOMES` order.
+    """
+
+    disorder: str
+    lead: Synthesis | None
+    others: tuple[Synthesis, ...]
+    text: str
+    left_out: tuple[Exclusion, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain dict for JSON."""
+        return {
+            "disorder": self.disorder,
+            "outcome": self.lead.outcome if self.lead is not None else None,
+            "text": self.text,
+            "lead": self.lead.to_dict() if self.lead is not None else None,
+            "others": [
+                {"outcome": o.outcome, "status": o.status, "summary": o.summary}
+                for o in self.others
+            ],
+            "left_out": [e.to_dict() for e in self.left_out],
+        }
+
+
+def _rct_left_out(syn: Synthesis, studies: Sequence[Study]) -> tuple[Exclusion, ...]:
+    rct_ids = {s.id for s in studies if s.disorder == syn.disorder and s.randomised}
+    return tuple(e for e in syn.excluded if e.study_id in rct_ids)
+
+
+def headline(disorder: str, *, base: EvidenceBase | None = None) -> Headline:
+    """The disorder's lead result: the pooled outcome with the most trials, then patients.
+
+    A synthesis of fewer than :data:`HEADLINE_MIN_K` comparisons never leads. The text names
+    how many randomised trials the lead includes and why any randomised trial is left out.
+    """
+    if disorder not in DISORDERS:
+        raise ValueError(f"disorder must be one of {sorted(DISORDERS)}, got {disorder!r}")
+    ev = base if base is not None else load_evidence()
+    syns = [pool(disorder, o, base=ev) for o in HEADLINE_OUTCOMES]
+    usable = [s for s in syns if s.pooled and len(s.comparisons) >= HEADLINE_MIN_K]
+    rcts = [s for s in ev.studies if s.disorder == disorder and s.randomised]
+    if not usable:
+        if not rcts:
+            text = f"There are no randomised results for {DISORDERS[disorder]}."
+        else:
+            parts = [
+                f"No outcome in {DISORDERS[disorder]} pools {HEADLINE_MIN_K} or more randomised "
+                "comparisons, so there is no pooled headline."
+            ]
+            parts.extend(f"{s.short}: {s.summary}" for s in rcts)
+            text = " ".join(parts)
+        return Headline(disorder, None, tuple(syns), text, ())
+    lead = max(usable, key=lambda s: (s.n_trials, s.n_patients))
+    others = tuple(s for s in syns if s is not lead)
+    left = _rct_left_out(lead, ev.studies)
+    text = lead.summary
+    if left:
+        names = "; ".join(f"{ev.get(e.study_id).short}: {e.reason}" for e in left)
+        text += f" Left out of this analysis: {names}."
+    else:
+        text += f" Every randomised trial of {DISORDERS[disorder]} in the base is included."
+    return Headline(disorder, lead, others, text, left)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -714,6 +998,73 @@ def pooled_result(
     return pool(disorder, outcome, base=base).to_dict()
 
 
+def _names(ev: EvidenceBase, ids: Iterable[str]) -> str:
+    return ", ".join(ev.get(i).short for i in sorted(ids, key=lambda i: ev.get(i).year))
+
+
+def published_beside_ours(
+    disorder: str, *, base: EvidenceBase | None = None
+) -> list[dict[str, object]]:
+    """Every published meta-analysis / pooled analysis of the disorder beside our lead result.
+
+    Each row: the publication's main reported result, the trials it pooled and its time point
+    (where read), whether its authors ran the included trials (``independent``), and one
+    sentence explaining how it differs from our synthesis (trials in one and not the other,
+    effect measure, and the curator's ``difference_note``).
+    """
+    ev = base if base is not None else load_evidence()
+    lead = headline(disorder, base=ev).lead
+    ours = {c.study_id for c in lead.comparisons} if lead is not None else set()
+    rows: list[dict[str, object]] = []
+    for s in ev.by_disorder(disorder):
+        if s.design not in ("meta_analysis", "pooled_analysis") or not s.reported_results:
+            continue
+        effects = [r for r in s.reported_results if (r.measure or "") not in ("N", "k", "percent")]
+        main = effects[0] if effects else s.reported_results[0]
+        parts: list[str] = []
+        if s.includes:
+            theirs = set(s.includes)
+            when = f" at week {s.timepoint_weeks:g}" if s.timepoint_weeks is not None else ""
+            parts.append(f"{s.short} pooled {len(theirs)} trials{when}.")
+            if lead is not None:
+                if ours - theirs:
+                    parts.append(f"Ours adds {_names(ev, ours - theirs)}.")
+                if theirs - ours:
+                    parts.append(f"Ours leaves out {_names(ev, theirs - ours)} (see why above).")
+                if theirs == ours:
+                    parts.append("Same trials as ours.")
+        else:
+            parts.append(f"Which trials {s.short} pooled was not read, so the difference cannot be traced trial by trial.")
+        measure = (main.measure or "").lower()
+        if "md" in measure and "smd" not in measure:
+            parts.append("It reports a raw mean difference in scale points, not an SMD.")
+        elif "cohen" in measure:
+            parts.append("It reports Cohen's d with the sign reversed (positive favours the toxin).")
+        if s.independent is False:
+            parts.append(f"Not independent: {s.independence_note}")
+        if s.difference_note:
+            parts.append(s.difference_note)
+        rows.append(
+            {
+                "study_id": s.id,
+                "short": s.short,
+                "year": s.year,
+                "label": main.label,
+                "measure": main.measure,
+                "value": num_to_dict(main.value, s),
+                "ci_lb": num_to_dict(main.ci_lb, s),
+                "ci_ub": num_to_dict(main.ci_ub, s),
+                "k": num_to_dict(main.k, s),
+                "n": num_to_dict(main.n, s),
+                "includes": list(s.includes),
+                "timepoint_weeks": s.timepoint_weeks,
+                "independent": s.independent,
+                "explanation": " ".join(parts),
+            }
+        )
+    return rows
+
+
 def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict[str, object]:
     """A disorder's evidence in one dict: plain-language summary, syntheses, trials, reviews."""
     if disorder not in DISORDERS:
@@ -722,6 +1073,7 @@ def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict
     studies = ev.by_disorder(disorder)
     rcts = [s for s in studies if s.randomised]
     syntheses = {o: pool(disorder, o, base=ev) for o in POOLED_OUTCOMES}
+    lead = headline(disorder, base=ev)
     name = DISORDERS[disorder]
     parts: list[str] = []
     if not rcts:
@@ -735,11 +1087,13 @@ def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict
         missed = [s for s in rcts if s.primary_endpoint_met is False]
         for s in missed:
             parts.append(f"{s.short} did not meet its primary end point.")
-    for syn in syntheses.values():
-        if syn.pooled:
-            parts.append(syn.summary)
-    if 0 < len(rcts) < MIN_K:
-        parts.extend(f"{s.short}: {s.summary}" for s in rcts)
+    if lead.lead is not None:
+        parts.append(lead.text)
+        for syn in lead.others:
+            if syn.pooled:
+                parts.append(f"Secondary, {_OUTCOME_LABEL[syn.outcome]}: {syn.summary}")
+    elif rcts:
+        parts.append(lead.text)
     others = [s for s in studies if not s.randomised]
     if others:
         kinds = sorted({s.design.replace("_", " ") for s in others})
@@ -750,6 +1104,8 @@ def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict
         "disorder_name": name,
         "summary": " ".join(parts),
         "n_randomised_trials": len(rcts),
+        "headline": lead.to_dict(),
+        "published": published_beside_ours(disorder, base=ev),
         "syntheses": {o: s.to_dict() for o, s in syntheses.items()},
         "studies": [study_summary(s) for s in studies],
         "reported_results": [

@@ -38,6 +38,7 @@ from typing import Any
 from glabella.clinic import eligibility as eligibility_rules
 from glabella.clinic import instruments, outcomes, protocol, schedule
 from glabella.clinic.products import PRODUCTS, Product
+from glabella.evidence import reexpress, scales
 from glabella.evidence import synthesis as synth
 from glabella.evidence.studies import DISORDERS, EvidenceBase, Study
 from glabella.report.snapshot import AssessmentPoint, PatientSnapshot
@@ -48,6 +49,7 @@ __all__ = [
     "THIN_EVIDENCE_CONDITIONS",
     "AdverseEventRow",
     "BaselineScore",
+    "ChangeEvidence",
     "ConsultationReport",
     "DoseData",
     "EligibilityData",
@@ -227,6 +229,46 @@ class OutcomeEvidence:
 
 
 @dataclass(frozen=True)
+class ChangeEvidence:
+    """The headline: the pooled change in depression score, re-expressed for the patient.
+
+    ``smd`` is the pooled Hedges' g (negative = fewer symptoms with the toxin). ``phq9_*`` is
+    that SMD times a cited PHQ-9 SD (:data:`glabella.evidence.scales.PHQ9_SD`); ``resp_*`` the
+    chance of response with the toxin from the SMD via ln OR = (π/√3)·SMD (Chinn 2000) at the
+    trials' placebo response rate (Cochrane Handbook 15.5.3; :mod:`glabella.evidence.reexpress`).
+    """
+
+    k: int
+    n_trials: int
+    n_patients: int
+    smd: float
+    smd_lo: float
+    smd_hi: float
+    bayes_smd: float | None
+    bayes_lo: float | None
+    bayes_hi: float | None
+    phq9_points: float
+    phq9_lo: float
+    phq9_hi: float
+    phq9_sd: float
+    phq9_mid: float
+    placebo_events: int
+    placebo_n: int
+    placebo_rate: float
+    resp_rate: float
+    resp_lo: float
+    resp_hi: float
+    certainty: str
+    certainty_domains: tuple[GradeDomain, ...]
+    left_out: tuple[str, ...]
+    study_ids: tuple[str, ...]
+    synthesis_footnote: int
+    sd_footnote: int
+    conversion_footnote: int
+    study_footnotes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class MatchRow:
     """How one pooled trial's population compares with this patient."""
 
@@ -266,6 +308,7 @@ class EvidenceSection:
     studies: tuple[StudyLine, ...]
     patient_on_antidepressant: bool | None
     patient_band: str | None
+    change: ChangeEvidence | None = None
 
 
 @dataclass(frozen=True)
@@ -526,6 +569,93 @@ def _outcome_evidence(
     )
 
 
+def _change_evidence(
+    condition: str, ev: EvidenceBase, notes: _Notes
+) -> ChangeEvidence | None:
+    """The headline change-score synthesis re-expressed in PHQ-9 points and chance of response.
+
+    None unless the condition's headline (:func:`glabella.evidence.synthesis.headline`) is the
+    change score and the response synthesis gives a placebo response rate strictly between 0
+    and 1 to anchor the chance of response.
+    """
+    lead = synth.headline(condition, base=ev)
+    syn = lead.lead
+    if syn is None or syn.outcome != "change" or syn.certainty is None:
+        return None
+    est = syn.primary
+    assert est is not None
+    resp = synth.pool(condition, "response", base=ev)
+    p_events = sum(c.ci or 0 for c in resp.comparisons)
+    p_n = sum(c.n2i for c in resp.comparisons)
+    if not p_n or not 0 < p_events < p_n:
+        return None
+    p0 = p_events / p_n
+    points = reexpress.smd_to_points(
+        est.estimate, est.ci_lb, est.ci_ub, sd=scales.PHQ9_SD.value, scale="PHQ-9",
+        sd_source=scales.PHQ9_SD.citation,
+    )
+    chance = reexpress.smd_to_response(est.estimate, est.ci_lb, est.ci_ub, placebo_rate=p0)
+    labels = ", ".join(c.label for c in syn.comparisons)
+    syn_note = notes.add(
+        f"synthesis:{syn.disorder}:change",
+        "synthesis",
+        f"Glabella synthesis {syn.disorder}/change at week 6 ({labels}): Hedges' g per trial, "
+        f"several derived from reported statistics (see each trial's page). {synth.METHOD_TEXT} "
+        f"Evidence base {syn.evidence_version}.",
+    )
+    sd_note = notes.add(
+        "scale:phq9-sd",
+        "source",
+        f"{scales.PHQ9_SD.what}: SD {scales.PHQ9_SD.value:g}. {scales.PHQ9_SD.citation}. "
+        f"Minimal important difference {scales.PHQ9_MID.value:g} points: "
+        f"{scales.PHQ9_MID.citation}.",
+        scales.PHQ9_SD.url,
+    )
+    conv_note = notes.add(
+        "method:smd-to-response",
+        "method",
+        "Chance of response from the pooled SMD: ln OR = (π/√3) × SMD (Hasselblad & Hedges "
+        "1995; Chinn 2000, Stat Med 19:3127), applied to the placebo response rate of the "
+        f"trials that report response ({p_events} of {p_n}); Cochrane Handbook v6.4, 15.5.3. "
+        "Assumes the depression score is spread the same way in both groups.",
+    )
+    bayes = syn.bayes
+    return ChangeEvidence(
+        k=len(syn.comparisons),
+        n_trials=syn.n_trials,
+        n_patients=syn.n_patients,
+        smd=est.estimate,
+        smd_lo=est.ci_lb,
+        smd_hi=est.ci_ub,
+        bayes_smd=bayes["estimate"] if bayes else None,
+        bayes_lo=bayes["ci_lb"] if bayes else None,
+        bayes_hi=bayes["ci_ub"] if bayes else None,
+        phq9_points=points.points,
+        phq9_lo=points.lo,
+        phq9_hi=points.hi,
+        phq9_sd=scales.PHQ9_SD.value,
+        phq9_mid=scales.PHQ9_MID.value,
+        placebo_events=p_events,
+        placebo_n=p_n,
+        placebo_rate=p0,
+        resp_rate=chance.toxin_rate,
+        resp_lo=chance.toxin_lo,
+        resp_hi=chance.toxin_hi,
+        certainty=syn.certainty.level,
+        certainty_domains=tuple(
+            GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
+        ),
+        left_out=tuple(ev.get(e.study_id).short for e in lead.left_out),
+        study_ids=tuple(dict.fromkeys(c.study_id for c in syn.comparisons)),
+        synthesis_footnote=syn_note,
+        sd_footnote=sd_note,
+        conversion_footnote=conv_note,
+        study_footnotes=tuple(
+            notes.study(ev.get(i)) for i in dict.fromkeys(c.study_id for c in syn.comparisons)
+        ),
+    )
+
+
 def _evidence(
     condition: str,
     ev: EvidenceBase,
@@ -538,6 +668,9 @@ def _evidence(
     not_pooled: list[str] = []
     thin = condition in THIN_EVIDENCE_CONDITIONS
     pooled_ids: list[str] = []
+    change = None if thin else _change_evidence(condition, ev, notes)
+    if change is not None:
+        pooled_ids.extend(change.study_ids)
     if not thin:
         for name in _OUTCOMES:
             syn = synth.pool(condition, name, base=ev)
@@ -547,7 +680,7 @@ def _evidence(
             else:
                 outs.append(got)
                 pooled_ids.extend(i for i in got.study_ids if i not in pooled_ids)
-        thin = not outs
+        thin = not outs and change is None
     match = tuple(
         MatchRow(
             study_id=s.id,
@@ -585,6 +718,7 @@ def _evidence(
         studies=studies,
         patient_on_antidepressant=on_ad,
         patient_band=band,
+        change=change,
     )
 
 

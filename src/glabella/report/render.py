@@ -57,14 +57,29 @@ def dose_text(t: Translator, d: DoseData | None) -> str:
 
 
 def _arrays(t: Translator, o: OutcomeEvidence, ident: str) -> dict[str, Markup]:
-    what = t(f"evidence.outcome_noun.{o.outcome}")
-    placebo = counts_of_100(o.placebo_risk)[0]
+    return _icon_arrays(
+        t, o.outcome, o.placebo_risk, o.bont_risk, o.bont_risk_lo, o.bont_risk_hi, ident
+    )
+
+
+def _icon_arrays(
+    t: Translator,
+    outcome: str,
+    placebo_risk: float,
+    bont_risk: float,
+    bont_lo: float,
+    bont_hi: float,
+    ident: str,
+) -> dict[str, Markup]:
+    """Two icon arrays: placebo, and the toxin with its range (solid to the lower bound)."""
+    what = t(f"evidence.outcome_noun.{outcome}")
+    placebo = counts_of_100(placebo_risk)[0]
     plac_alt = t("icons.placebo_alt", n=placebo, what=what)
-    lo, hi = sorted((o.bont_risk_lo, o.bont_risk_hi))
+    lo, hi = sorted((bont_lo, bont_hi))
     solid, uncertain = counts_of_100(lo, hi)
     bont_alt = t(
         "icons.bont_alt" if solid > 0 else "icons.bont_alt_from_zero",
-        n=t.per100(o.bont_risk),
+        n=t.per100(bont_risk),
         lo=t.per100(lo),
         hi=t.per100(hi),
         what=what,
@@ -116,7 +131,16 @@ def _nnt_text(t: Translator, o: OutcomeEvidence) -> str:
 def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[str, Any]:
     t = get_translator(lang)
     arrays = {o.outcome: _arrays(t, o, f"ia-{o.outcome}") for o in report.evidence.outcomes}
+    c = report.evidence.change
+    change_arrays = (
+        _icon_arrays(
+            t, "response", c.placebo_rate, c.resp_rate, c.resp_lo, c.resp_hi, "ia-change"
+        )
+        if c is not None
+        else {}
+    )
     return {
+        "change_arrays": change_arrays,
         "r": report,
         "t": t,
         "lang": lang,

@@ -50,8 +50,11 @@ OFF_LABEL = (
 )
 SENSITIVITY_LABELS: dict[str, str] = {
     "all": "All randomised comparisons (main analysis)",
+    "excluding_bounds": "Without effects derived from a bound (p < x)",
     "excluding_high_rob": "Excluding trials at high risk of bias",
     "excluding_crossover": "Excluding crossover trials",
+    "sponsor_industry": "Industry-sponsored trials only",
+    "sponsor_other": "Trials not sponsored by industry",
     "dose_low": "Low dose (≤ 40 U; women's dose where sex-specific)",
     "dose_high": "High dose (> 40 U)",
 }
@@ -190,7 +193,14 @@ def evidence_disorder(request: Request, disorder_id: str) -> HTMLResponse:
     base = current_evidence()
     code = _disorder(disorder_id)
     summary = sy.disorder_summary(code, base=base)
-    outcomes = [_outcome_view(o, sy.sensitivity(code, o, base=base)) for o in OUTCOME_TITLES]
+    lead = summary["headline"]["outcome"]  # type: ignore[index]
+    order = sorted(OUTCOME_TITLES, key=lambda o: o != lead)
+    outcomes = [_outcome_view(o, sy.sensitivity(code, o, base=base)) for o in order]
+    unblinding = [
+        {"study_id": st.id, "short": st.short, **st.functional_unblinding}
+        for st in base.by_disorder(code)
+        if st.randomised and st.functional_unblinding
+    ]
     trial_results = [
         {
             "study_id": st.id,
@@ -222,6 +232,8 @@ def evidence_disorder(request: Request, disorder_id: str) -> HTMLResponse:
         studies=studies,
         trial_results=trial_results,
         not_pooled=not_pooled,
+        lead=lead,
+        unblinding=unblinding,
         off_label=OFF_LABEL,
         fmt=fmt_number,
         method_text=sy.METHOD_TEXT,
