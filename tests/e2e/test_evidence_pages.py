@@ -34,6 +34,23 @@ def test_depression_evidence_page_matches_the_api(
     expect(page).to_have_url(f"{server}/evidence/disorders/mdd")
     expect(page.locator(".offlabel")).to_contain_text("off-label")
 
+    # The headline leads: the change score at week 6 pooled over five trials, as the API says.
+    head = context.request.get(f"{server}/api/v1/evidence/headline?disorder=mdd").json()
+    assert head["outcome"] == "change"
+    lead = head["lead"]["estimates"]["SMD"]
+    expect(page.locator("#headline .estimate")).to_have_text(fmt_number(lead["estimate"]))
+    expect(page.locator("#headline")).to_contain_text("5 randomised trials, 286 patients")
+    expect(page.locator("#headline-left-out")).to_contain_text("li-2022")
+    expect(page.locator("#forest-mdd-change-smd rect.study")).to_have_count(5)
+    expect(page.locator("#published-schulze-2021")).to_contain_text("not independent")
+    expect(page.locator("#published-ours")).to_contain_text(fmt_number(lead["estimate"]))
+    expect(page.locator("#functional-unblinding")).to_contain_text("Saline")
+    page.locator("section[aria-labelledby='summary-h']").screenshot(
+        path=str(artifacts / "evidence-00-headline.png")
+    )
+    page.locator("#outcome-change").screenshot(path=str(artifacts / "evidence-00-change.png"))
+    page.locator("#published").screenshot(path=str(artifacts / "evidence-00-published.png"))
+
     forest = page.locator("#forest-mdd-response-rr")
     expect(forest).to_be_visible()
     assert forest.get_attribute("role") == "img"

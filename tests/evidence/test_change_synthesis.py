@@ -244,9 +244,9 @@ def test_check_refuses_a_bound_used_as_an_exact_p() -> None:
     doc = _doc("finzi-2014")
     _effect(doc)["statistic"] = "p"  # the source prints "p < 0.0005"
     problems = st.check([("finzi-2014.yaml", doc)])
-    assert any(
-        p.path.endswith("effect.inputs.p") and "bound" in p.message for p in problems
-    ), problems
+    assert any(p.path.endswith("effect.inputs.p") and "bound" in p.message for p in problems), (
+        problems
+    )
 
 
 def test_check_refuses_a_direction_the_numbers_contradict() -> None:

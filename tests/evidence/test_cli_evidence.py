@@ -160,7 +160,7 @@ def test_pool_text_sensitivity_and_refusal() -> None:
     text = runner.invoke(app, ["evidence", "pool", "--outcome", "dropout", "--sensitivity"])
     assert text.exit_code == 0, text.output
     assert "Certainty: very low" in text.stdout
-    assert "- excluding_crossover:" in text.stdout
+    assert "Sensitivity analyses" in text.stdout and "without the crossover" in text.stdout
     thin = runner.invoke(app, ["evidence", "pool", "--disorder", "sad", "--json"])
     assert thin.exit_code == 0
     assert json.loads(thin.stdout)["status"] == "no_data"
@@ -197,3 +197,79 @@ def test_exported_csv_reruns_through_the_meta_csv_reader() -> None:
     assert expected is not None
     assert refit.estimate == pytest.approx(np.log(expected.estimate), rel=1e-9)
     assert data.labels[0] == "Brin 2020 (OnabotulinumtoxinA 30 U)"
+
+
+def test_pool_without_outcome_leads_with_the_headline() -> None:
+    result = runner.invoke(app, ["evidence", "pool", "--disorder", "mdd"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Headline: In 5 randomised trials")
+    assert "Hedges' g" in out and "Left out of this analysis" in out
+    # each derived comparison prints its chain
+    assert "from F(1,28) = 12.3 with n 15/15" in out
+    assert "RR 5.25" not in out
+
+
+def test_pool_change_json_with_sensitivity_names_every_trial() -> None:
+    result = runner.invoke(
+        app,
+        ["evidence", "pool", "--disorder", "mdd", "--outcome", "change", "--json", "--sensitivity"],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "pooled" and payload["k"] == 5
+    assert {c["study_id"] for c in payload["comparisons"]} == {
+        "wollmer-2012",
+        "finzi-2014",
+        "magid-2014",
+        "zamanian-2017",
+        "brin-2020",
+    }
+    assert all(c["chain"] for c in payload["comparisons"])
+    excluded = {e["study_id"]: e["reason"] for e in payload["excluded"]}
+    assert "li-2022" in excluded and "brin-2020" in excluded
+    sens = payload["sensitivity"]
+    assert sens["excluding_bounds"]["k"] == 4 and sens["excluding_crossover"]["k"] == 4
+    assert sens["excluding_bounds"]["bayes"]["tau_prior"] == "halfnormal:0.5"
+    assert sens["sponsor_industry"]["status"] == "too_few"
+
+
+def test_pool_refuses_a_bad_sponsor_group() -> None:
+    bad = runner.invoke(app, ["evidence", "pool", "--outcome", "change", "--sponsor", "pharma"])
+    assert bad.exit_code == 2 and "unknown sponsor group" in bad.stderr
+
+
+def test_show_prints_the_chain_and_inconsistencies() -> None:
+    shown = runner.invoke(app, ["evidence", "show", "wollmer-2012"])
+    assert shown.exit_code == 0, shown.output
+    assert "Derived effect sizes" in shown.stdout
+    assert "g -1.25 (SE 0.39) from F(1,28) = 12.3 with n 15/15" in shown.stdout
+    assert "Borenstein" in shown.stdout
+    bpd = runner.invoke(app, ["evidence", "show", "wollmer-2022-bpd"])
+    assert "inconsistency in the source" in bpd.stdout
+
+
+def test_check_refuses_a_derived_number_without_its_inputs(data_dir: Path) -> None:
+    path = data_dir / "wollmer-2012.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("        n2: {value: 15")
+    path.write_text(text[:start] + text[text.index("\n", start) + 1 :], encoding="utf-8")
+    result = runner.invoke(app, ["evidence", "check", "--data-dir", str(data_dir)])
+    assert result.exit_code == 2
+    assert "outcomes.change-hamd17-wk6.effect.inputs.n2" in result.stderr
+    assert "derived number whose input is missing" in result.stderr
+
+
+def test_exported_change_rows_refit_to_the_synthesis() -> None:
+    from glabella.evidence.csvinput import parse_csv, prepare
+    from glabella.evidence.meta import rma
+    from glabella.evidence.synthesis import pool
+
+    result = runner.invoke(app, ["evidence", "export", "--outcome", "change"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("study,yi,vi,")
+    data = prepare(parse_csv(result.stdout), "GEN")
+    refit = rma(data.effects.yi, data.effects.vi, method="REML", test="knha")
+    expected = pool("mdd", "change").primary
+    assert expected is not None
+    assert refit.estimate == pytest.approx(expected.estimate, rel=1e-9)

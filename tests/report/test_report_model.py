@@ -190,3 +190,37 @@ def test_snapshot_round_trips(make_snapshot: Any) -> None:
 
     snap = make_snapshot(medications=("sertraline",))
     assert PatientSnapshot.from_dict(snap.to_dict()) == snap
+
+
+def test_change_headline_re_expressed_for_the_patient(
+    mdd_report: ConsultationReport, evidence: EvidenceBase
+) -> None:
+    import math
+
+    c = mdd_report.evidence.change
+    assert c is not None
+    syn = synthesis.pool("mdd", "change", base=evidence)
+    est = syn.primary
+    assert est is not None
+    assert (c.k, c.n_trials, c.n_patients) == (5, 5, 286)
+    assert (c.smd, c.smd_lo, c.smd_hi) == (est.estimate, est.ci_lb, est.ci_ub)
+    # PHQ-9 points = SMD x 4.6 (SD of PHQ-9 in 960 depressed outpatients, Psychiatr Serv 2011)
+    assert c.phq9_sd == 4.6
+    assert c.phq9_points == pytest.approx(est.estimate * 4.6)
+    assert (c.phq9_lo, c.phq9_hi) == pytest.approx((est.ci_lb * 4.6, est.ci_ub * 4.6))
+    # chance of response: OR = exp(-(pi/sqrt 3) SMD) at the placebo rate 6/60 (Chinn 2000)
+    assert (c.placebo_events, c.placebo_n) == (6, 60)
+    odds0 = 0.1 / 0.9
+
+    def chance(smd: float) -> float:
+        o = odds0 * math.exp(-math.pi / math.sqrt(3) * smd)
+        return o / (1 + o)
+
+    assert c.resp_rate == pytest.approx(chance(est.estimate))
+    assert c.resp_lo == pytest.approx(chance(est.ci_ub))
+    assert c.resp_hi == pytest.approx(chance(est.ci_lb))
+    # a range a person can read: far narrower than the two-trial response synthesis
+    resp = next(o for o in mdd_report.evidence.outcomes if o.outcome == "response")
+    assert c.resp_hi - c.resp_lo < 0.6 < resp.bont_risk_hi - resp.bont_risk_lo
+    assert set(c.left_out) == {"Li 2022", "Brin 2020 (OnabotulinumtoxinA 50 U)"}
+    assert c.certainty == (syn.certainty.level if syn.certainty else None)

@@ -44,7 +44,7 @@ from glabella.analytics.compute import (
     CourseColumns,
     analyse,
 )
-from glabella.analytics.trials import TrialBenchmark, trial_benchmarks
+from glabella.analytics.trials import TrialBenchmark, trial_benchmarks, trials_headline
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden
@@ -67,10 +67,12 @@ class AnalyticsReport:
     treatments_per_month: tuple[tuple[str, int], ...]
     adverse_events_by_type: tuple[tuple[str, int], ...]
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    trials_headline: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
             **self.outcomes.to_dict(),
+            "trials_headline": self.trials_headline,
             "trials": {k: v.to_dict() for k, v in self.trials.items()},
             "treatments_per_month": [
                 {"month": m, "treatments": n} for m, n in self.treatments_per_month
@@ -393,4 +395,5 @@ def clinic_analytics(
         treatments_per_month=tuple(monthly),
         adverse_events_by_type=tuple(by_type),
         timings=timings,
+        trials_headline=trials_headline(),
     )

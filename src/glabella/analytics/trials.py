@@ -122,6 +122,48 @@ def _benchmark(outcome: str) -> TrialBenchmark:
     )
 
 
+@cache
+def trials_headline() -> dict[str, object]:
+    """The evidence's lead result for depression, to set before the per-outcome rows.
+
+    The outcome with the most trials and patients (:func:`glabella.evidence.synthesis.headline`),
+    with its pooled estimate, certainty, the trials left out and, for the change score, the
+    pooled SMD re-expressed in PHQ-9 points (SMD × a cited PHQ-9 SD; Cochrane Handbook 15.5.3).
+    """
+    from glabella.evidence import reexpress, scales
+
+    ev = load_evidence()
+    head = synthesis.headline(DISORDER, base=ev)
+    out: dict[str, object] = {"text": head.text, "outcome": None}
+    lead = head.lead
+    if lead is None or lead.primary is None:
+        return out
+    est = lead.primary
+    out.update(
+        outcome=lead.outcome,
+        measure=est.measure,
+        estimate=est.estimate,
+        ci_lb=est.ci_lb,
+        ci_ub=est.ci_ub,
+        k=len(lead.comparisons),
+        n_trials=lead.n_trials,
+        n_patients=lead.n_patients,
+        certainty=lead.certainty.level if lead.certainty is not None else None,
+        left_out=[ev.get(e.study_id).short for e in head.left_out],
+    )
+    if est.measure == "SMD":
+        pts = reexpress.smd_to_points(
+            est.estimate,
+            est.ci_lb,
+            est.ci_ub,
+            sd=scales.PHQ9_SD.value,
+            scale="PHQ-9",
+            sd_source=scales.PHQ9_SD.citation,
+        )
+        out["phq9"] = pts.to_dict()
+    return out
+
+
 def trial_benchmarks() -> dict[str, TrialBenchmark]:
     """The trial evidence for response, remission, drop-out and adverse events (MDD)."""
     return {o: _benchmark(o) for o in OUTCOMES}

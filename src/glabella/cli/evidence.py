@@ -367,8 +367,10 @@ def export_command(
 ) -> None:
     """Export the comparisons of one synthesis as CSV, so it can be re-run elsewhere (e.g. R).
 
-    Binary outcomes: study,ai,n1i,ci,n2i. Continuous outcomes: study,m1i,sd1i,n1i,m2i,sd2i,n2i.
-    The same inclusion rules as `glabella evidence pool` apply (first-period crossover data).
+    Binary outcomes: study,ai,n1i,ci,n2i. Continuous outcomes: study,m1i,sd1i,n1i,m2i,sd2i,n2i,
+    or study,yi,vi,... (Hedges' g and its variance) when any effect was derived from reported
+    statistics. The same inclusion rules as `glabella evidence pool` apply (first-period
+    crossover data).
     """
     if fmt.lower() != "csv":
         _fail(f"unsupported format {fmt!r}; only csv is available")
@@ -383,10 +385,16 @@ def export_command(
         writer.writerow(["study", "ai", "n1i", "ci", "n2i"])
         for c in comps:
             writer.writerow([c.label, c.ai, c.n1i, c.ci, c.n2i])
-    else:
+    elif all(c.m1i is not None for c in comps):
         writer.writerow(["study", "m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"])
         for c in comps:
             writer.writerow([c.label, c.m1i, c.sd1i, c.n1i, c.m2i, c.sd2i, c.n2i])
+    else:
+        # effects derived from reported statistics: Hedges' g and its variance, with the
+        # route in a moderator column (`glabella meta FILE --measure GEN`, or R: rma(yi, vi))
+        writer.writerow(["study", "yi", "vi", "n1i", "n2i", "effect_from"])
+        for c in comps:
+            writer.writerow([c.label, repr(c.yi), repr(c.vi), c.n1i, c.n2i, c.effect_from])
     text = buf.getvalue()
     if output is None:
         _out.print(text, end="", markup=False)

@@ -5,7 +5,8 @@ The contract (names are fixed; scripts rely on them)::
     glabella meta FILE.csv --measure {RR,OR,RD,AS,PETO,SMD,SMDH,MD,ROM,ZCOR,COR,PLO,PR,PAS,GEN}
         --method {EE,FE,DL,HE,HS,HSk,SJ,ML,REML,EB,PM,PMM,MH,PETO} [--test {z,knha}]
         [--level 95] [--by COL] [--mods COL[,COL...]] [--egger] [--ranktest] [--trimfill]
-        [--leave1out] [--forest PNG] [--funnel PNG] [--json]
+        [--leave1out] [--forest PNG] [--funnel PNG] [--bayes [--tau-prior halfnormal:0.5]]
+        [--json]
 
 ``--json`` prints one JSON object (model scale, e.g. log RR); keys that do not apply are null.
 Without it a readable summary is printed. Errors: one message on stderr, exit code 2.
@@ -215,6 +216,8 @@ def _print_summary(
                 markup=False,
             )
     _print_bias(extra, res.level)
+    if extra.get("bayes_summary"):
+        _out.print("\n" + str(extra["bayes_summary"]), markup=False)
     for note in data.notes:
         _out.print(f"Note: {note}", markup=False)
 
@@ -237,6 +240,17 @@ def meta_command(
     leave1out: bool = typer.Option(False, "--leave1out", help="leave-one-out analysis"),
     forest: Path | None = typer.Option(None, "--forest", help="write a forest plot (PNG)"),
     funnel: Path | None = typer.Option(None, "--funnel", help="write a funnel plot (PNG)"),
+    bayes: bool = typer.Option(
+        False,
+        "--bayes",
+        help="add a Bayesian random-effects analysis (marginal posterior of tau by numerical "
+        "integration, as R's bayesmeta), for few studies",
+    ),
+    tau_prior: str = typer.Option(
+        "halfnormal:0.5",
+        "--tau-prior",
+        help="prior on tau for --bayes: halfnormal:SCALE, halfcauchy:SCALE or uniform:UPPER",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Meta-analysis of a CSV file (effect sizes, model, heterogeneity) with metafor's numbers."""
@@ -254,6 +268,18 @@ def meta_command(
         _fail("--mods needs at least one column name")
     if mod_names and meth in ("MH", "PETO"):
         _fail(f"--mods is not available with --method {meth}; use a random-effects method")
+    prior = None
+    if bayes:
+        if meth in ("MH", "PETO"):
+            _fail(f"--bayes is a random-effects model; it cannot be combined with --method {meth}")
+        if mod_names or by is not None:
+            _fail("--bayes is available for the intercept-only model, without --mods or --by")
+        from glabella.evidence.bayes import parse_tau_prior
+
+        try:
+            prior = parse_tau_prior(tau_prior)
+        except ValueError as exc:
+            _fail(str(exc))
     for flag, target in (("--forest", forest), ("--funnel", funnel)):
         if target is not None and not target.parent.is_dir():
             _fail(f"cannot write the plot {flag} {target}: no such directory {target.parent}")
@@ -305,6 +331,15 @@ def meta_command(
             out[key] = None
         extra = _bias(res, list(data.labels), want)
         out.update(extra)
+        out["bayes"] = None
+        if prior is not None:
+            from glabella.evidence.bayes import bayes_meta
+
+            bres = bayes_meta(
+                data.effects.yi, data.effects.vi, tau_prior=prior, level=level, measure=meas
+            )
+            out["bayes"] = bres.to_dict()
+            extra = {**extra, "bayes_summary": bres.summary()}
         groups = [str(g) for g in data.groups] if data.groups is not None else None
         _plots(res, list(data.labels), forest, funnel, sub, groups, funnel_fill=trimfill)
     except CSVInputError as exc:

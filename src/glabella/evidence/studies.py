@@ -291,9 +291,7 @@ class DerivedEffect:
             )
             return f"mean difference {g(v['md'])} ({extra}) with {n}"
         if self.statistic == "counts":
-            return (
-                f"responders {g(v['events1'])}/{g(v['n1'])} vs {g(v['events2'])}/{g(v['n2'])}"
-            )
+            return f"responders {g(v['events1'])}/{g(v['n1'])} vs {g(v['events2'])}/{g(v['n2'])}"
         name = {"eta2": "η²", "chi2": "χ²(1)"}.get(self.statistic, self.statistic)
         return f"{name} = {g(v[self.statistic])} with {n}"
 
@@ -899,9 +897,7 @@ class _Checker:
         self.choice(f"{path}.statistic", route, ROUTES, required=True)
         self.choice(f"{path}.direction", raw.get("direction"), DIRECTIONS, required=True)
         roles = {
-            a.get("id"): a.get("role")
-            for a in self.doc.get("arms") or []
-            if isinstance(a, Mapping)
+            a.get("id"): a.get("role") for a in self.doc.get("arms") or [] if isinstance(a, Mapping)
         }
         for side, role in (("intervention", "intervention"), ("control", "control")):
             arm = raw.get(side)
@@ -936,14 +932,14 @@ class _Checker:
         for name in missing:
             self.add(f"{path}.inputs.{name}", "derived number whose input is missing")
         p_raw = inputs.get("p")
-        if route in ("p", "md") and isinstance(p_raw, Mapping):
-            if _BOUND_RE.search(str(p_raw.get("location", ""))):
-                self.add(
-                    f"{path}.inputs.p",
-                    "the source prints a bound (p < x), not an exact p: use statistic "
-                    "p_bound, which keeps it as a labelled, conservative value",
-                )
-                return
+        bound = isinstance(p_raw, Mapping) and _BOUND_RE.search(str(p_raw.get("location", "")))
+        if route in ("p", "md") and bound:
+            self.add(
+                f"{path}.inputs.p",
+                "the source prints a bound (p < x), not an exact p: use statistic "
+                "p_bound, which keeps it as a labelled, conservative value",
+            )
+            return
         if missing or len(values) != len(inputs) or raw.get("direction") not in DIRECTIONS:
             return
         try:
@@ -1035,7 +1031,9 @@ def check(
             for ref in inc:
                 if isinstance(ref, str) and ref not in seen:
                     problems.append(
-                        Problem(str(doc.get("id")), "includes", f"broken reference: no study {ref!r}")
+                        Problem(
+                            str(doc.get("id")), "includes", f"broken reference: no study {ref!r}"
+                        )
                     )
     return problems
 
@@ -1094,7 +1092,9 @@ def _effect(raw: object) -> DerivedEffect | None:
     )
 
 
-def effect_to_dict(effect: DerivedEffect | None, study: Study | None = None) -> dict[str, Any] | None:
+def effect_to_dict(
+    effect: DerivedEffect | None, study: Study | None = None
+) -> dict[str, Any] | None:
     """A derived effect with its inputs, formula, citation and the one-line chain."""
     if effect is None:
         return None

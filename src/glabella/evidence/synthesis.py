@@ -15,6 +15,7 @@ The selection rules (documented in ``docs/evidence/method.md``):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,6 @@ __all__ = [
     "DOSE_BANDS",
     "HEADLINE_MIN_K",
     "HEADLINE_OUTCOMES",
-    "Headline",
     "METHOD_TEXT",
     "MIN_K",
     "POOLED_OUTCOMES",
@@ -56,6 +56,7 @@ __all__ = [
     "TIMEPOINT_WEEKS",
     "Comparison",
     "Exclusion",
+    "Headline",
     "PooledEstimate",
     "Synthesis",
     "disorder_summary",
@@ -111,10 +112,11 @@ class Exclusion:
 
     study_id: str
     reason: str
+    arms: tuple[str, ...] = ()  # set when only some comparisons of an included trial are out
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON."""
-        return {"study_id": self.study_id, "reason": self.reason}
+        return {"study_id": self.study_id, "reason": self.reason, "arms": list(self.arms)}
 
 
 @dataclass(frozen=True)
@@ -404,7 +406,13 @@ def select_comparisons(
             lost = [a for a in study.arms if a.role == "intervention" and a.id not in covered]
             if lost and reasons:
                 arms = ", ".join(a.label for a in lost)
-                excluded.append(Exclusion(study.id, f"{arms}: {'; '.join(reasons)}"))
+                excluded.append(
+                    Exclusion(
+                        study.id,
+                        f"{arms}: {'; '.join(reasons)}",
+                        tuple(a.label for a in lost),
+                    )
+                )
         else:
             excluded.append(Exclusion(study.id, "; ".join(reasons) or "no usable data"))
     return tuple(included), tuple(excluded)
@@ -571,7 +579,8 @@ def _fit(measure: str, comps: Sequence[Comparison]) -> PooledEstimate:
     if measure == "SMD":
         # Hedges' g per comparison, computed at selection: escalc from per-arm means and SDs, or
         # glabella.evidence.convert from the reported statistics (see each comparison's chain).
-        yi, vi, es_notes = _col(c.yi for c in comps), _col(c.vi for c in comps), ()
+        es_notes: tuple[str, ...] = ()
+        yi, vi = _col(c.yi for c in comps), _col(c.vi for c in comps)
     else:
         es = escalc(
             measure,
@@ -615,12 +624,23 @@ BAYES_BELOW_K = 5
 TAU_PRIOR_SCALE = 0.5
 
 
-def _bayes(est: PooledEstimate) -> dict[str, Any]:
-    """Bayesian random effects (:mod:`glabella.evidence.bayes`) on the estimate's yi, vi."""
+@functools.lru_cache(maxsize=256)
+def _bayes_fit(yi: tuple[float, ...], vi: tuple[float, ...], measure: str) -> Any:
     from glabella.evidence.bayes import TauPrior, bayes_meta
 
     prior = TauPrior("halfnormal", TAU_PRIOR_SCALE)
-    res = bayes_meta(est.yi, est.vi, tau_prior=prior, measure=est.measure)
+    return bayes_meta(yi, vi, tau_prior=prior, measure=measure)
+
+
+def _bayes(est: PooledEstimate) -> dict[str, Any]:
+    """Bayesian random effects (:mod:`glabella.evidence.bayes`) on the estimate's yi, vi.
+
+    Cached on the data: the pages ask for the same synthesis many times.
+    """
+    from glabella.evidence.bayes import TauPrior
+
+    prior = TauPrior("halfnormal", TAU_PRIOR_SCALE)
+    res = _bayes_fit(est.yi, est.vi, est.measure)
     tr = math.exp if est.measure == "RR" else float
     return {
         "tau_prior": f"halfnormal:{TAU_PRIOR_SCALE:g}",
@@ -634,9 +654,7 @@ def _bayes(est: PooledEstimate) -> dict[str, Any]:
         "tau_median": res.tau_median,
         "tau_ci_lb": res.tau_ci_lb,
         "tau_ci_ub": res.tau_ci_ub,
-        "p_benefit": (
-            res.p_mu_below_zero if est.measure == "SMD" else 1.0 - res.p_mu_below_zero
-        ),
+        "p_benefit": (res.p_mu_below_zero if est.measure == "SMD" else 1.0 - res.p_mu_below_zero),
         "scale": "ratio" if est.measure == "RR" else "SMD",
         "result": res.to_dict(),
     }
@@ -1034,12 +1052,17 @@ def published_beside_ours(
                 if theirs == ours:
                     parts.append("Same trials as ours.")
         else:
-            parts.append(f"Which trials {s.short} pooled was not read, so the difference cannot be traced trial by trial.")
+            parts.append(
+                f"Which trials {s.short} pooled was not read, so the difference cannot be "
+                "traced trial by trial."
+            )
         measure = (main.measure or "").lower()
         if "md" in measure and "smd" not in measure:
             parts.append("It reports a raw mean difference in scale points, not an SMD.")
         elif "cohen" in measure:
-            parts.append("It reports Cohen's d with the sign reversed (positive favours the toxin).")
+            parts.append(
+                "It reports Cohen's d with the sign reversed (positive favours the toxin)."
+            )
         if s.independent is False:
             parts.append(f"Not independent: {s.independence_note}")
         if s.difference_note:

@@ -569,9 +569,7 @@ def _outcome_evidence(
     )
 
 
-def _change_evidence(
-    condition: str, ev: EvidenceBase, notes: _Notes
-) -> ChangeEvidence | None:
+def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeEvidence | None:
     """The headline change-score synthesis re-expressed in PHQ-9 points and chance of response.
 
     None unless the condition's headline (:func:`glabella.evidence.synthesis.headline`) is the
@@ -591,7 +589,11 @@ def _change_evidence(
         return None
     p0 = p_events / p_n
     points = reexpress.smd_to_points(
-        est.estimate, est.ci_lb, est.ci_ub, sd=scales.PHQ9_SD.value, scale="PHQ-9",
+        est.estimate,
+        est.ci_lb,
+        est.ci_ub,
+        sd=scales.PHQ9_SD.value,
+        scale="PHQ-9",
         sd_source=scales.PHQ9_SD.citation,
     )
     chance = reexpress.smd_to_response(est.estimate, est.ci_lb, est.ci_ub, placebo_rate=p0)
@@ -645,7 +647,10 @@ def _change_evidence(
         certainty_domains=tuple(
             GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
         ),
-        left_out=tuple(ev.get(e.study_id).short for e in lead.left_out),
+        left_out=tuple(
+            ev.get(e.study_id).short + (f" ({', '.join(e.arms)})" if e.arms else "")
+            for e in lead.left_out
+        ),
         study_ids=tuple(dict.fromkeys(c.study_id for c in syn.comparisons)),
         synthesis_footnote=syn_note,
         sd_footnote=sd_note,

@@ -133,9 +133,7 @@ def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[st
     arrays = {o.outcome: _arrays(t, o, f"ia-{o.outcome}") for o in report.evidence.outcomes}
     c = report.evidence.change
     change_arrays = (
-        _icon_arrays(
-            t, "response", c.placebo_rate, c.resp_rate, c.resp_lo, c.resp_hi, "ia-change"
-        )
+        _icon_arrays(t, "response", c.placebo_rate, c.resp_rate, c.resp_lo, c.resp_hi, "ia-change")
         if c is not None
         else {}
     )

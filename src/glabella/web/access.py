@@ -157,6 +157,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/evidence/disorders/{disorder_id}"): STAFF,
     ("GET", "/api/v1/evidence/pool"): STAFF,
     ("GET", "/api/v1/evidence/sensitivity"): STAFF,
+    ("GET", "/api/v1/evidence/headline"): STAFF,
     ("GET", "/evidence"): STAFF,
     ("GET", "/evidence/disorders/{disorder_id}"): STAFF,
     ("GET", "/evidence/studies/{study_id}"): STAFF,

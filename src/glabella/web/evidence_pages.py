@@ -290,19 +290,40 @@ def api_pool(
     outcome: Annotated[str, Query(max_length=20)],
     exclude_high_rob: bool = False,
     exclude_crossover: bool = False,
+    exclude_bounds: bool = False,
+    sponsor: Annotated[str | None, Query(max_length=10)] = None,
     dose: Annotated[str | None, Query(max_length=10)] = None,
 ) -> dict[str, object]:
     base = current_evidence()
     if dose is not None and dose not in sy.DOSE_BANDS:
         raise Invalid(f"unknown dose band {dose!r}; choose one of {', '.join(sy.DOSE_BANDS)}")
+    if sponsor is not None and sponsor not in sy.SPONSOR_GROUPS:
+        raise Invalid(
+            f"unknown sponsor group {sponsor!r}; choose one of {', '.join(sy.SPONSOR_GROUPS)}",
+            field="sponsor",
+        )
     return sy.pool(
         _disorder(disorder),
         _outcome(outcome),
         exclude_high_rob=exclude_high_rob,
         exclude_crossover=exclude_crossover,
+        exclude_bounds=exclude_bounds,
+        sponsor=sponsor,
         dose=dose,
         base=base,
     ).to_dict()
+
+
+@api_router.get("/headline")
+def api_headline(
+    actor: ActorDep, disorder: Annotated[str, Query(max_length=20)]
+) -> dict[str, object]:
+    """The disorder's lead result (most trials, then patients; never under 3 comparisons)."""
+    base = current_evidence()
+    return {
+        **sy.headline(_disorder(disorder), base=base).to_dict(),
+        "evidence_version": base.version,
+    }
 
 
 @api_router.get("/sensitivity")
