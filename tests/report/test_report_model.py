@@ -73,7 +73,9 @@ def test_baseline_is_latest_score_with_band(mdd_report: ConsultationReport) -> N
 
 def test_match_to_the_patient(mdd_report: ConsultationReport) -> None:
     rows = {m.study_id: m for m in mdd_report.evidence.match}
-    assert set(rows) == {"finzi-2014", "magid-2014"}
+    # the trials of the change-score headline, then those of response and remission
+    assert set(rows) == {"wollmer-2012", "finzi-2014", "magid-2014", "zamanian-2017", "brin-2020"}
+    assert rows["brin-2020"].sex_match == "match"  # women only; the patient is a woman
     # Both trials enrolled women and men ("mixed ..." in the files): a woman matches.
     assert rows["finzi-2014"].sex_match == "match"
     # Neither file records concurrent antidepressant use: unclear, not guessed.
@@ -222,5 +224,8 @@ def test_change_headline_re_expressed_for_the_patient(
     # a range a person can read: far narrower than the two-trial response synthesis
     resp = next(o for o in mdd_report.evidence.outcomes if o.outcome == "response")
     assert c.resp_hi - c.resp_lo < 0.6 < resp.bont_risk_hi - resp.bont_risk_lo
-    assert set(c.left_out) == {"Li 2022", "Brin 2020 (OnabotulinumtoxinA 50 U)"}
+    assert {(x.short, x.dose_units, x.product) for x in c.left_out} == {
+        ("Li 2022", None, None),
+        ("Brin 2020", 50.0, "onabotulinumtoxinA"),
+    }
     assert c.certainty == (syn.certainty.level if syn.certainty else None)

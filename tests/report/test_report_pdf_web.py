@@ -75,7 +75,7 @@ def test_pdf_is_a4_tagged_with_language(pdf_bytes: bytes) -> None:
     walk(root["/StructTreeRoot"])
     assert tags.count("/H1") == 1 and tags.count("/H2") >= 6 and "/Table" in tags
     figures = [a for a in alts if "Of 100 people" in a]
-    assert len(figures) == 4, alts  # two icon arrays each for response and remission
+    assert len(figures) == 2, alts  # two icon arrays: chance of response from the change score
 
 
 def test_pdf_pages_rasterise(pdf_bytes: bytes, tmp_path: Path) -> None:

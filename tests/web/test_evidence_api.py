@@ -66,16 +66,31 @@ def test_anonymous_is_refused(evidence_app: FastAPI) -> None:
 def test_researcher_reads_studies_and_pool(evidence_app: FastAPI) -> None:
     app_client = _client(evidence_app, "r.search")
     listing = app_client.get("/api/v1/evidence/studies").json()
-    assert len(listing["studies"]) == 18  # one YAML file per study in evidence/data/studies
+    assert len(listing["studies"]) == 20  # one YAML file per study in evidence/data/studies
     assert len(app_client.get("/api/v1/evidence/studies?disorder=bpd").json()["studies"]) == 2
 
     finzi = app_client.get("/api/v1/evidence/studies/finzi-2014").json()
     placebo = next(a for a in finzi["arms"] if a["id"] == "placebo")
-    # 74 analysed minus the 33 derived for the toxin arm: derived, so not verified
+    # 41 analysed, read in the journal's Fig. 1 caption ("OBA(33) and placebo(41)")
     assert placebo["n_analysed"]["value"] == 41
-    assert placebo["n_analysed"]["verified"] is False
-    assert "74 analysed minus 33" in placebo["n_analysed"]["derivation"]
+    assert placebo["n_analysed"]["verified"] is True
+    assert "placebo(41)" in placebo["n_analysed"]["location"]
     assert placebo["n_randomised"] is None  # not read: stays missing, never 0
+    # the week-6 change of Finzi derives from the bound p < 0.0005, and says so
+    change = next(o for o in finzi["outcomes"] if o["id"] == "change-madrs-wk6")
+    assert change["effect"]["bound"] is True and "(a bound)" in change["effect"]["chain"]
+
+    head = app_client.get("/api/v1/evidence/headline?disorder=mdd").json()
+    assert head["outcome"] == "change" and head["lead"]["k"] == 5
+    assert {e["study_id"] for e in head["left_out"]} == {"li-2022", "brin-2020"}
+    bounds_out = app_client.get(
+        "/api/v1/evidence/pool?disorder=mdd&outcome=change&exclude_bounds=true"
+    ).json()
+    assert bounds_out["k"] == 4 and bounds_out["bayes"]["tau_prior"] == "halfnormal:0.5"
+    industry = app_client.get("/api/v1/evidence/pool?disorder=mdd&outcome=change&sponsor=industry")
+    assert industry.json()["status"] == "too_few"
+    bad = app_client.get("/api/v1/evidence/pool?disorder=mdd&outcome=change&sponsor=pharma")
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "sponsor"
 
     pooled = app_client.get("/api/v1/evidence/pool?disorder=mdd&outcome=response").json()
     assert pooled["status"] == "pooled"
@@ -139,7 +154,13 @@ def test_disorder_and_study_pages(evidence_app: FastAPI) -> None:
     assert mdd.status_code == 200
     html = mdd.text
     assert "Off-label." in html
-    assert html.count('class="forest"') == 3  # response, remission, dropout are pooled
+    assert html.count('class="forest"') == 4  # change, response, remission, dropout are pooled
+    # the headline leads: the change score of five trials, before response (two trials)
+    assert html.index('id="headline"') < html.index('id="outcome-change"')
+    assert html.index('id="outcome-change"') < html.index('id="outcome-response"')
+    assert "not independent" in html.split('id="published"')[1]
+    assert 'id="functional-unblinding"' in html
+    assert "Without effects derived from a bound" in html
     assert "Certainty: very low" in html
     assert "https://doi.org/10.1016/j.jpsychires.2012.01.027" in html  # Wollmer 2012
     assert "https://clinicaltrials.gov/study/NCT02116361" in html  # Brin 2020
@@ -159,7 +180,12 @@ def test_disorder_and_study_pages(evidence_app: FastAPI) -> None:
     assert mixed.count("makunts-2020-faers</a>: pharmacovigilance") == 1
     assert 'class="card outcome"' in bpd  # a randomised trial: the outcomes are shown
     study = api.get("/evidence/studies/finzi-2014").text
-    assert "74 analysed minus 33" in study  # a derivation is shown
+    assert "17/33 = 51.5% is the only count" in study  # a derivation is shown
+    assert 'id="effect-change-madrs-wk6"' in study and "from a bound" in study
+    wollmer = api.get("/evidence/studies/wollmer-2012").text
+    assert "from F(1,28) = 12.3 with n 15/15" in wollmer  # the chain
+    bpd_study = api.get("/evidence/studies/wollmer-2022-bpd").text
+    assert "Inconsistency in the source" in bpd_study
     assert '<span class="unknown">unknown</span>' in study  # funding and N randomised per arm
     index = api.get("/evidence").text
     assert "/evidence/disorders/bipolar" in index

@@ -80,7 +80,9 @@ POOLED_OUTCOMES: dict[str, tuple[str, ...]] = {
 }
 
 #: Preferred time point (weeks) of each outcome: the week of the trials' primary end points.
-TIMEPOINT_WEEKS: dict[str, float] = {"change": 6.0, "response": 6.0, "remission": 6.0}
+TIMEPOINT_WEEKS: dict[str, dict[str, float]] = {
+    "mdd": {"change": 6.0, "response": 6.0, "remission": 6.0},
+}
 
 #: Sponsor groups of the by-sponsor sensitivity analysis.
 SPONSOR_GROUPS: dict[str, str] = {
@@ -112,7 +114,7 @@ class Exclusion:
 
     study_id: str
     reason: str
-    arms: tuple[str, ...] = ()  # set when only some comparisons of an included trial are out
+    arms: tuple[str, ...] = ()  # arm ids, when only some comparisons of an included trial are out
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON."""
@@ -329,9 +331,9 @@ def select_comparisons(
 
     ``outcome`` is one of :data:`POOLED_OUTCOMES`; ``dose`` one of :data:`DOSE_BANDS` or None;
     ``sponsor`` one of :data:`SPONSOR_GROUPS` or None. Outcomes with a preferred time point
-    (:data:`TIMEPOINT_WEEKS`: week 6 for change, response and remission, the time point of every
-    published meta-analysis) use the result at that week; a trial without one is listed with
-    the week it reports. ``exclude_bounds`` drops effects derived from a bound (p < x).
+    (:data:`TIMEPOINT_WEEKS`: in depression week 6 for change, response and remission, the time
+    point of every published meta-analysis) use the result at that week; a trial without one is
+    listed with the week it reports. ``exclude_bounds`` drops effects derived from a bound (p < x).
     """
     if outcome not in POOLED_OUTCOMES:
         raise ValueError(f"outcome must be one of {sorted(POOLED_OUTCOMES)}, got {outcome!r}")
@@ -339,7 +341,7 @@ def select_comparisons(
         raise ValueError(f"dose must be one of {sorted(DOSE_BANDS)}, got {dose!r}")
     if sponsor is not None and sponsor not in SPONSOR_GROUPS:
         raise ValueError(f"sponsor must be one of {sorted(SPONSOR_GROUPS)}, got {sponsor!r}")
-    week = TIMEPOINT_WEEKS.get(outcome)
+    week = TIMEPOINT_WEEKS.get(disorder, {}).get(outcome)
     included: list[Comparison] = []
     excluded: list[Exclusion] = []
     for study in studies:
@@ -367,6 +369,16 @@ def select_comparisons(
             )
             continue
         reasons: list[str] = []
+        if study.crossover:
+            reasons.extend(
+                f"{o.id}: crossover data other than the first period"
+                for o in candidates
+                if o.period != "first"
+            )
+            candidates = [o for o in candidates if o.period == "first"]
+            if not candidates:
+                excluded.append(Exclusion(study.id, "; ".join(reasons)))
+                continue
         if week is not None:
             at_week = [o for o in candidates if o.timepoint_weeks == week]
             if not at_week:
@@ -377,9 +389,6 @@ def select_comparisons(
             candidates = at_week
         chosen: dict[tuple[str, str], Comparison] = {}
         for o in sorted(candidates, key=lambda o: not o.primary):
-            if study.crossover and o.period != "first":
-                reasons.append(f"{o.id}: crossover data other than the first period")
-                continue
             comp = _comparison(study, o)
             if isinstance(comp, str):
                 reasons.append(f"{o.id}: {comp}")
@@ -410,7 +419,7 @@ def select_comparisons(
                     Exclusion(
                         study.id,
                         f"{arms}: {'; '.join(reasons)}",
-                        tuple(a.label for a in lost),
+                        tuple(a.id for a in lost),
                     )
                 )
         else:

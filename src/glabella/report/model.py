@@ -55,6 +55,7 @@ __all__ = [
     "EligibilityData",
     "EvidenceSection",
     "Footnote",
+    "LeftOut",
     "MatchRow",
     "OutcomeEvidence",
     "PlanData",
@@ -260,7 +261,7 @@ class ChangeEvidence:
     resp_hi: float
     certainty: str
     certainty_domains: tuple[GradeDomain, ...]
-    left_out: tuple[str, ...]
+    left_out: tuple[LeftOut, ...]
     study_ids: tuple[str, ...]
     synthesis_footnote: int
     sd_footnote: int
@@ -569,6 +570,26 @@ def _outcome_evidence(
     )
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A randomised trial left out of the headline, or one dose comparison of it."""
+
+    short: str
+    dose_units: float | None = None
+    product: str | None = None
+
+
+def _left_out(study: Study, arm_ids: Sequence[str]) -> tuple[LeftOut, ...]:
+    if not arm_ids:
+        return (LeftOut(study.short),)
+    out = []
+    for arm_id in arm_ids:
+        arm = study.arm(arm_id)
+        dose = float(arm.dose_units.value) if arm.dose_units is not None else None
+        out.append(LeftOut(study.short, dose, arm.product if dose is not None else None))
+    return tuple(out)
+
+
 def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeEvidence | None:
     """The headline change-score synthesis re-expressed in PHQ-9 points and chance of response.
 
@@ -647,10 +668,7 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         certainty_domains=tuple(
             GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
         ),
-        left_out=tuple(
-            ev.get(e.study_id).short + (f" ({', '.join(e.arms)})" if e.arms else "")
-            for e in lead.left_out
-        ),
+        left_out=tuple(x for e in lead.left_out for x in _left_out(ev.get(e.study_id), e.arms)),
         study_ids=tuple(dict.fromkeys(c.study_id for c in syn.comparisons)),
         synthesis_footnote=syn_note,
         sd_footnote=sd_note,

@@ -137,8 +137,20 @@ def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[st
         if c is not None
         else {}
     )
+    left_out_names = ", ".join(
+        t(
+            "evidence.change.left_out_arm",
+            short=x.short,
+            dose=f"{x.dose_units:g}",
+            product=x.product,
+        )
+        if x.dose_units is not None
+        else x.short
+        for x in (c.left_out if c is not None else ())
+    )
     return {
         "change_arrays": change_arrays,
+        "left_out_names": left_out_names,
         "r": report,
         "t": t,
         "lang": lang,
