@@ -55,7 +55,13 @@ def test_report_page_shows_arrays_and_downloads_the_pdf(
     page.goto(f"{base}/patients/{pid}")
     page.click("text=Consultation report")
     expect(page.locator("h1").first).to_contain_text("Consultation report")
-    expect(page.locator("svg.icon-array")).to_have_count(4)
+    # the chance of response from the five-trial change score, drawn as two icon arrays; the
+    # two-trial response and remission results follow as text
+    expect(page.locator("svg.icon-array")).to_have_count(2)
+    expect(page.locator("#sec-change")).to_have_text(
+        "How much does it help? Change in depression scores"
+    )
+    expect(page.locator("#sec-change-block")).to_contain_text("PHQ-9")
     expect(page.locator("text=16 of 27")).to_be_visible()
     page.screenshot(path=str(artifacts / "20-report-page.png"), full_page=True)
     page.select_option("#lang", "de")

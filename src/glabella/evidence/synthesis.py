@@ -415,12 +415,9 @@ def select_comparisons(
             lost = [a for a in study.arms if a.role == "intervention" and a.id not in covered]
             if lost and reasons:
                 arms = ", ".join(a.label for a in lost)
+                why = "; ".join(r.split(": ", 1)[-1] for r in reasons)
                 excluded.append(
-                    Exclusion(
-                        study.id,
-                        f"{arms}: {'; '.join(reasons)}",
-                        tuple(a.id for a in lost),
-                    )
+                    Exclusion(study.id, f"{arms} comparison: {why}", tuple(a.id for a in lost))
                 )
         else:
             excluded.append(Exclusion(study.id, "; ".join(reasons) or "no usable data"))
@@ -1029,6 +1026,10 @@ def _names(ev: EvidenceBase, ids: Iterable[str]) -> str:
     return ", ".join(ev.get(i).short for i in sorted(ids, key=lambda i: ev.get(i).year))
 
 
+def _k_reported(s: Study) -> Num | None:
+    return next((r.value for r in s.reported_results if r.measure == "k"), None)
+
+
 def published_beside_ours(
     disorder: str, *, base: EvidenceBase | None = None
 ) -> list[dict[str, object]]:
@@ -1047,7 +1048,7 @@ def published_beside_ours(
         if s.design not in ("meta_analysis", "pooled_analysis") or not s.reported_results:
             continue
         effects = [r for r in s.reported_results if (r.measure or "") not in ("N", "k", "percent")]
-        main = effects[0] if effects else s.reported_results[0]
+        main = effects[0] if effects else None
         parts: list[str] = []
         if s.includes:
             theirs = set(s.includes)
@@ -1065,13 +1066,33 @@ def published_beside_ours(
                 f"Which trials {s.short} pooled was not read, so the difference cannot be "
                 "traced trial by trial."
             )
-        measure = (main.measure or "").lower()
-        if "md" in measure and "smd" not in measure:
+        measure = (main.measure or "").lower() if main is not None else ""
+        within = "within" in measure or "pre-post" in measure or "mean change" in measure
+        if main is None:
+            parts.append("No pooled effect size of it was read.")
+        elif within:
+            parts.append(
+                "It reports change within treated patients, not a comparison with placebo."
+            )
+        elif "md" in measure and "smd" not in measure:
             parts.append("It reports a raw mean difference in scale points, not an SMD.")
         elif "cohen" in measure:
             parts.append(
                 "It reports Cohen's d with the sign reversed (positive favours the toxin)."
             )
+        ours_est = lead.primary if lead is not None else None
+        if main is not None and not within and ours_est is not None and ours_est.measure == "SMD":
+            value = float(main.value.value)
+            comparable = "hedges" in measure or "smd" in measure
+            if "cohen" in measure and "positive favours" in measure:
+                value, comparable = -value, True
+            if comparable:
+                inside = ours_est.ci_lb <= value <= ours_est.ci_ub
+                parts.append(
+                    f"On our scale its estimate is {value:.2f}, "
+                    + ("inside" if inside else "outside")
+                    + f" our 95% CI ({ours_est.ci_lb:.2f} to {ours_est.ci_ub:.2f})."
+                )
         if s.independent is False:
             parts.append(f"Not independent: {s.independence_note}")
         if s.difference_note:
@@ -1081,13 +1102,13 @@ def published_beside_ours(
                 "study_id": s.id,
                 "short": s.short,
                 "year": s.year,
-                "label": main.label,
-                "measure": main.measure,
-                "value": num_to_dict(main.value, s),
-                "ci_lb": num_to_dict(main.ci_lb, s),
-                "ci_ub": num_to_dict(main.ci_ub, s),
-                "k": num_to_dict(main.k, s),
-                "n": num_to_dict(main.n, s),
+                "label": main.label if main else None,
+                "measure": main.measure if main else None,
+                "value": num_to_dict(main.value, s) if main else None,
+                "ci_lb": num_to_dict(main.ci_lb, s) if main else None,
+                "ci_ub": num_to_dict(main.ci_ub, s) if main else None,
+                "k": num_to_dict(main.k if main else _k_reported(s), s),
+                "n": num_to_dict(main.n if main else None, s),
                 "includes": list(s.includes),
                 "timepoint_weeks": s.timepoint_weeks,
                 "independent": s.independent,
@@ -1122,8 +1143,14 @@ def disorder_summary(disorder: str, *, base: EvidenceBase | None = None) -> dict
     if lead.lead is not None:
         parts.append(lead.text)
         for syn in lead.others:
-            if syn.pooled:
+            if syn.pooled and len(syn.comparisons) >= HEADLINE_MIN_K:
                 parts.append(f"Secondary, {_OUTCOME_LABEL[syn.outcome]}: {syn.summary}")
+            elif syn.pooled:
+                parts.append(
+                    f"{_OUTCOME_LABEL[syn.outcome].capitalize()} was counted by only "
+                    f"{syn.n_trials} trials ({syn.n_patients} patients): too few for a useful "
+                    "interval (see below)."
+                )
     elif rcts:
         parts.append(lead.text)
     others = [s for s in studies if not s.randomised]
