@@ -295,6 +295,8 @@ class _Mixture:
         return m, math.sqrt(max(var, 0.0))
 
     def quantile(self, p: float) -> float:
+        """The ``p`` quantile: Newton's method on ``F(x) = p`` (``F' `` the mixture density),
+        safeguarded by bisection inside a bracket that always holds the root."""
         m, s = self.moments()
         s = max(s, 1e-300)
         lo, hi = m - 8.0 * s, m + 8.0 * s
@@ -306,7 +308,25 @@ class _Mixture:
             if self.cdf(hi) >= p:
                 break
             hi += hi - lo
-        return _brent(lambda x: self.cdf(x) - p, lo, hi)
+        x = min(max(m + s * float(special.ndtri(p)), lo), hi)
+        for _ in range(200):
+            z = (x - self.mean) / self.sd
+            f = float(np.sum(self.w * special.ndtr(z))) - p
+            dens = float(np.sum(self.w * np.exp(-0.5 * z**2) / self.sd)) / math.sqrt(2 * math.pi)
+            if f == 0.0:
+                return x
+            if f < 0:
+                lo = x
+            else:
+                hi = x
+            step = f / dens if dens > 0 else math.inf
+            new = x - step
+            if not lo < new < hi:  # Newton left the bracket: bisect
+                new = 0.5 * (lo + hi)
+            if abs(new - x) <= 1e-14 * max(1.0, abs(x)) or hi - lo <= 1e-14 * max(1.0, abs(x)):
+                return new
+            x = new
+        return x  # pragma: no cover - Newton/bisection converges long before
 
 
 def _shortest(
