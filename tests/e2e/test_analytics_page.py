@@ -49,6 +49,14 @@ def test_analytics_page_shows_the_clinic_beside_the_trials(
     expect(first_row).to_contain_text(f"({response6['events']}/{response6['n']};")
     # the trials' certainty is shown (GRADE level, or "unknown" when nothing is pooled)
     expect(first_row).to_contain_text(re.compile(r"very low|low|moderate|high|unknown"))
+    # the trials' lead result comes first: the change score of five trials, not the two-trial
+    # response interval, with the comparison left out named
+    head = data["trials_headline"]
+    assert head["outcome"] == "change" and head["k"] == 5
+    lead = page.locator("#trials-headline")
+    expect(lead).to_contain_text("5 randomised trials, 286 patients")
+    expect(lead).to_contain_text(f"{head['estimate']:.2f}")
+    expect(lead).to_contain_text("Brin 2020 (OnabotulinumtoxinA 50 U)")
     expect(page.locator("svg.funnel circle.point")).to_have_count(6)
     expect(page.locator("#analytics-summary")).to_contain_text(str(data["analysed"]))
     page.screenshot(path=str(artifacts / "20-analytics.png"), full_page=True)

@@ -149,7 +149,11 @@ def trials_headline() -> dict[str, object]:
         n_trials=lead.n_trials,
         n_patients=lead.n_patients,
         certainty=lead.certainty.level if lead.certainty is not None else None,
-        left_out=[ev.get(e.study_id).short for e in head.left_out],
+        left_out=[
+            ev.get(e.study_id).short
+            + (f" ({', '.join(ev.get(e.study_id).arm(a).label for a in e.arms)})" if e.arms else "")
+            for e in head.left_out
+        ],
     )
     if est.measure == "SMD":
         pts = reexpress.smd_to_points(

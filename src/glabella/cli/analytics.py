@@ -34,6 +34,19 @@ def _print(report: AnalyticsReport) -> None:
         f"{o.index_courses} first courses analysed (no baseline: {o.excluded_no_baseline}; "
         f"baseline PHQ-9 below {o.min_baseline}: {o.excluded_low_baseline})"
     )
+    head = report.trials_headline
+    if head.get("outcome"):
+        phq = head.get("phq9")
+        pts = f", about {-float(phq['points']):.1f} PHQ-9 points" if isinstance(phq, dict) else ""
+        console.print(
+            f"Trials, lead result ({head['n_trials']} RCTs, {head['n_patients']} patients, "
+            f"{head['outcome']} at week 6): {head['measure']} {float(head['estimate']):.2f} "  # type: ignore[arg-type]
+            f"(95% CI {float(head['ci_lb']):.2f} to {float(head['ci_ub']):.2f}){pts}; "  # type: ignore[arg-type]
+            f"certainty {head['certainty']}",
+            markup=False,
+        )
+    else:
+        console.print(str(head.get("text", "")), markup=False)
     table = Table("outcome", "clinic", "trials, BoNT-A arms (crude)", "trials, pooled effect")
     rows = (
         ("response, week 6", o.overall.response6, "response"),

@@ -289,44 +289,59 @@ class _Mixture:
     def sf(self, x: float) -> float:
         return float(np.sum(self.w * special.ndtr((self.mean - x) / self.sd)))
 
+    def pdf(self, x: float) -> float:
+        z = (x - self.mean) / self.sd
+        return float(np.sum(self.w * np.exp(-0.5 * z**2) / self.sd)) / math.sqrt(2.0 * math.pi)
+
     def moments(self) -> tuple[float, float]:
         m = float(np.sum(self.w * self.mean))
         var = float(np.sum(self.w * (self.sd**2 + self.mean**2))) - m**2
         return m, math.sqrt(max(var, 0.0))
 
     def quantile(self, p: float) -> float:
-        """The ``p`` quantile: Newton's method on ``F(x) = p`` (``F' `` the mixture density),
-        safeguarded by bisection inside a bracket that always holds the root."""
+        """The ``p`` quantile (0 < p < 1): Newton's method on ``F(x) = p`` from the normal
+        approximation, safeguarded by a bracket ``F(lo) < p < F(hi)`` (bisection, or doubling
+        steps while one side of the bracket is still open)."""
         m, s = self.moments()
         s = max(s, 1e-300)
-        lo, hi = m - 8.0 * s, m + 8.0 * s
-        for _ in range(2000):
-            if self.cdf(lo) <= p:
-                break
-            lo -= hi - lo
-        for _ in range(2000):
-            if self.cdf(hi) >= p:
-                break
-            hi += hi - lo
-        x = min(max(m + s * float(special.ndtri(p)), lo), hi)
-        for _ in range(200):
-            z = (x - self.mean) / self.sd
-            f = float(np.sum(self.w * special.ndtr(z))) - p
-            dens = float(np.sum(self.w * np.exp(-0.5 * z**2) / self.sd)) / math.sqrt(2 * math.pi)
-            if f == 0.0:
+        x = m + s * float(special.ndtri(p))
+        lo, hi = -math.inf, math.inf
+        grow = s
+        for _ in range(500):
+            r = self.cdf(x) - p
+            if r == 0.0:
                 return x
-            if f < 0:
+            if r < 0:
                 lo = x
             else:
                 hi = x
-            step = f / dens if dens > 0 else math.inf
-            new = x - step
-            if not lo < new < hi:  # Newton left the bracket: bisect
-                new = 0.5 * (lo + hi)
-            if abs(new - x) <= 1e-14 * max(1.0, abs(x)) or hi - lo <= 1e-14 * max(1.0, abs(x)):
+            dens = self.pdf(x)
+            new = x - r / dens if dens > 0 else math.nan
+            if not lo < new < hi:
+                if math.isfinite(lo) and math.isfinite(hi):
+                    new = 0.5 * (lo + hi)
+                else:
+                    grow *= 2.0
+                    new = lo + grow if math.isfinite(lo) else hi - grow
+            tol = 1e-13 * s + 4.0 * np.finfo(float).eps * abs(new)
+            if abs(new - x) <= tol or hi - lo <= tol:
                 return new
             x = new
-        return x  # pragma: no cover - Newton/bisection converges long before
+        return x  # pragma: no cover - converges in a handful of steps
+
+    def shortest(self, mass: float) -> tuple[float, float]:
+        """Shortest interval of probability ``mass`` (Röver 2020, section 2.9): for a unimodal
+        density its ends have equal density, ``f(q(p)) = f(q(p + mass))``, solved for ``p``."""
+        eps = 1e-12
+
+        def gap(p: float) -> float:
+            return self.pdf(self.quantile(p)) - self.pdf(self.quantile(p + mass))
+
+        lo, hi = eps, 1.0 - mass - eps
+        if gap(lo) >= 0 or gap(hi) <= 0:  # not unimodal enough to bracket: minimise the width
+            return _shortest(self.quantile, mass)
+        p = float(optimize.brentq(gap, lo, hi, xtol=1e-13))
+        return self.quantile(p), self.quantile(p + mass)
 
 
 def _shortest(
@@ -547,7 +562,7 @@ def bayes_meta(
         b = tau**2 / (v[i] + tau**2)
         mix = _Mixture(post, b * y[i] + (1.0 - b) * m, np.sqrt(b * v[i] + (1.0 - b) ** 2 * s2))
         s_mean, s_sd = mix.moments()
-        s_short = _shortest(mix.quantile, mass)
+        s_short = mix.shortest(mass)
         shrink.append(
             StudyShrinkage(
                 index=i,
@@ -563,8 +578,8 @@ def bayes_meta(
             )
         )
 
-    mu_short = _shortest(mu_mix.quantile, mass)
-    pred_short = _shortest(pred_mix.quantile, mass)
+    mu_short = mu_mix.shortest(mass)
+    pred_short = pred_mix.shortest(mass)
     tau_short = _shortest(tau_q, mass, lower_bound=0.0)
     return BayesResult(
         k=k,
