@@ -84,4 +84,13 @@ def test_depression_evidence_page_matches_the_api(
     expect(page.locator("#arm-placebo")).to_contain_text("unknown")  # N randomised not read
     page.screenshot(path=str(artifacts / "evidence-04-study-top.png"))
     page.locator("table.provenance").screenshot(path=str(artifacts / "evidence-05-provenance.png"))
+    # a derived effect shows its chain, each input with where it was read
+    page.goto(f"{server}/evidence/studies/wollmer-2012")
+    chain = page.locator("#effect-change-hamd17-wk6")
+    expect(chain).to_contain_text("from F(1,28) = 12.3 with n 15/15")
+    expect(chain.locator("table.chain-inputs tbody tr")).to_have_count(5)
+    wollmer = context.request.get(f"{server}/api/v1/evidence/studies/wollmer-2012").json()
+    effect = next(o for o in wollmer["outcomes"] if o["effect"])["effect"]
+    expect(chain).to_contain_text(f"{effect['g']:.2f}")
+    chain.screenshot(path=str(artifacts / "evidence-06-derived-chain.png"))
     context.close()

@@ -37,7 +37,11 @@ def _print(report: AnalyticsReport) -> None:
     head = report.trials_headline
     if head.get("outcome"):
         phq = head.get("phq9")
-        pts = f", about {-float(phq['points']):.1f} PHQ-9 points" if isinstance(phq, dict) else ""
+        pts = (
+            f", about {-float(phq['points']):.1f} PHQ-9 points more improvement than placebo"
+            if isinstance(phq, dict)
+            else ""
+        )
         console.print(
             f"Trials, lead result ({head['n_trials']} RCTs, {head['n_patients']} patients, "
             f"{head['outcome']} at week 6): {head['measure']} {float(head['estimate']):.2f} "  # type: ignore[arg-type]

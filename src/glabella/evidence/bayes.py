@@ -316,16 +316,19 @@ class _Mixture:
             else:
                 hi = x
             dens = self.pdf(x)
-            new = x - r / dens if dens > 0 else math.nan
+            step = r / dens if dens > 0 else math.inf
+            tol = 1e-13 * s + 4.0 * np.finfo(float).eps * abs(x)
+            if abs(step) <= tol:
+                return x - step
+            new = x - step
             if not lo < new < hi:
                 if math.isfinite(lo) and math.isfinite(hi):
                     new = 0.5 * (lo + hi)
+                    if hi - lo <= tol:
+                        return new
                 else:
                     grow *= 2.0
                     new = lo + grow if math.isfinite(lo) else hi - grow
-            tol = 1e-13 * s + 4.0 * np.finfo(float).eps * abs(new)
-            if abs(new - x) <= tol or hi - lo <= tol:
-                return new
             x = new
         return x  # pragma: no cover - converges in a handful of steps
 
