@@ -269,6 +269,8 @@ def meta_command(
     if mod_names and meth in ("MH", "PETO"):
         _fail(f"--mods is not available with --method {meth}; use a random-effects method")
     prior = None
+    if not bayes and tau_prior.strip().lower() != "halfnormal:0.5":
+        _fail("--tau-prior is the prior of the Bayesian model: add --bayes")
     if bayes:
         if meth in ("MH", "PETO"):
             _fail(f"--bayes is a random-effects model; it cannot be combined with --method {meth}")

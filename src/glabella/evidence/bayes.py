@@ -459,7 +459,7 @@ def bayes_meta(
     hi = min(math.log(max(scales)) + 6.0, t_max)
     step = 0.125
     while True:
-        grid = np.linspace(lo, hi, max(int(math.ceil((hi - lo) / step)), 8) + 1)
+        grid = np.linspace(lo, hi, max(math.ceil((hi - lo) / step), 8) + 1)
         lg = log_g(grid)
         top = float(lg.max())
         if not math.isfinite(top):  # cannot happen for a proper prior and finite data
