@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -215,11 +215,18 @@ class BayesResult:
     p_mu_above_zero: float
     shrinkage: tuple[StudyShrinkage, ...] = ()
     measure: str | None = None
+    #: A new trial's effect as the discrete normal mixture of eq. 18 (section 2.7): weights,
+    #: means μ̂(τ_j) and SDs √(σ̂²(τ_j) + τ_j²) on the quadrature nodes (for assurance).
+    predictive: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]] = field(
+        default=((), (), ()), repr=False, compare=False
+    )
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON (the prior as its kind, scale and text)."""
         out: dict[str, object] = {
-            k: v for k, v in self.__dict__.items() if k not in ("tau_prior", "shrinkage")
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("tau_prior", "shrinkage", "predictive")
         }
         out["tau_prior"] = {
             "kind": self.tau_prior.kind,
@@ -614,4 +621,9 @@ def bayes_meta(
         p_mu_above_zero=mu_mix.sf(0.0),
         shrinkage=tuple(shrink),
         measure=measure,
+        predictive=(
+            tuple(float(x) for x in post),
+            tuple(float(x) for x in m),
+            tuple(float(x) for x in np.sqrt(s2 + tau**2)),
+        ),
     )
