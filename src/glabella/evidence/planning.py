@@ -62,8 +62,6 @@ __all__ = [
 
 #: Largest per-group sample size searched before giving up.
 N_MAX = 10_000_000
-#: Gauss-Hermite nodes for the assurance integral.
-_GH_NODES = 96
 
 
 class PlanningError(ValueError):
@@ -739,11 +737,35 @@ def _direction(mean: float, sides: int) -> float:
     return 1.0 if sides == 1 or mean >= 0.0 else -1.0
 
 
+def _assurance_exact(
+    means: NDArray[np.float64],
+    sds: NDArray[np.float64],
+    n1: int,
+    n2: int,
+    alpha: float,
+    sides: int,
+    direction: float,
+) -> NDArray[np.float64]:
+    """P(T > t_{1−α/s, df}) for δ ~ N(mean, sd²), exactly, vectorised over (mean, sd).
+
+    With σ_e = √(1/n1 + 1/n2) the SD of the estimate (SD units), δ̂ | δ ~ N(δ, σ_e²) and
+    δ ~ N(m, v) give δ̂ ~ N(m, σ_e² + v), independent of the pooled SD. Hence
+    T = δ̂/(σ_e·S) with S² ~ χ²_df/df and P(T > c) = P(T'' > c·σ_e/√(σ_e² + v)) where
+    T'' ~ t'(df, m/√(σ_e² + v)): a noncentral t tail (the known-variance form is O'Hagan,
+    Stevens & Campbell 2005, eq. 6: Φ((m − z·σ_e)/√(σ_e² + v))).
+    """
+    se_e = math.sqrt(1.0 / n1 + 1.0 / n2)
+    df = n1 + n2 - 2
+    crit = float(stats.t.ppf(1.0 - alpha / sides, df))
+    scale = np.sqrt(se_e * se_e + sds * sds)
+    return np.asarray(stats.nct.sf(crit * se_e / scale, df, direction * means / scale), dtype=float)
+
+
 def _assurance(mean: float, sd: float, n1: int, n2: int, alpha: float, sides: int) -> float:
-    x, w = np.polynomial.hermite.hermgauss(_GH_NODES)
-    delta = mean + math.sqrt(2.0) * sd * x
-    p = _success_power(delta, n1, n2, alpha, sides, _direction(mean, sides))
-    return float(np.clip(np.dot(w, p) / math.sqrt(math.pi), 0.0, 1.0))
+    p = _assurance_exact(
+        np.array([mean]), np.array([sd]), n1, n2, alpha, sides, _direction(mean, sides)
+    )
+    return float(np.clip(p[0], 0.0, 1.0))
 
 
 def _assurance_args(mean_effect: float, se_effect: float, tau: float) -> tuple[float, float]:
@@ -772,8 +794,9 @@ def assurance(
     ``se_effect`` (standardised d; e.g. a meta-analytic estimate and its SE) and τ the
     between-study SD of true effects (a new trial draws its own effect). Success = a
     significant result in the favourable direction: P(T' > t_{1−α/s, df}) with λ = δ·√(n1n2/(n1+n2))
-    (for two-sided tests the direction of m). Computed by Gauss-Hermite quadrature
-    (96 nodes): ∫ f(δ) N(δ; m, v) dδ ≈ π^{−1/2} Σ w_i f(m + √(2v)·x_i).
+    (for two-sided tests the direction of m). Computed exactly as a noncentral t tail (no
+    quadrature; derivation in :func:`_assurance_exact`): with v = s² + τ² and
+    σ_e = √(1/n1 + 1/n2), assurance = P(t'(df, m/√(σ_e² + v)) > t_{1−α/s, df}·σ_e/√(σ_e² + v)).
     As n → ∞ assurance tends to P(δ > 0) = Φ(|m|/√(s² + τ²)), not to 1.
     """
     mean, sd = _assurance_args(mean_effect, se_effect, tau)
@@ -797,7 +820,7 @@ def assurance_mixture(
     over the quadrature nodes of τ (Röver 2020, J Stat Softw 93(6), §2.7, eq. 18; see
     :attr:`glabella.evidence.bayes.BayesResult.predictive`). By linearity of the integral,
     assurance = Σ_j w_j ∫ P(success | δ) N(δ; m_j, s_j²) dδ (O'Hagan, Stevens & Campbell 2005),
-    each term by Gauss-Hermite quadrature as in :func:`assurance`. Success is a significant
+    each term exactly as in :func:`assurance`. Success is a significant
     result in the direction of the mixture's mean (two-sided) or favouring group 1 (one-sided).
     """
     w = np.asarray(weights, dtype=float).ravel()
@@ -817,11 +840,8 @@ def assurance_mixture(
     sides = _sides(sides)
     w = w / w.sum()
     direction = _direction(float(np.dot(w, m)), sides)
-    x, gw = np.polynomial.hermite.hermgauss(_GH_NODES)
-    delta = m[:, None] + math.sqrt(2.0) * sd[:, None] * x[None, :]
-    p = _success_power(delta, n1, n2, alpha, sides, direction)
-    inner = p @ gw / math.sqrt(math.pi)
-    return float(np.clip(np.dot(w, inner), 0.0, 1.0))
+    p = _assurance_exact(m, sd, n1, n2, alpha, sides, direction)
+    return float(np.clip(np.dot(w, p), 0.0, 1.0))
 
 
 @dataclass(frozen=True)
