@@ -12,6 +12,7 @@ from glabella.cli import audit, backup, db, evidence, instruments, meta, pathway
 from glabella.cli import demo as demo_cli
 from glabella.cli import export as export_cli
 from glabella.cli import fhir as fhir_cli
+from glabella.cli import plan as plan_cli
 from glabella.cli import report as report_cli
 
 app = typer.Typer(
@@ -41,5 +42,6 @@ app.command("restore")(backup.restore_command)
 app.add_typer(demo_cli.app, name="demo")
 app.add_typer(export_cli.app, name="export")
 app.command("analytics")(analytics_cli.analytics_command)
+app.add_typer(plan_cli.app, name="plan")
 
 __all__ = ["app"]
