@@ -25,6 +25,7 @@ References
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -66,6 +67,12 @@ N_MAX = 10_000_000
 
 class PlanningError(ValueError):
     """Bad planning input; the message names the offending field."""
+
+    @property
+    def field(self) -> str | None:
+        """The field the message starts with (``power``, ``baseline_correlation``, ...)."""
+        m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", str(self))
+        return m.group(0) if m else None
 
 
 # --------------------------------------------------------------------------- validation

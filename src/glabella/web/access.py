@@ -161,6 +161,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/evidence"): STAFF,
     ("GET", "/evidence/disorders/{disorder_id}"): STAFF,
     ("GET", "/evidence/studies/{study_id}"): STAFF,
+    # --- trial planning from the evidence (no patient data; researchers included) ---------
+    ("GET", "/evidence/planning"): STAFF,
+    ("GET", "/api/v1/planning/means"): STAFF,
+    ("GET", "/api/v1/planning/proportions"): STAFF,
+    ("GET", "/api/v1/planning/crossover"): STAFF,
+    ("GET", "/api/v1/planning/assurance"): STAFF,
+    ("GET", "/api/v1/planning/simulate"): STAFF,
+    ("GET", "/api/v1/planning/evidence"): STAFF,
+    ("GET", "/api/v1/planning/retrospective"): STAFF,
     # --- consultation report (clinical data; generation and reads audited) -----------------
     ("GET", "/patients/{patient_id}/report"): CLINICAL,
     ("GET", "/patients/{patient_id}/report.pdf"): CLINICAL,

@@ -36,6 +36,7 @@ from glabella.web import (
 from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.openapi import document_errors
+from glabella.web.routes import planning as planning_routes
 from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
@@ -230,6 +231,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(evidence_pages.router)
     app.include_router(report_pages.api_router)
     app.include_router(report_pages.router)
+    app.include_router(planning_routes.api_router)
+    app.include_router(planning_routes.router)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )

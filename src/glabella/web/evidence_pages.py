@@ -223,10 +223,15 @@ def evidence_disorder(request: Request, disorder_id: str) -> HTMLResponse:
     for o in outcomes:
         for excluded in o["syn"].excluded:
             not_pooled.setdefault(excluded.study_id, excluded.reason)
+    from glabella.web.routes.planning import retrospective_view
+
+    retro = retrospective_view(sy.headline(code, base=base).lead, base)
     return render(
         request,
         "evidence_disorder.html",
         user=user,
+        retro=retro,
+        retro_disorder=code,
         d=summary,
         outcomes=outcomes,
         studies=studies,
