@@ -369,7 +369,7 @@ def curves(
     value, _ = planning_effect(eff, basis)
     pl.unblinding_scenario(1.0, unblinding_shrink)  # validates the fraction
     shrink = float(unblinding_shrink)
-    ratio = pl._positive("ratio", ratio)
+    ratio = pl._ratio(ratio)
     out: dict[str, Any] = {"n": [int(n) for n in ns], "basis": basis}
     n2s = [max(2, math.ceil(ratio * n - 1e-9)) for n in ns]
     if eff.measure == "SMD":
@@ -428,6 +428,7 @@ class RetrospectiveRow:
     power_ci_bound: float | None  # ... the CI bound nearer no effect, if beyond it
     mde: float | None  # minimum detectable d at the stated power
     note: str
+    own_g: float | None = None  # the comparison's own Hedges' g in the pooled analysis
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -505,12 +506,14 @@ def retrospective_rows(
             if comp is not None:
                 n1, n2, src = comp.n1i, comp.n2i, "outcome data of the pooled comparison"
                 label = comp.label
+                if sum(1 for a in study.arms if a.role == "intervention") > 1:
+                    label = f"{comp.label}: {study.arm(a1).label} vs {study.arm(a2).label}"
             else:
                 n1, s1 = _arm_n(study, a1)
                 n2, s2 = _arm_n(study, a2)
                 src = s1 if s1 == s2 else f"{s1}; {s2}"
                 label = f"{study.short}: {study.arm(a1).label} vs {study.arm(a2).label}"
-            note = "first period (crossover)" if study.crossover else ""
+            note = "first period of a crossover" if study.crossover else ""
             if n1 is None or n2 is None or n1 < 2 or n2 < 2:
                 rows.append(
                     RetrospectiveRow(
@@ -537,6 +540,7 @@ def retrospective_rows(
                     ),
                     mde=pl.minimum_detectable_effect(n1, n2, power=power, alpha=alpha),
                     note=note,
+                    own_g=comp.yi if comp is not None else None,
                 )
             )
     return rows

@@ -115,6 +115,18 @@ def _positive(name: str, value: float) -> float:
     return x
 
 
+#: Allocation ratios outside this range are refused (no trial randomises 1:1000).
+RATIO_RANGE = (0.01, 100.0)
+
+
+def _ratio(value: float) -> float:
+    x = _finite("ratio", value)
+    lo, hi = RATIO_RANGE
+    if not lo <= x <= hi:
+        raise PlanningError(f"ratio must be between {lo:g} and {hi:g} (got {x:g})")
+    return x
+
+
 def _dropout(value: float, name: str = "dropout") -> float:
     x = _finite(name, value)
     if not 0.0 <= x < 1.0:
@@ -270,7 +282,7 @@ def n_two_means(
     d = _finite("d", d)
     power = _open_unit("power", power)
     alpha = _alpha(alpha)
-    ratio = _positive("ratio", ratio)
+    ratio = _ratio(ratio)
     sides = _sides(sides)
     dropout = _dropout(dropout)
     margin = _margin(margin, sides)
@@ -608,7 +620,7 @@ def n_two_proportions(
     p1, p2 = _check_props(p1, p2, sides, margin)
     power = _open_unit("power", power)
     alpha = _alpha(alpha)
-    ratio = _positive("ratio", ratio)
+    ratio = _ratio(ratio)
     dropout = _dropout(dropout)
 
     def power_at(n1: int) -> float:
@@ -663,7 +675,7 @@ def n_two_proportions_arcsine(
     p1, p2 = _check_props(p1, p2, sides)
     power = _open_unit("power", power)
     alpha = _alpha(alpha)
-    ratio = _positive("ratio", ratio)
+    ratio = _ratio(ratio)
     dropout = _dropout(dropout)
     h = _arcsine_h(p1, p2)
     h = abs(h) if sides == 2 else h
@@ -928,7 +940,7 @@ def n_for_assurance(
     mean, sd = _assurance_args(mean_effect, se_effect, tau)
     target = _open_unit("target", target)
     alpha = _alpha(alpha)
-    ratio = _positive("ratio", ratio)
+    ratio = _ratio(ratio)
     sides = _sides(sides)
     dropout = _dropout(dropout)
     if mean == 0.0:

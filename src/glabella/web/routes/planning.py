@@ -43,6 +43,7 @@ T = TypeVar("T")
 #: Simulation bounds for the web (CPU on a shared server).
 MAX_SIMS = 10_000
 MAX_SIM_N = 2_000
+MAX_SIM_WORK = 20_000_000
 #: Domain field names that the API calls differently.
 _FIELD_ALIASES = {"shrink": "unblinding", "target": "power"}
 _MAX_TEXT = 32
@@ -55,6 +56,10 @@ def _domain(call: Callable[[], T]) -> T:
     except PlanningError as exc:
         field = exc.field
         raise Invalid(str(exc), field=_FIELD_ALIASES.get(field or "", field)) from None
+    except (ArithmeticError, FloatingPointError):
+        raise Invalid(
+            "the numbers are outside the range the formulas can handle; check every value"
+        ) from None
 
 
 def _disorder(code: str) -> str:
@@ -390,6 +395,13 @@ def api_simulate(
         ) from None
     if len(weeks) > 20:
         raise Invalid("visits: at most 20 visits", field="visits")
+    work = sims * (n1 + (n2 if n2 is not None else n1)) * max(len(weeks), 1)
+    if work > MAX_SIM_WORK:
+        raise Invalid(
+            f"sims × patients × visits is {work:,}; at most {MAX_SIM_WORK:,} on the server "
+            "(use `glabella plan simulate` for larger runs)",
+            field="sims",
+        )
     res = _domain(
         lambda: pl.simulate_power(
             diff,
