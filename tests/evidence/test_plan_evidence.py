@@ -112,3 +112,14 @@ def test_binary_plan_applies_rr_to_the_control_risk(base: EvidenceBase) -> None:
     events, total = plan["effect"]["control_events"]
     assert plan["control_risk"] == pytest.approx(events / total)
     assert plan["toxin_risk"] == pytest.approx(syn.primary.estimate * events / total)  # type: ignore[union-attr]
+
+
+def test_plan_warns_when_the_evidence_cannot_carry_it(lead: sy.Synthesis) -> None:
+    plan = pe.plan_from_evidence(lead)
+    text = " ".join(plan["warnings"])
+    # the headline's prediction interval crosses 0, it pools 5 small trials, certainty very low
+    assert "prediction interval" in text and "includes no effect" in text
+    assert "5 comparisons" in text
+    assert "very low" in text
+    # assurance is shown beside power and is lower than the power at the pooled effect
+    assert plan["assurance"]["values"]["normal"] < plan["inert_placebo"]["power"]
