@@ -337,6 +337,7 @@ def simulate_command(
     sims: int = typer.Option(2000, "--sims", help="simulated trials"),
     alpha: str = AlphaOpt,
     seed: int = typer.Option(1, "--seed", help="random seed (reproducible)"),
+    analysis: str = typer.Option("change", "--analysis", help="change or ancova (LOCF)"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Monte Carlo power of a repeated-measures trial with drop-out (LOCF analysis)."""
@@ -369,6 +370,7 @@ def simulate_command(
                 alpha=_fraction("--alpha", alpha) or 0.0,
                 seed=seed,
                 progress=tick,
+                analysis=analysis.strip().lower(),
             )
         )
     _emit(

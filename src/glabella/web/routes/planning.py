@@ -385,8 +385,10 @@ def api_simulate(
     sims: Annotated[int, Query(le=MAX_SIMS)] = 2000,
     alpha: float = 0.05,
     seed: int = 1,
+    analysis: Annotated[str, Query(max_length=10)] = "change",
 ) -> dict[str, Any]:
-    """Monte Carlo power of a repeated-measures trial with drop-out (LOCF), seeded."""
+    """Monte Carlo power of a repeated-measures trial with drop-out (LOCF), seeded;
+    ``analysis`` = ``change`` (t test of the change) or ``ancova`` (on baseline)."""
     try:
         weeks = [float(v) for v in visits.split(",") if v.strip()]
     except ValueError:
@@ -414,6 +416,7 @@ def api_simulate(
             sims=sims,
             alpha=alpha,
             seed=seed,
+            analysis=analysis,
         )
     )
     return {**res.to_dict(), "seed": seed}
