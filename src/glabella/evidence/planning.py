@@ -771,7 +771,7 @@ def _assurance_exact(
     δ ~ N(m, v) give δ̂ ~ N(m, σ_e² + v), independent of the pooled SD. Hence
     T = δ̂/(σ_e·S) with S² ~ χ²_df/df and P(T > c) = P(T'' > c·σ_e/√(σ_e² + v)) where
     T'' ~ t'(df, m/√(σ_e² + v)): a noncentral t tail (the known-variance form is O'Hagan,
-    Stevens & Campbell 2005, eq. 6: Φ((m − z·σ_e)/√(σ_e² + v))).
+    Stevens & Campbell 2005: Φ((m − z·σ_e)/√(σ_e² + v))).
     """
     se_e = math.sqrt(1.0 / n1 + 1.0 / n2)
     df = n1 + n2 - 2
