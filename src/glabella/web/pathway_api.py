@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
@@ -48,17 +48,24 @@ class ConsentBody(Strict):
     confirmed: bool
 
 
+Quantity = Annotated[StrictStr | StrictInt | StrictFloat, Field(union_mode="left_to_right")]
+"""A typed number: text, int or JSON float; parsed by ``clinic.quantities`` (bools refused)."""
+
+
 class TreatmentBody(Strict):
-    product: str
+    """A treatment to record; numbers stay raw here and are parsed safely by the domain."""
+
+    product: str = Field(max_length=40)
     lot_number: str = Field(max_length=80)
     lot_expiry: dt.date
-    vial_units: str
-    saline_ml: str
-    sites: dict[str, str]
-    consent_id: int
-    protocol_id: str | None = None
+    vial_units: Quantity
+    saline_ml: Quantity
+    sites: dict[Annotated[str, Field(max_length=40)], Quantity] = Field(max_length=20)
+    consent_id: int = Field(ge=1, le=2**31 - 1)
+    protocol_id: str | None = Field(default=None, max_length=80)
     notes: str = Field(default="", max_length=4000)
     treated_at: dt.datetime | None = None
+    backdate_reason: str = Field(default="", max_length=2000)
 
 
 class AdverseEventBody(Strict):
@@ -207,6 +214,7 @@ def record_treatment(
         protocol_id=body.protocol_id,
         notes=body.notes,
         treated_at=body.treated_at,
+        backdate_reason=body.backdate_reason,
     )
     return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
 
