@@ -4,6 +4,7 @@ site, and no payload makes the server answer 500 or take more than 2 s (hypothes
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 
 import pytest
@@ -132,6 +133,11 @@ def test_fuzzed_treatment_payload_never_500_and_never_slow(
     found = api.post("/api/v1/patients/search", json={"q": "PW-FUZZ"}).json()
     pid = found[0]["id"] if found else _ready_patient(api)[0]
     start = time.perf_counter()
-    response = api.post(f"/api/v1/patients/{pid}/treatments", json=payload)
+    # json.dumps writes inf/nan as Infinity/NaN (not JSON): the server must refuse those too
+    response = api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        content=json.dumps(payload),
+        headers={"content-type": "application/json"},
+    )
     assert time.perf_counter() - start < 2
     assert response.status_code < 500, response.text

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
@@ -17,6 +17,7 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
+from glabella.services.treatment_request import TreatmentRequest
 from glabella.web.deps import database, request_actor
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
@@ -48,24 +49,8 @@ class ConsentBody(Strict):
     confirmed: bool
 
 
-Quantity = Annotated[StrictStr | StrictInt | StrictFloat, Field(union_mode="left_to_right")]
-"""A typed number: text, int or JSON float; parsed by ``clinic.quantities`` (bools refused)."""
-
-
-class TreatmentBody(Strict):
-    """A treatment to record; numbers stay raw here and are parsed safely by the domain."""
-
-    product: str = Field(max_length=40)
-    lot_number: str = Field(max_length=80)
-    lot_expiry: dt.date
-    vial_units: Quantity
-    saline_ml: Quantity
-    sites: dict[Annotated[str, Field(max_length=40)], Quantity] = Field(max_length=20)
-    consent_id: int = Field(ge=1, le=2**31 - 1)
-    protocol_id: str | None = Field(default=None, max_length=80)
-    notes: str = Field(default="", max_length=4000)
-    treated_at: dt.datetime | None = None
-    backdate_reason: str = Field(default="", max_length=2000)
+TreatmentBody = TreatmentRequest
+"""The request model shared with ``glabella treatments record``."""
 
 
 class AdverseEventBody(Strict):
@@ -203,19 +188,7 @@ def record_treatment(
     """Record a treatment; refused with every reason when any check fails."""
     if body.treated_at is not None and body.treated_at.tzinfo is None:
         raise Invalid("treated_at must include a timezone offset", field="treated_at")
-    data = treatment_service.TreatmentInput(
-        product_id=body.product,
-        lot_number=body.lot_number,
-        lot_expiry=body.lot_expiry,
-        vial_units=body.vial_units,
-        saline_ml=body.saline_ml,
-        sites=body.sites,
-        consent_id=body.consent_id,
-        protocol_id=body.protocol_id,
-        notes=body.notes,
-        treated_at=body.treated_at,
-        backdate_reason=body.backdate_reason,
-    )
+    data = body.to_input()
     return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
 
 
