@@ -91,3 +91,21 @@ def test_products_and_protocols_listing() -> None:
     assert products.exit_code == 0 and "Speywood" in products.output
     missing = runner.invoke(app, ["protocols", "show", "nope"])
     assert missing.exit_code == 2 and "unknown protocol" in missing.output
+
+
+def test_treatments_record_refuses_a_boolean_dose_naming_the_site(tmp_path: Path) -> None:
+    body = {
+        "product": "onabotulinumtoxinA",
+        "lot_number": "L1",
+        "lot_expiry": "2030-01-01",
+        "vial_units": "100",
+        "saline_ml": "2.5",
+        "sites": {"procerus": True},
+        "consent_id": 1,
+    }
+    file = tmp_path / "treatment.json"
+    file.write_text(json.dumps(body), encoding="utf-8")
+    result = runner.invoke(app, ["treatments", "record", "1", str(file)])
+    assert result.exit_code == 2
+    assert "sites.procerus" in result.output
+    assert "Traceback" not in result.output

@@ -224,7 +224,7 @@ def test_dose_above_ceiling_and_bad_units_refused(
         _treat(db, actor, pid, consent_id, sites=too_much)
     with pytest.raises(Invalid, match="not a number"):
         _treat(db, actor, pid, consent_id, sites={"procerus": "ten"})
-    with pytest.raises(Invalid, match="more than 0"):
+    with pytest.raises(Invalid, match="no sign"):
         _treat(db, actor, pid, consent_id, sites={"procerus": "-4"})
     with pytest.raises(Invalid, match="unknown injection site"):
         _treat(db, actor, pid, consent_id, sites={"chin": "4"})

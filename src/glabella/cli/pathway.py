@@ -17,6 +17,7 @@ from glabella.clinic.products import PRODUCTS, Dose, get_product
 from glabella.services import followup as followup_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
+from glabella.services.errors import ServiceError
 
 products_app = typer.Typer(
     help="BoNT-A products (units are never converted).", no_args_is_help=True
@@ -161,6 +162,40 @@ def treatments_list(patient_id: int) -> None:
     db = database()
     rows = run_service(lambda: treatment_service.list_treatments(db, cli_actor(db), patient_id))
     typer.echo(json.dumps([t.to_dict() for t in rows], indent=2))
+
+
+@treatments_app.command("record")
+def treatments_record(
+    patient_id: int,
+    file: Path = typer.Argument(
+        ..., help="JSON: the body of POST /api/v1/patients/{id}/treatments"
+    ),
+) -> None:
+    """Record a treatment from a JSON file; refused with every problem (each naming its field)."""
+    from pydantic import ValidationError
+
+    from glabella.services.treatment_request import TreatmentRequest
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"{file}: {exc}")
+    try:
+        request = TreatmentRequest.model_validate_json(text)
+    except ValidationError as exc:
+        fail(
+            "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+        )
+    db = database()
+    try:
+        view = treatment_service.record_treatment(db, cli_actor(db), patient_id, request.to_input())
+    except ServiceError as exc:
+        lines = [f"{p.get('field') or 'treatment'}: {p.get('message')}" for p in exc.problems]
+        fail("\n".join(lines) if lines else exc.message)
+    typer.echo(json.dumps(view.to_dict(), indent=2))
 
 
 @followup_app.command("show")

@@ -46,6 +46,7 @@ __all__ = [
     "TreatmentPlan",
     "TreatmentRefusedError",
     "ValidatedTreatment",
+    "check_plan",
     "expiry_from_month",
     "load_protocols",
     "load_sites",
@@ -205,10 +206,18 @@ class TreatmentPlan:
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a treatment cannot be recorded (``code`` is stable, for tests and UI)."""
+    """One reason a treatment cannot be recorded (``code`` is stable, for tests and UI).
+
+    ``field`` names where the problem is: a request field (``"vial_units"``) or an injection
+    site (``"sites.procerus"``); None when it concerns the treatment as a whole.
+    """
 
     code: str
     message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
 
 
 class TreatmentRefusedError(ValueError):
@@ -229,14 +238,19 @@ class ValidatedTreatment:
     exceeds_label_dose: bool
 
 
-def _check_plan(
+def check_plan(
     plan: TreatmentPlan, sites: Mapping[str, InjectionSite], ceiling: Dose
 ) -> list[Problem]:
+    """Every problem of ``plan`` (see :func:`validate_treatment`), without raising."""
     problems: list[Problem] = []
     pid = plan.product.id
     if plan.lot.product.id != pid:
         problems.append(
-            Problem("lot_product", f"lot {plan.lot.number} is {plan.lot.product.id}, not {pid}")
+            Problem(
+                "lot_product",
+                f"lot {plan.lot.number} is {plan.lot.product.id}, not {pid}",
+                "lot_number",
+            )
         )
     if plan.reconstitution.product.id != pid:
         problems.append(
@@ -248,16 +262,27 @@ def _check_plan(
                 "lot_expired",
                 f"lot {plan.lot.number} expired on {plan.lot.expiry.isoformat()}; "
                 f"refused on {plan.treatment_date.isoformat()}",
+                "lot_expiry",
             )
         )
     if not plan.injections:
-        problems.append(Problem("no_sites", "no injection sites recorded"))
+        problems.append(Problem("no_sites", "no injection sites recorded", "sites"))
     seen: set[str] = set()
     for inj in plan.injections:
         if inj.site_id not in sites:
-            problems.append(Problem("unknown_site", f"unknown injection site {inj.site_id!r}"))
+            problems.append(
+                Problem(
+                    "unknown_site",
+                    f"unknown injection site {inj.site_id!r}",
+                    f"sites.{inj.site_id}",
+                )
+            )
         if inj.site_id in seen:
-            problems.append(Problem("duplicate_site", f"site {inj.site_id!r} recorded twice"))
+            problems.append(
+                Problem(
+                    "duplicate_site", f"site {inj.site_id!r} recorded twice", f"sites.{inj.site_id}"
+                )
+            )
         seen.add(inj.site_id)
         if inj.dose.product.id != pid:
             problems.append(
@@ -267,7 +292,13 @@ def _check_plan(
                 )
             )
         elif inj.dose.units <= 0:
-            problems.append(Problem("site_units", f"site {inj.site_id!r} must have units > 0"))
+            problems.append(
+                Problem(
+                    "site_units",
+                    f"site {inj.site_id!r} must have units > 0",
+                    f"sites.{inj.site_id}",
+                )
+            )
     if ceiling.product.id != pid:
         problems.append(Problem("ceiling_product", f"ceiling is {ceiling.product.id}"))
     elif not any(p.code == "site_product" for p in problems):
@@ -278,6 +309,7 @@ def _check_plan(
                     "exceeds_vial",
                     f"total {total} is more than the {plan.reconstitution.vial_units} U "
                     "in the reconstituted vial",
+                    "vial_units",
                 )
             )
         if total > ceiling:
@@ -285,6 +317,7 @@ def _check_plan(
                 Problem(
                     "total_above_ceiling",
                     f"total {total} exceeds the glabellar ceiling of {ceiling.units} U for {pid}",
+                    "sites",
                 )
             )
     return problems
@@ -304,7 +337,7 @@ def validate_treatment(
     """
     site_map = sites if sites is not None else load_sites()
     limit = ceiling if ceiling is not None else Dose(plan.product.glabellar_ceiling, plan.product)
-    problems = _check_plan(plan, site_map, limit)
+    problems = check_plan(plan, site_map, limit)
     if problems:
         raise TreatmentRefusedError(problems)
     total = total_dose([i.dose for i in plan.injections], plan.product)

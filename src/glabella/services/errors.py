@@ -12,14 +12,24 @@ class ServiceError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        problems: tuple[dict[str, str | None], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.problems = problems  # every problem, each naming its field, when there are many
 
-    def to_dict(self) -> dict[str, str | None]:
+    def to_dict(self) -> dict[str, object]:
         """The JSON body of an error answer."""
-        return {"code": self.code, "message": self.message, "field": self.field}
+        out: dict[str, object] = {"code": self.code, "message": self.message, "field": self.field}
+        if self.problems:
+            out["problems"] = list(self.problems)
+        return out
 
 
 class NotFound(ServiceError):

@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
-from glabella.clinic import consent as consent_rules
-from glabella.clinic import protocol, schedule
-from glabella.clinic.products import Dose, get_product
+from glabella.clinic import protocol
+from glabella.clinic.products import get_product
+from glabella.clinic.protocol import Problem
+from glabella.clinic.treatment import (
+    ConsentFact,
+    ScreeningFact,
+    TreatmentContext,
+    TreatmentDraft,
+    check_treatment,
+    prepare,
+)
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import Role
-from glabella.services.screening import decision_of, latest_screening_row
-from glabella.store.pathway import ConsentRecord, Treatment, TreatmentSite
+from glabella.services.screening import decision_of
+from glabella.store.models import Patient
+from glabella.store.pathway import ConsentRecord, Screening, Treatment, TreatmentSite
 
 TREATMENT_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
-SCREENING_VALID_DAYS = 30
-"""A screening older than this must be repeated before treating (clinic policy)."""
 
 
 @dataclass(frozen=True)
@@ -32,13 +40,14 @@ class TreatmentInput:
     product_id: str
     lot_number: str
     lot_expiry: dt.date
-    vial_units: str
-    saline_ml: str
-    sites: dict[str, str]
+    vial_units: object
+    saline_ml: object
+    sites: Mapping[str, object]
     consent_id: int
     protocol_id: str | None = None
     notes: str = ""
     treated_at: dt.datetime | None = None
+    backdate_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class TreatmentView:
     exceeds_label_dose: bool
     sites: tuple[SiteView, ...]
     notes: str | None
+    backdate_reason: str | None = None
 
     @property
     def dose_label(self) -> str:
@@ -98,6 +108,7 @@ class TreatmentView:
                 for s in self.sites
             ],
             "notes": self.notes,
+            "backdate_reason": self.backdate_reason,
         }
 
 
@@ -128,141 +139,122 @@ def _view(row: Treatment) -> TreatmentView:
             for s in row.sites
         ),
         notes=row.notes,
+        backdate_reason=row.backdate_reason,
     )
 
 
-def _decimal(raw: str, field: str) -> Decimal:
-    try:
-        value = Decimal(str(raw).strip())
-    except InvalidOperation:
-        raise Invalid(f"{field.replace('_', ' ')}: {raw!r} is not a number", field=field) from None
-    if not value.is_finite():
-        raise Invalid(f"{field.replace('_', ' ')} must be a finite number", field=field)
-    return value
+def _screening_facts(session: Session, patient_id: int, product_id: str) -> list[ScreeningFact]:
+    rows = session.scalars(
+        select(Screening)
+        .where(Screening.patient_id == patient_id, Screening.product_id == product_id)
+        .options(selectinload(Screening.overrides))
+    ).all()
+    facts = []
+    for row in rows:
+        decision = decision_of(row)
+        facts.append(
+            ScreeningFact(
+                id=row.id,
+                product_id=row.product_id,
+                screened_at=row.screened_at,
+                screened_on=row.screened_on,
+                can_treat=decision.can_treat,
+                outcome=decision.outcome,
+                open_items=tuple(
+                    r.rule_id
+                    for r in decision.reasons
+                    if r.severity != "precaution" or r.override is None
+                ),
+            )
+        )
+    return facts
+
+
+def _consent_fact(session: Session, patient_id: int, consent_id: int) -> ConsentFact | None:
+    consent = session.get(ConsentRecord, consent_id)
+    if consent is None or consent.patient_id != patient_id:
+        return None
+    used = session.scalars(select(Treatment.id).where(Treatment.consent_id == consent.id)).first()
+    return ConsentFact(consent.id, consent.signed_at, consent.version, used)
+
+
+def _lock_patient(session: Session, patient_id: int) -> None:
+    """Hold the patient's row until commit, so that two requests recording treatments for one
+    patient run the interval check one after the other (``SELECT ... FOR UPDATE`` on
+    PostgreSQL; SQLite already serialises writing transactions with ``BEGIN IMMEDIATE``)."""
+    session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+
+
+def _refused(problems: list[Problem]) -> Invalid:
+    return Invalid(
+        "treatment not recorded: " + "; ".join(p.message for p in problems),
+        field=problems[0].field or "treatment",
+        problems=tuple(p.to_dict() for p in problems),
+    )
 
 
 def record_treatment(
     db: Database, actor: Actor, patient_id: int, data: TreatmentInput
 ) -> TreatmentView:
-    """Record one injection session, or refuse with every reason, storing nothing."""
+    """Record one injection session, or refuse with every reason, storing nothing.
+
+    The decision is :func:`glabella.clinic.treatment.check_treatment` (pure); this function
+    only loads what it needs, calls it and writes.
+    """
     require_role(actor, TREATMENT_ROLES, "record treatments")
-    try:
-        product = get_product(data.product_id)
-    except KeyError:
-        raise Invalid(f"unknown product {data.product_id!r}", field="product") from None
-    if not data.lot_number.strip():
-        raise Invalid("lot number is required", field="lot_number")
-    vial_units = _decimal(data.vial_units, "vial_units")
-    saline_ml = _decimal(data.saline_ml, "saline_ml")
-    injections = []
-    for site_id, raw in sorted(data.sites.items()):
-        if str(raw).strip() in ("", "0"):
-            continue
-        units = _decimal(raw, f"site {site_id}")
-        if units <= 0:
-            raise Invalid(f"units at {site_id} must be more than 0", field=site_id)
-        injections.append(protocol.SiteInjection(site_id, Dose(units, product)))
     now = db.now()
-    treated_at = data.treated_at or now
-    if treated_at.tzinfo is None:
-        raise Invalid("treatment time must include a timezone", field="treated_at")
-    if treated_at > now + dt.timedelta(minutes=5):
-        raise Invalid("a treatment cannot be recorded in the future", field="treated_at")
+    draft = TreatmentDraft(
+        product_id=data.product_id,
+        lot_number=data.lot_number,
+        lot_expiry=data.lot_expiry,
+        vial_units=data.vial_units,
+        saline_ml=data.saline_ml,
+        sites=data.sites,
+        treated_at=data.treated_at or now,
+        protocol_id=data.protocol_id or None,
+        backdate_reason=data.backdate_reason,
+    )
     with db.transaction() as session:
         load_patient(session, actor, patient_id)
+        _lock_patient(session, patient_id)
         tz = clinic_zone(session, actor)
-        day = treated_at.astimezone(tz).date()
-        problems: list[str] = []
-
-        screening = latest_screening_row(session, patient_id, product.id)
-        if screening is None:
-            problems.append(f"no eligibility screening for {product.id}: screen the patient first")
-        else:
-            decision = decision_of(screening)
-            if (day - screening.screened_on).days > SCREENING_VALID_DAYS:
-                problems.append(
-                    f"the last screening ({screening.screened_on.isoformat()}) is older than "
-                    f"{SCREENING_VALID_DAYS} days: screen again"
-                )
-            if not decision.can_treat:
-                open_items = ", ".join(
-                    r.rule_id
-                    for r in decision.reasons
-                    if r.severity != "precaution" or r.override is None
-                )
-                problems.append(
-                    f"screening outcome is {decision.outcome.replace('_', ' ')} ({open_items})"
-                )
-
-        consent = session.get(ConsentRecord, data.consent_id)
-        if consent is None or consent.patient_id != patient_id:
-            problems.append("no signed consent selected for this treatment")
-        else:
-            used = session.scalars(
-                select(Treatment.id).where(Treatment.consent_id == consent.id)
-            ).first()
-            if used is not None:
-                problems.append("that consent was already used for another treatment; sign again")
-            check = consent_rules.can_record_treatment(
-                consent.signed_at, consent.version, treated_at, tz
-            )
-            problems.extend(check.reasons)
-
-        last = session.scalars(
-            select(Treatment)
-            .where(Treatment.patient_id == patient_id, Treatment.treated_at < treated_at)
-            .order_by(Treatment.treated_at.desc())
-            .limit(1)
-        ).first()
-        if last is not None and not schedule.retreatment_allowed(last.treated_at, treated_at, tz):
-            allowed = schedule.retreatment_allowed_from(last.treated_at, tz)
-            problems.append(
-                f"re-treatment is allowed from {allowed.isoformat()} "
-                f"(12 weeks after {last.treatment_date.isoformat()})"
-            )
-        try:
-            plan = protocol.TreatmentPlan(
-                product=product,
-                treatment_date=day,
-                lot=protocol.Lot(product, data.lot_number.strip(), data.lot_expiry),
-                reconstitution=protocol.Reconstitution(product, vial_units, saline_ml),
-                injections=tuple(injections),
-            )
-            validated = protocol.validate_treatment(plan)
-        except protocol.TreatmentRefusedError as exc:
-            problems.extend(p.message for p in exc.problems)
-            validated = None
-        except (TypeError, ValueError) as exc:
-            problems.append(str(exc))
-            validated = None
-        if problems or validated is None:
-            raise Invalid("treatment not recorded: " + "; ".join(problems), field="treatment")
-        if data.protocol_id and data.protocol_id not in protocol.load_protocols():
-            raise Invalid(f"unknown protocol {data.protocol_id!r}", field="protocol_id")
-        volumes = dict(validated.volumes_ml)
+        others = session.scalars(
+            select(Treatment.treated_at).where(Treatment.patient_id == patient_id)
+        ).all()
+        ctx = TreatmentContext(
+            now=now,
+            clinic_tz=tz,
+            screenings=_screening_facts(session, patient_id, data.product_id),
+            consent=_consent_fact(session, patient_id, data.consent_id),
+            other_treatments=tuple(others),
+        )
+        problems = check_treatment(draft, ctx)
+        if problems:
+            raise _refused(problems)
+        ready = prepare(draft, ctx)
+        volumes = dict(ready.site_volumes_ml)
         row = Treatment(
             patient_id=patient_id,
-            treated_at=treated_at,
-            treatment_date=day,
+            treated_at=draft.treated_at,
+            treatment_date=ready.treatment_date,
             injector_id=actor.user_id,
             injector_name=actor.username,
-            product_id=product.id,
-            protocol_id=data.protocol_id or None,
-            lot_number=data.lot_number.strip(),
-            lot_expiry=data.lot_expiry,
-            vial_units=str(vial_units),
-            saline_ml=str(saline_ml),
-            total_units=str(validated.total.units),
-            exceeds_label_dose=validated.exceeds_label_dose,
-            screening_id=screening.id if screening else 0,
+            product_id=ready.product.id,
+            protocol_id=draft.protocol_id,
+            lot_number=draft.lot_number.strip(),
+            lot_expiry=draft.lot_expiry,
+            vial_units=str(ready.vial_units),
+            saline_ml=str(ready.saline_ml),
+            total_units=str(ready.total_units),
+            exceeds_label_dose=ready.exceeds_label_dose,
+            screening_id=ready.screening_id,
             consent_id=data.consent_id,
             notes=data.notes.strip() or None,
+            backdate_reason=draft.backdate_reason.strip() if ready.backdated else None,
             created_at=now,
             sites=[
-                TreatmentSite(
-                    site_id=i.site_id, units=str(i.dose.units), volume_ml=str(volumes[i.site_id])
-                )
-                for i in injections
+                TreatmentSite(site_id=s, units=str(u), volume_ml=str(volumes[s]))
+                for s, u in ready.site_units
             ],
         )
         session.add(row)
@@ -277,9 +269,21 @@ def record_treatment(
             "treatment",
             row.id,
             patient_id=patient_id,
-            product=product.id,
-            total_units=str(validated.total.units),
+            product=ready.product.id,
+            total_units=str(ready.total_units),
         )
+        if ready.backdated:
+            audit.record(
+                session,
+                actor,
+                "treatment.backdated",
+                "treatment",
+                row.id,
+                patient_id=patient_id,
+                treated_at=draft.treated_at.isoformat(),
+                recorded_at=now.isoformat(),
+                reason=draft.backdate_reason.strip(),
+            )
         return _view(row)
 
 

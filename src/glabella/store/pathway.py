@@ -93,6 +93,8 @@ class Treatment(Base):
     screening_id: Mapped[int] = mapped_column(ForeignKey("screenings.id"))
     consent_id: Mapped[int] = mapped_column(ForeignKey("consents.id"), unique=True)
     notes: Mapped[str | None] = mapped_column(Text)
+    # Why a treatment was recorded more than 1 h after it happened (migration 0007).
+    backdate_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
     sites: Mapped[list[TreatmentSite]] = relationship(

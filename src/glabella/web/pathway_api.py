@@ -17,6 +17,7 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
+from glabella.services.treatment_request import TreatmentRequest
 from glabella.web.deps import database, request_actor
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
@@ -48,17 +49,8 @@ class ConsentBody(Strict):
     confirmed: bool
 
 
-class TreatmentBody(Strict):
-    product: str
-    lot_number: str = Field(max_length=80)
-    lot_expiry: dt.date
-    vial_units: str
-    saline_ml: str
-    sites: dict[str, str]
-    consent_id: int
-    protocol_id: str | None = None
-    notes: str = Field(default="", max_length=4000)
-    treated_at: dt.datetime | None = None
+TreatmentBody = TreatmentRequest
+"""The request model shared with ``glabella treatments record``."""
 
 
 class AdverseEventBody(Strict):
@@ -196,18 +188,7 @@ def record_treatment(
     """Record a treatment; refused with every reason when any check fails."""
     if body.treated_at is not None and body.treated_at.tzinfo is None:
         raise Invalid("treated_at must include a timezone offset", field="treated_at")
-    data = treatment_service.TreatmentInput(
-        product_id=body.product,
-        lot_number=body.lot_number,
-        lot_expiry=body.lot_expiry,
-        vial_units=body.vial_units,
-        saline_ml=body.saline_ml,
-        sites=body.sites,
-        consent_id=body.consent_id,
-        protocol_id=body.protocol_id,
-        notes=body.notes,
-        treated_at=body.treated_at,
-    )
+    data = body.to_input()
     return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
 
 

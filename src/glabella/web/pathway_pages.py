@@ -283,6 +283,8 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             consent_id=consent_id,
             protocol_id=values.get("protocol_id") or None,
             notes=values.get("notes", ""),
+            treated_at=_treated_at(values.get("treated_at", "")),
+            backdate_reason=values.get("backdate_reason", ""),
         )
         treatment_service.record_treatment(db, actor, patient_id, data)
     except ServiceError as exc:
@@ -297,9 +299,34 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             chosen_protocol=None,
             map_svg=injection_map_svg(context["sites"], units),
             error=exc.message,
+            field_errors=_field_errors(exc),
             **context,
         )
     return redirect(f"/patients/{patient_id}#pathway")
+
+
+def _treated_at(raw: str) -> dt.datetime | None:
+    """The form's optional treatment time (ISO, with an offset); empty means now."""
+    if not raw.strip():
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Invalid("treatment time must be a date and time", field="treated_at") from None
+    if value.tzinfo is None:
+        raise Invalid("treatment time must include a timezone offset", field="treated_at")
+    return value
+
+
+def _field_errors(exc: ServiceError) -> dict[str, str]:
+    """Messages by form input id ("sites.procerus" -> "site_procerus"), first one wins."""
+    out: dict[str, str] = {}
+    for problem in exc.problems:
+        where = problem.get("field") or ""
+        key = "site_" + where[len("sites.") :] if where.startswith("sites.") else where
+        if key and problem.get("message"):
+            out.setdefault(key, str(problem["message"]))
+    return out
 
 
 # --- adverse events -----------------------------------------------------------------------
