@@ -35,6 +35,7 @@ from glabella.web import (
 )
 from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
+from glabella.web.limits import BoundedRequests
 from glabella.web.openapi import document_errors
 from glabella.web.routes import planning as planning_routes
 from glabella.web.templating import TEMPLATES
@@ -152,6 +153,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.https,
     )
 
+    # Outside the session and the app: an oversized body is refused before anything reads it.
+    app.add_middleware(BoundedRequests)
     app.add_middleware(SecurityHeaders, https=settings.https)
 
     @app.exception_handler(ServiceError)
