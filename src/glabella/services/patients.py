@@ -18,6 +18,19 @@ from glabella.store.models import Patient
 
 SEXES = ("female", "male", "other", "unknown")
 
+FORBIDDEN_CHARACTERS = frozenset(
+    "\x00\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""NUL and the Unicode bidirectional controls (UAX #9: LRM, RLM, LRE..RLO, LRI..PDI): a name or
+MRN holding them displays as another (CVE-2021-42574, "Trojan Source"), so a record could be
+shown as a different patient's."""
+
+
+def like_pattern(query: str) -> str:
+    """A case-insensitive substring pattern with ``%``, ``_`` and ``\\`` matched literally."""
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
 
 class PatientInput(BaseModel):
     """What a user types to register or edit a patient."""
@@ -31,6 +44,18 @@ class PatientInput(BaseModel):
     sex: str
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
+
+    @field_validator("mrn", "given_name", "family_name", "phone")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        if value is not None:
+            bad = next((c for c in value if c in FORBIDDEN_CHARACTERS or ord(c) < 32), None)
+            if bad is not None:
+                raise ValueError(
+                    f"contains the invisible control character U+{ord(bad):04X}"
+                    " (NUL, line breaks and right-to-left overrides are not allowed)"
+                )
+        return value
 
     @field_validator("sex")
     @classmethod
@@ -187,11 +212,11 @@ def search_patients(
     with db.transaction() as session:
         stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
         if query:
-            like = f"%{query.lower()}%"
+            like = like_pattern(query)
             conditions: list[ColumnElement[bool]] = [
-                Patient.mrn.ilike(like),
-                Patient.given_name.ilike(like),
-                Patient.family_name.ilike(like),
+                Patient.mrn.ilike(like, escape="\\"),
+                Patient.given_name.ilike(like, escape="\\"),
+                Patient.family_name.ilike(like, escape="\\"),
             ]
             with contextlib.suppress(ValueError):
                 conditions.append(Patient.date_of_birth == dt.date.fromisoformat(query))

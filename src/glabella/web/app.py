@@ -182,8 +182,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse(
                 {"error": {"code": "http", "message": message, "field": None}},
                 status_code=exc.status_code,
+                headers=exc.headers,  # e.g. 405's Allow (RFC 9110 section 15.5.6)
             )
-        return _error_page(request, exc.status_code, message)
+        page = _error_page(request, exc.status_code, message)
+        for name, value in (exc.headers or {}).items():
+            page.headers[name] = value
+        return page
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
