@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from glabella.services import audit
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound
+from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound, OtherClinic
 from glabella.services.roles import PATIENT_ADMIN_ROLES
 from glabella.store.models import Patient
 
@@ -140,9 +140,33 @@ def require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
 def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     """The patient with this id in the actor's clinic (another clinic's patient is not found)."""
     patient = session.get(Patient, patient_id)
-    if patient is None or patient.clinic_id != actor.clinic_id:
+    if patient is None:
         raise NotFound(f"no patient with id {patient_id}", field="patient_id")
+    if patient.clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no patient with id {patient_id}",
+            field="patient_id",
+            actor=actor,
+            entity="patient",
+            entity_id=patient_id,
+        )
     return patient
+
+
+def require_record_in_clinic(
+    session: Session, actor: Actor, patient_id: int, entity: str, entity_id: int
+) -> None:
+    """A record (assessment, screening) of a patient is in the actor's clinic; otherwise it is
+    "not found" under the record's own id, revealing neither the record nor its patient's id."""
+    clinic_id = session.connection().execute(_PATIENT_CLINIC, {"id": patient_id}).scalar()
+    if clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no {entity} with id {entity_id}",
+            field=f"{entity}_id",
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+        )
 
 
 _PATIENT_CLINIC = select(Patient.clinic_id).where(Patient.id == bindparam("id"))
@@ -152,8 +176,16 @@ def require_patient(session: Session, actor: Actor, patient_id: int) -> None:
     """Like :func:`load_patient` without loading the record: a single-column lookup for hot
     paths (a submission) that only need to know the patient is in the actor's clinic."""
     clinic_id = session.connection().execute(_PATIENT_CLINIC, {"id": patient_id}).scalar()
-    if clinic_id is None or clinic_id != actor.clinic_id:
+    if clinic_id is None:
         raise NotFound(f"no patient with id {patient_id}", field="patient_id")
+    if clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no patient with id {patient_id}",
+            field="patient_id",
+            actor=actor,
+            entity="patient",
+            entity_id=patient_id,
+        )
 
 
 def _mrn_taken(session: Session, clinic_id: int, mrn: str, except_id: int | None = None) -> bool:
