@@ -129,3 +129,35 @@ def test_cli_users_add_with_clinic(db: Database) -> None:
 
         user = session.scalars(select(User).where(User.username == "nurse.west")).one()
         assert user.clinic_id == clinics["West Clinic"] and user.role == "nurse"
+
+
+def test_another_clinics_assessment_is_not_found_like_a_missing_one_and_audited(
+    two_clinics: dict[str, object], settings: Settings, db: Database
+) -> None:
+    """Issue 17: another clinic's assessment id answered "no patient with id N" (confirming the
+    record and revealing its patient's id), and the refusal left no audit row."""
+    from sqlalchemy import select
+
+    from glabella.store.models import AuditEvent
+
+    pb = two_clinics["pb"]
+    assert isinstance(pb, patients.PatientView)
+    theirs = assessments.list_assessments(db, two_clinics["b"].actor(), pb.id)[0].id  # type: ignore[attr-defined]
+    client = TestClient(create_app(settings, db), raise_server_exceptions=False)
+    client.post("/api/v1/auth/login", json={"username": "dr.north", "password": PASSWORD})
+    other = client.get(f"/api/v1/assessments/{theirs}")
+    missing = client.get(f"/api/v1/assessments/{theirs + 1000}")
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["error"]["message"] == f"no assessment with id {theirs}"
+    assert missing.json()["error"]["message"] == f"no assessment with id {theirs + 1000}"
+    assert str(pb.id) not in other.json()["error"]["message"].replace(str(theirs), "")
+    assert client.get(f"/api/v1/patients/{pb.id}").status_code == 404
+    with db.transaction() as session:
+        refused = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "access.refused_other_clinic")
+        ).all()
+    assert sorted((r.entity, r.entity_id) for r in refused) == [
+        ("assessment", str(theirs)),
+        ("patient", str(pb.id)),
+    ]
+    assert all(r.user_id == two_clinics["a"].id for r in refused)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from glabella.evidence.synthesis import (
     select_comparisons,
     sensitivity,
 )
+from glabella.interop.csv_safety import safe_cell
 
 app = typer.Typer(help="Evidence base: trials, provenance and syntheses", no_args_is_help=True)
 
@@ -384,17 +385,19 @@ def export_command(
     if OUTCOME_KINDS[out_kind] == "binary":
         writer.writerow(["study", "ai", "n1i", "ci", "n2i"])
         for c in comps:
-            writer.writerow([c.label, c.ai, c.n1i, c.ci, c.n2i])
+            writer.writerow([safe_cell(c.label), c.ai, c.n1i, c.ci, c.n2i])
     elif all(c.m1i is not None for c in comps):
         writer.writerow(["study", "m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"])
         for c in comps:
-            writer.writerow([c.label, c.m1i, c.sd1i, c.n1i, c.m2i, c.sd2i, c.n2i])
+            writer.writerow([safe_cell(c.label), c.m1i, c.sd1i, c.n1i, c.m2i, c.sd2i, c.n2i])
     else:
         # effects derived from reported statistics: Hedges' g and its variance, with the
         # route in a moderator column (`glabella meta FILE --measure GEN`, or R: rma(yi, vi))
         writer.writerow(["study", "yi", "vi", "n1i", "n2i", "effect_from"])
         for c in comps:
-            writer.writerow([c.label, repr(c.yi), repr(c.vi), c.n1i, c.n2i, c.effect_from])
+            writer.writerow(
+                [safe_cell(c.label), repr(c.yi), repr(c.vi), c.n1i, c.n2i, c.effect_from]
+            )
     text = buf.getvalue()
     if output is None:
         _out.print(text, end="", markup=False)

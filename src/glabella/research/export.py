@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from glabella.interop.csv_safety import safe_cell, safe_row
 from glabella.research import deid
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
@@ -166,7 +167,10 @@ class _TableWriter:
         if not rows:
             return
         self.csv.writerows(
-            ["" if v is None else (str(v).lower() if isinstance(v, bool) else v) for v in r]
+            [
+                "" if v is None else (str(v).lower() if isinstance(v, bool) else safe_cell(v))
+                for v in r
+            ]
             for r in rows
         )
         arrays = [
@@ -196,7 +200,7 @@ def _dictionary(directory: Path) -> None:
         out.writerow(["table", "column", "type", "description"])
         for table, (_, cols) in TABLES.items():
             for c in cols:
-                out.writerow([table, c.name, str(c.type), c.description])
+                out.writerow(safe_row([table, c.name, str(c.type), c.description]))
     lines = [
         "# Glabella research export: data dictionary",
         "",

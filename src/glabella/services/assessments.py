@@ -13,7 +13,12 @@ from glabella.clinic import instruments, safety
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
-from glabella.services.patients import load_patient, require_patient, require_role
+from glabella.services.patients import (
+    load_patient,
+    require_patient,
+    require_record_in_clinic,
+    require_role,
+)
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.store.models import Alert, Assessment, AssessmentAnswer, table_of
 
@@ -212,6 +217,6 @@ def get_assessment(db: Database, actor: Actor, assessment_id: int) -> Assessment
         row = session.get(Assessment, assessment_id)
         if row is None:
             raise NotFound(f"no assessment with id {assessment_id}", field="assessment_id")
-        load_patient(session, actor, row.patient_id)
+        require_record_in_clinic(session, actor, row.patient_id, "assessment", assessment_id)
         audit.record(session, actor, "assessment.view", "assessment", assessment_id)
         return AssessmentView.of(row)

@@ -37,6 +37,20 @@ class NotFound(ServiceError):
     code = "not_found"
 
 
+class OtherClinic(NotFound):
+    """Another clinic's record: answered exactly like a record that does not exist (404, same
+    message), and the refusal is audited by the adapter in its own transaction (the request's
+    transaction rolls back). ``actor`` is the refused user; ``entity``/``entity_id`` the record."""
+
+    def __init__(
+        self, message: str, *, field: str | None, actor: object, entity: str, entity_id: object
+    ) -> None:
+        super().__init__(message, field=field)
+        self.actor = actor
+        self.entity = entity
+        self.entity_id = entity_id
+
+
 class Conflict(ServiceError):
     status_code = 409
     code = "conflict"

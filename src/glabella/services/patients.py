@@ -12,11 +12,24 @@ from sqlalchemy.orm import Session
 
 from glabella.services import audit
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound
+from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound, OtherClinic
 from glabella.services.roles import PATIENT_ADMIN_ROLES
 from glabella.store.models import Patient
 
 SEXES = ("female", "male", "other", "unknown")
+
+FORBIDDEN_CHARACTERS = frozenset(
+    "\x00\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""NUL and the Unicode bidirectional controls (UAX #9: LRM, RLM, LRE..RLO, LRI..PDI): a name or
+MRN holding them displays as another (CVE-2021-42574, "Trojan Source"), so a record could be
+shown as a different patient's."""
+
+
+def like_pattern(query: str) -> str:
+    """A case-insensitive substring pattern with ``%``, ``_`` and ``\\`` matched literally."""
+    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 class PatientInput(BaseModel):
@@ -31,6 +44,18 @@ class PatientInput(BaseModel):
     sex: str
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
+
+    @field_validator("mrn", "given_name", "family_name", "phone")
+    @classmethod
+    def _no_control_characters(cls, value: str | None) -> str | None:
+        if value is not None:
+            bad = next((c for c in value if c in FORBIDDEN_CHARACTERS or ord(c) < 32), None)
+            if bad is not None:
+                raise ValueError(
+                    f"contains the invisible control character U+{ord(bad):04X}"
+                    " (NUL, line breaks and right-to-left overrides are not allowed)"
+                )
+        return value
 
     @field_validator("sex")
     @classmethod
@@ -115,9 +140,33 @@ def require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
 def load_patient(session: Session, actor: Actor, patient_id: int) -> Patient:
     """The patient with this id in the actor's clinic (another clinic's patient is not found)."""
     patient = session.get(Patient, patient_id)
-    if patient is None or patient.clinic_id != actor.clinic_id:
+    if patient is None:
         raise NotFound(f"no patient with id {patient_id}", field="patient_id")
+    if patient.clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no patient with id {patient_id}",
+            field="patient_id",
+            actor=actor,
+            entity="patient",
+            entity_id=patient_id,
+        )
     return patient
+
+
+def require_record_in_clinic(
+    session: Session, actor: Actor, patient_id: int, entity: str, entity_id: int
+) -> None:
+    """A record (assessment, screening) of a patient is in the actor's clinic; otherwise it is
+    "not found" under the record's own id, revealing neither the record nor its patient's id."""
+    clinic_id = session.connection().execute(_PATIENT_CLINIC, {"id": patient_id}).scalar()
+    if clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no {entity} with id {entity_id}",
+            field=f"{entity}_id",
+            actor=actor,
+            entity=entity,
+            entity_id=entity_id,
+        )
 
 
 _PATIENT_CLINIC = select(Patient.clinic_id).where(Patient.id == bindparam("id"))
@@ -127,8 +176,16 @@ def require_patient(session: Session, actor: Actor, patient_id: int) -> None:
     """Like :func:`load_patient` without loading the record: a single-column lookup for hot
     paths (a submission) that only need to know the patient is in the actor's clinic."""
     clinic_id = session.connection().execute(_PATIENT_CLINIC, {"id": patient_id}).scalar()
-    if clinic_id is None or clinic_id != actor.clinic_id:
+    if clinic_id is None:
         raise NotFound(f"no patient with id {patient_id}", field="patient_id")
+    if clinic_id != actor.clinic_id:
+        raise OtherClinic(
+            f"no patient with id {patient_id}",
+            field="patient_id",
+            actor=actor,
+            entity="patient",
+            entity_id=patient_id,
+        )
 
 
 def _mrn_taken(session: Session, clinic_id: int, mrn: str, except_id: int | None = None) -> bool:
@@ -187,11 +244,11 @@ def search_patients(
     with db.transaction() as session:
         stmt = select(Patient).where(Patient.clinic_id == actor.clinic_id)
         if query:
-            like = f"%{query.lower()}%"
+            like = like_pattern(query)
             conditions: list[ColumnElement[bool]] = [
-                Patient.mrn.ilike(like),
-                Patient.given_name.ilike(like),
-                Patient.family_name.ilike(like),
+                Patient.mrn.ilike(like, escape="\\"),
+                Patient.given_name.ilike(like, escape="\\"),
+                Patient.family_name.ilike(like, escape="\\"),
             ]
             with contextlib.suppress(ValueError):
                 conditions.append(Patient.date_of_birth == dt.date.fromisoformat(query))

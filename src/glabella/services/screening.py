@@ -17,7 +17,7 @@ from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
-from glabella.services.patients import load_patient, require_role
+from glabella.services.patients import load_patient, require_record_in_clinic, require_role
 from glabella.services.roles import CLINICAL_ROLES, Role
 from glabella.store.models import Assessment, AssessmentAnswer
 from glabella.store.pathway import Screening, ScreeningOverride, Treatment
@@ -253,7 +253,7 @@ def override_precaution(
         row = session.get(Screening, screening_id)
         if row is None:
             raise NotFound(f"no screening with id {screening_id}", field="screening_id")
-        load_patient(session, actor, row.patient_id)
+        require_record_in_clinic(session, actor, row.patient_id, "screening", screening_id)
         try:
             decision, record = eligibility.override(
                 _decision_of(row), rule_id, actor.username, reason, db.now()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
 
 from glabella.clinic import instruments, safety
@@ -27,6 +27,7 @@ from glabella.web.deps import (
     get_settings_from,
     group_writer,
     keep_session,
+    refuse_cross_site,
     request_actor,
     session_claim,
     session_user,
@@ -59,12 +60,12 @@ class PasswordBody(Strict):
 
 class ScoreBody(Strict):
     instrument: str
-    answers: dict[str, int]
+    answers: dict[str, StrictInt]
 
 
 class AnswersBody(Strict):
     instrument: str
-    answers: dict[str, int]
+    answers: dict[str, StrictInt]
 
 
 class LinkBody(Strict):
@@ -78,7 +79,7 @@ class SideEffectBody(Strict):
 
 
 class SelfReportBody(Strict):
-    answers: dict[str, dict[str, int]]
+    answers: dict[str, dict[str, StrictInt]]
     side_effects: list[SideEffectBody] = Field(default_factory=list, max_length=20)
 
 
@@ -106,6 +107,10 @@ def login(body: LoginBody, request: Request, db: DbDep) -> dict[str, object]:
 
 @router.post("/auth/logout", tags=["auth"])
 def logout(request: Request) -> dict[str, object]:
+    """Sign out. Refused (403) from another site: a cross-origin ``Origin`` or
+    ``Sec-Fetch-Site``, or a body type an HTML form can send (form, text) without the session's
+    CSRF token in ``X-CSRF-Token``: JSON or no body, from this site, needs no token."""
+    refuse_cross_site(request)
     sign_out(request)
     return {"signed_out": True}
 

@@ -12,14 +12,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
-from glabella.services.context import Database
-from glabella.services.errors import ServiceError
+from glabella.services import audit
+from glabella.services.context import Actor, Database
+from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
 from glabella.settings import Settings, get_settings
 from glabella.web import (
@@ -35,6 +37,7 @@ from glabella.web import (
 )
 from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
+from glabella.web.limits import BoundedRequests
 from glabella.web.openapi import document_errors
 from glabella.web.routes import planning as planning_routes
 from glabella.web.templating import TEMPLATES
@@ -123,6 +126,16 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _audit_other_clinic(request: Request, exc: OtherClinic) -> None:
+    """A refused cross-clinic request leaves an audit row (its own transaction: the request's
+    rolled back). The answer stays the same 404 as for a record that does not exist."""
+    if not isinstance(exc.actor, Actor):
+        return
+    db: Database = request.app.state.db
+    with db.transaction() as session:
+        audit.record(session, exc.actor, "access.refused_other_clinic", exc.entity, exc.entity_id)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and database."""
     settings = settings or get_settings()
@@ -152,10 +165,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.https,
     )
 
+    # Outside the session and the app: an oversized body is refused before anything reads it.
+    app.add_middleware(BoundedRequests)
     app.add_middleware(SecurityHeaders, https=settings.https)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
+        if isinstance(exc, OtherClinic):
+            await run_in_threadpool(_audit_other_clinic, request, exc)
         if _wants_json(request):
             return JSONResponse({"error": exc.to_dict()}, status_code=exc.status_code)
         return _error_page(request, exc.status_code, exc.message)
@@ -179,8 +196,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             return JSONResponse(
                 {"error": {"code": "http", "message": message, "field": None}},
                 status_code=exc.status_code,
+                headers=exc.headers,  # e.g. 405's Allow (RFC 9110 section 15.5.6)
             )
-        return _error_page(request, exc.status_code, message)
+        page = _error_page(request, exc.status_code, message)
+        for name, value in (exc.headers or {}).items():
+            page.headers[name] = value
+        return page
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:

@@ -296,3 +296,28 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         or not hmac.compare_digest(expected, submitted)
     ):
         raise Forbidden("the form has expired or did not come from this site; reload and try again")
+
+
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+"""The body types a cross-site HTML form can send without a CORS preflight."""
+
+
+def refuse_cross_site(request: Request) -> None:
+    """CSRF check of a bodiless JSON API call (``POST /api/v1/auth/logout``).
+
+    Refused when the browser says the request comes from another site (``Sec-Fetch-Site``,
+    ``Origin`` not this host), or when it carries a form-like body without the session's CSRF
+    token in the ``X-CSRF-Token`` header (a cross-site form cannot set a header).
+    """
+    message = "refused: this request did not come from this site (CSRF)"
+    fetch_site = request.headers.get("sec-fetch-site", "").lower()
+    if fetch_site in ("cross-site", "same-site"):
+        raise Forbidden(message)
+    origin = request.headers.get("origin")
+    if origin is not None:
+        host = request.headers.get("host", "")
+        if origin.split("://", 1)[-1].rstrip("/") != host:
+            raise Forbidden(message)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in FORM_TYPES:
+        check_csrf(request, request.headers.get("x-csrf-token"))
