@@ -10,17 +10,62 @@ installation that ran 0001 gets a verifiable chain from its first record.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from glabella.services.audit import GENESIS_HASH, chain_hash
 
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# --- frozen copy of glabella.services.audit as of this revision ----------------------------------
+# A migration must not import live code: a later change to ``chain_hash`` would silently change
+# what this revision writes. These are verbatim copies of ``GENESIS_HASH``, ``_CHAINED_FIELDS``,
+# ``_canonical_time``, ``canonical`` and ``chain_hash`` from ``services/audit.py`` at the time
+# 0002 was written; do not edit them.
+
+GENESIS_HASH = "0" * 64
+
+_CHAINED_FIELDS = (
+    "seq",
+    "at",
+    "user_id",
+    "role",
+    "clinic_id",
+    "action",
+    "entity",
+    "entity_id",
+    "detail",
+    "source",
+)
+
+
+def _canonical_time(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _canonical(fields: dict[str, Any]) -> str:
+    out: dict[str, Any] = {}
+    for name in _CHAINED_FIELDS:
+        value = fields.get(name)
+        out[name] = _canonical_time(value) if isinstance(value, dt.datetime) else value
+    return json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _chain_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    payload = _canonical(fields) + "\n" + prev_hash
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+# -------------------------------------------------------------------------------------------------
 
 
 def upgrade() -> None:
@@ -78,7 +123,7 @@ def _chain_existing_rows() -> None:
     for seq, row in enumerate(rows, start=1):
         fields = dict(row)
         fields["seq"] = seq
-        digest = chain_hash(fields, prev)
+        digest = _chain_hash(fields, prev)
         bind.execute(
             sa.update(audit)
             .where(audit.c.id == row["id"])
