@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
+	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     research_key: str = ""
     """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
+    photo_key: str = ""
+    """Fernet key that encrypts patient photos at rest (urlsafe base64 of 32 bytes)."""
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite under ``data_dir``."""
@@ -59,6 +61,21 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
             path.chmod(0o600)
         return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+    def resolved_photo_key(self) -> bytes:
+        """The photo encryption key: configured (``GLABELLA_PHOTO_KEY``), or generated once
+        into ``data_dir/photo_key`` (mode 0600), never in the database. Losing it loses the
+        photos (the measures stay readable); back it up apart from the database backup."""
+        if self.photo_key:
+            return self.photo_key.encode("ascii")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        path = self.data_dir / "photo_key"
+        if not path.exists():
+            import base64
+
+            path.write_bytes(base64.urlsafe_b64encode(secrets.token_bytes(32)))
+            path.chmod(0o600)
+        return path.read_bytes().strip()
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ import typer
 
 from glabella.cli import analytics as analytics_cli
 from glabella.cli import audit, backup, db, evidence, instruments, meta, pathway, patients, users
+from glabella.cli import biomarker as biomarker_cli
 from glabella.cli import demo as demo_cli
 from glabella.cli import export as export_cli
 from glabella.cli import fhir as fhir_cli
@@ -43,5 +44,6 @@ app.add_typer(demo_cli.app, name="demo")
 app.add_typer(export_cli.app, name="export")
 app.command("analytics")(analytics_cli.analytics_command)
 app.add_typer(plan_cli.app, name="plan")
+app.add_typer(biomarker_cli.app, name="biomarker")
 
 __all__ = ["app"]

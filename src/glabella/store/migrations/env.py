@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import glabella.store.analytics
+import glabella.store.biomarker
 import glabella.store.pathway  # noqa: F401  (registers the pathway tables)
 from glabella.store import reports  # noqa: F401  (registers the consultation-report tables)
 from glabella.store.database import make_engine
