@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -18,6 +21,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
+from glabella.services import audit as audit_service
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.services.group_commit import GroupCommitWriter
@@ -123,11 +127,44 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+CHECKPOINT_MINUTES = 60
+"""Each app process appends a signed audit checkpoint on startup and then this often."""
+
+
+def _audit_checkpoints(
+    db: Database, settings: Settings
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def loop() -> None:
+            path = settings.resolved_checkpoint_file()
+            while True:
+                try:
+                    await asyncio.to_thread(audit_service.write_checkpoint, db, path)
+                except audit_service.CheckpointError:
+                    log.error("audit checkpoint refused: the audit chain does not verify")
+                except Exception:  # a checkpoint must never take the server down
+                    log.exception("audit checkpoint failed")
+                await asyncio.sleep(CHECKPOINT_MINUTES * 60)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and database."""
     settings = settings or get_settings()
     db = db or Database.from_url(settings.resolved_database_url())
+    audit_service.use_key(settings.resolved_audit_key())
     app = FastAPI(
+        lifespan=_audit_checkpoints(db, settings),
         title="Glabella",
         version=glabella.__version__,
         description="BoNT-A for depression: evidence engine, clinical pathway, learning clinic.",

@@ -10,12 +10,46 @@ installation that ran 0001 gets a verifiable chain from its first record.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-from glabella.services.audit import GENESIS_HASH, chain_hash
+GENESIS_HASH = "0" * 64
+_CHAINED_FIELDS = (
+    "seq",
+    "at",
+    "user_id",
+    "role",
+    "clinic_id",
+    "action",
+    "entity",
+    "entity_id",
+    "detail",
+    "source",
+)
+
+
+def _canonical_time(value: dt.datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(fields: dict[str, Any], prev_hash: str) -> str:
+    """The unkeyed SHA-256 row hash as it was at this revision (frozen here: a migration must
+    not change when the live code does; ``glabella.services.audit.legacy_hash`` is the same)."""
+    out: dict[str, Any] = {}
+    for name in _CHAINED_FIELDS:
+        value = fields.get(name)
+        out[name] = _canonical_time(value) if isinstance(value, dt.datetime) else value
+    text = json.dumps(out, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((text + "\n" + prev_hash).encode("utf-8")).hexdigest()
+
 
 revision: str = "0002"
 down_revision: str | None = "0001"
