@@ -35,6 +35,10 @@ from glabella.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
 
+# One audit key for the test process, the in-process CLI and the live servers it starts
+# (an app process and the CLI on one database must share the key: see services.audit).
+os.environ.setdefault("GLABELLA_AUDIT_KEY", "test-audit-key-not-used-anywhere-else")
+
 
 BACKENDS = [
     b.strip() for b in os.environ.get("GLABELLA_TEST_BACKENDS", "sqlite,postgresql").split(",")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +33,14 @@ class Settings(BaseSettings):
     """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
     photo_key: str = ""
     """Fernet key that encrypts patient photos at rest (urlsafe base64 of 32 bytes)."""
+
+    audit_key: str = ""
+    """HMAC key of the audit chain (never stored in the database; see services.audit)."""
+    audit_key_file: Path | None = None
+    """Where the audit key is kept when ``audit_key`` is empty (default ``data_dir/audit_key``,
+    created 0600 on first use). Every app process on one database must use the same key."""
+    audit_checkpoint_file: Path | None = None
+    """The append-only file of signed checkpoints (default ``data_dir/audit_checkpoints``)."""
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite under ``data_dir``."""
@@ -76,6 +85,21 @@ class Settings(BaseSettings):
             path.write_bytes(base64.urlsafe_b64encode(secrets.token_bytes(32)))
             path.chmod(0o600)
         return path.read_bytes().strip()
+
+    def resolved_audit_key(self) -> bytes:
+        """The audit chain's HMAC key: configured, or generated once into its key file."""
+        if self.audit_key:
+            return self.audit_key.encode("utf-8")
+        path = self.audit_key_file or self.data_dir / "audit_key"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(secrets.token_urlsafe(48))
+        return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+    def resolved_checkpoint_file(self) -> Path:
+        return self.audit_checkpoint_file or self.data_dir / "audit_checkpoints"
 
 
 @lru_cache(maxsize=1)

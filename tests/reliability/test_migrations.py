@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from glabella.services import audit
 from glabella.services.context import Database
 from glabella.store import migrate
+from glabella.store.models import AuditEvent
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -79,6 +80,14 @@ def _seed(url: str) -> None:
         with db.transaction() as session:
             for i in range(3):
                 audit.record(session, None, "old.event", "patient", 1, n=i)
+        # A server before revision 0010 hashed its rows unkeyed (SHA-256): re-hash them so.
+        with db.transaction() as session:
+            prev = audit.GENESIS_HASH
+            for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+                row.prev_hash = prev
+                row.hash = prev = audit.legacy_hash(
+                    {n: getattr(row, n) for n in audit._CHAINED_FIELDS}, prev
+                )
     else:
         with db.engine.begin() as c:
             for i in range(3):

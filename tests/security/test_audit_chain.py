@@ -59,14 +59,19 @@ def test_rows_are_chained_and_verify(db: Database) -> None:
         assert rows[0].prev_hash == "0" * 64
         for before, after in itertools.pairwise(rows):
             assert after.prev_hash == before.hash
-        # The hash is SHA-256 over the canonical fields and the previous hash, recomputed here.
+        # The hash is HMAC-SHA256 with the audit key (outside the database) over the canonical
+        # fields and the previous hash, recomputed here with the standard library.
         import hashlib
+        import hmac
+        import os
 
-        expected = hashlib.sha256(
+        expected = hmac.new(
+            os.environ["GLABELLA_AUDIT_KEY"].encode(),
             (
                 audit.canonical({n: getattr(rows[2], n) for n in audit._CHAINED_FIELDS}) + "\n"
             ).encode()
-            + rows[1].hash.encode()
+            + rows[1].hash.encode(),
+            hashlib.sha256,
         ).hexdigest()
         assert rows[2].hash == expected
     report = audit.verify_chain(db)

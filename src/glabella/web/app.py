@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -135,12 +138,44 @@ def _audit_other_clinic(request: Request, exc: OtherClinic) -> None:
     with db.transaction() as session:
         audit.record(session, exc.actor, "access.refused_other_clinic", exc.entity, exc.entity_id)
 
+CHECKPOINT_MINUTES = 60
+"""Each app process appends a signed audit checkpoint on startup and then this often."""
+
+
+def _audit_checkpoints(
+    db: Database, settings: Settings
+) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async def loop() -> None:
+            path = settings.resolved_checkpoint_file()
+            while True:
+                try:
+                    await asyncio.to_thread(audit.write_checkpoint, db, path)
+                except audit.CheckpointError:
+                    log.error("audit checkpoint refused: the audit chain does not verify")
+                except Exception:  # a checkpoint must never take the server down
+                    log.exception("audit checkpoint failed")
+                await asyncio.sleep(CHECKPOINT_MINUTES * 60)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return lifespan
+
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and database."""
     settings = settings or get_settings()
     db = db or Database.from_url(settings.resolved_database_url())
+    audit.use_key(settings.resolved_audit_key())
     app = FastAPI(
+        lifespan=_audit_checkpoints(db, settings),
         title="Glabella",
         version=glabella.__version__,
         description="BoNT-A for depression: evidence engine, clinical pathway, learning clinic.",
