@@ -138,6 +138,7 @@ def _audit_other_clinic(request: Request, exc: OtherClinic) -> None:
     with db.transaction() as session:
         audit.record(session, exc.actor, "access.refused_other_clinic", exc.entity, exc.entity_id)
 
+
 CHECKPOINT_MINUTES = 60
 """Each app process appends a signed audit checkpoint on startup and then this often."""
 
