@@ -71,7 +71,7 @@ def test_eligibility_check_from_file(tmp_path: Path) -> None:
     result = runner.invoke(app, ["eligibility", "check", str(file)])
     assert result.exit_code == 0, result.output
     decision = json.loads(result.output)
-    assert decision["outcome"] == "not_eligible"
+    assert decision["outcome"] == "not_eligible_now"
     assert any(r["severity"] == "contraindication" for r in decision["reasons"])
 
 

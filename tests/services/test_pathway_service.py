@@ -141,7 +141,7 @@ def test_contraindication_blocks_treatment(
 ) -> None:
     pid = _patient(db, actor)
     decision = _screen(db, actor, pid, pregnant="yes")
-    assert decision.outcome == "not_eligible"
+    assert decision.outcome == "not_eligible_now"
     rule = next(r for r in decision.reasons if r.severity == "contraindication")
     with pytest.raises(Invalid, match="only precautions"):
         screening_svc.override_precaution(
@@ -243,7 +243,7 @@ def test_consent_used_once_and_retreatment_after_12_weeks(
     # 83 days later: screening again finds the recorded BoNT within 12 weeks.
     clock["now"] = START + dt.timedelta(days=83)
     second = _screen(db, actor, pid)
-    assert second.outcome == "not_eligible"
+    assert second.outcome == "not_eligible_now"
     consent2 = _consent(db, actor, pid)
     with pytest.raises(Invalid, match="re-treatment is allowed from 2027-01-25"):
         _treat(db, actor, pid, consent2)

@@ -5,9 +5,18 @@ a severity, parameters, a message and a source. :func:`screen` evaluates every r
 returns a :class:`Decision`:
 
 * any ``refer_now`` reason          -> outcome ``"refer_now"``
-* else any ``contraindication``     -> ``"not_eligible"``
+* else any lasting ``contraindication`` -> ``"not_eligible"``
+* else any contraindication, each with a time to reassess (pregnancy, infection at the
+  sites, a recent dose, an aminoglycoside course) -> ``"not_eligible_now"``; every such
+  reason names when to reassess (:attr:`Reason.reassess`, :attr:`Decision.reassess`)
 * else any precaution not overridden -> ``"eligible_with_precautions"``
 * else                               -> ``"eligible"``
+
+Typed medicines, conditions and allergies are read through the coded vocabulary
+(:mod:`glabella.clinic.vocabulary`); each match says what it matched ("Eliquis → apixaban,
+B01AF02"). An entry that matches nothing gives a precaution ``unrecognised_<kind>_<n>``
+("not recognised — confirm it is not relevant"), so the screening cannot be finalised until
+a clinician confirms each one (:func:`confirm_unrecognised`).
 
 A precaution may be overridden only with a recorded reason (:func:`override`), which returns
 a new Decision and an :class:`Override` record; contraindications and refer-now reasons
@@ -27,10 +36,13 @@ from typing import Any, Final, Literal
 import yaml
 
 from glabella.clinic.products import Product
+from glabella.clinic.vocabulary import Kind, Match, Vocabulary, load_vocabulary
 
 __all__ = [
     "CHECKS",
+    "UNRECOGNISED_MESSAGE",
     "Decision",
+    "Finding",
     "Outcome",
     "Override",
     "OverrideRefusedError",
@@ -42,13 +54,17 @@ __all__ = [
     "Severity",
     "SuicideScreen",
     "age_in_years",
+    "confirm_unrecognised",
+    "is_unrecognised",
     "load_rules",
     "override",
     "screen",
 ]
 
 Severity = Literal["refer_now", "contraindication", "precaution"]
-Outcome = Literal["eligible", "eligible_with_precautions", "not_eligible", "refer_now"]
+Outcome = Literal[
+    "eligible", "eligible_with_precautions", "not_eligible_now", "not_eligible", "refer_now"
+]
 YesNoUnsure = Literal["yes", "no", "unsure"]
 
 _SEVERITIES: Final = ("refer_now", "contraindication", "precaution")
@@ -122,6 +138,7 @@ class Rule:
     params: Mapping[str, Any]
     message: str
     source: str
+    reassess: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +159,16 @@ class Reason:
     source: str
     detail: str = ""
     override: Override | None = None
+    reassess: str = ""
+    """For a contraindication that passes: when to reassess (empty for a lasting one)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check found, with when to reassess if the reason is temporary."""
+
+    detail: str
+    reassess: str = ""
 
 
 @dataclass(frozen=True)
@@ -162,6 +189,23 @@ class Decision:
     reasons: tuple[Reason, ...]
     rules_version: str
     screened_on: date
+    matches: tuple[Match, ...] = ()
+
+    @property
+    def reassess(self) -> tuple[str, ...]:
+        """When to reassess, one line per temporary contraindication (empty otherwise)."""
+        if self.outcome != "not_eligible_now":
+            return ()
+        return tuple(
+            f"{r.rule_id}: {r.reassess}"
+            for r in self.reasons
+            if r.severity == "contraindication" and r.reassess
+        )
+
+    @property
+    def unconfirmed(self) -> tuple[Reason, ...]:
+        """Entries not recognised by the vocabulary and not yet confirmed as not relevant."""
+        return tuple(r for r in self.reasons if is_unrecognised(r.rule_id) and r.override is None)
 
     @property
     def can_treat(self) -> bool:
@@ -192,41 +236,55 @@ def age_in_years(date_of_birth: date, on: date) -> int:
     return years
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().replace("’", "'").split())
+UNRECOGNISED_MESSAGE: Final = "Not recognised — confirm it is not relevant."
+_UNRECOGNISED_PREFIX: Final = "unrecognised_"
+_KIND_LABEL: Final[Mapping[Kind, str]] = {
+    "medication": "medicine",
+    "condition": "condition",
+    "allergy": "allergy",
+}
 
 
-def _matches(items: tuple[str, ...], terms: list[str]) -> list[str]:
-    """Items whose normalised text equals a term or contains it as a whole word."""
-    found: list[str] = []
-    for item in items:
-        words = _norm(item)
-        padded = f" {words.replace('-', ' ')} "
-        for term in terms:
-            t = _norm(term)
-            if words == t or f" {t.replace('-', ' ')} " in padded:
-                found.append(item)
-                break
-    return found
+def is_unrecognised(rule_id: str) -> bool:
+    """True for the reason ids of entries the vocabulary did not recognise."""
+    return rule_id.startswith(_UNRECOGNISED_PREFIX)
+
+
+def _entries(kind: Kind, a: ScreeningAnswers, f: PatientFacts) -> tuple[str, ...]:
+    if kind == "allergy":
+        return a.allergies
+    return f.medications if kind == "medication" else f.conditions
+
+
+def _group_hits(
+    vocab: Vocabulary, items: tuple[str, ...], kind: Kind, groups: list[str]
+) -> list[Match]:
+    wanted = set(groups)
+    for g in wanted:
+        vocab.group(g)  # unknown group ids fail loudly
+    return [m for item in items for m in vocab.match(item, kind) if m.group_id in wanted]
 
 
 # --- predicates: (answers, facts, product, on, params) -> detail or None --------------------
 
-Check = Callable[[ScreeningAnswers, PatientFacts, Product, date, Mapping[str, Any]], str | None]
+Check = Callable[
+    [ScreeningAnswers, PatientFacts, Product, date, Mapping[str, Any]], str | Finding | None
+]
 
 
 def _hypersensitivity(
     a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
 ) -> str | None:
+    """Any botulinum toxin product blocks every product; an excipient only its products."""
     hits: list[str] = []
     if a.prior_bont_reaction:
         hits.append("previous allergic reaction to a botulinum toxin product")
-    aliases: Mapping[str, list[str]] = params.get("aliases", {})
-    terms = ["botulinum", "botox", p.id, p.brand, *p.excipients]
-    for excipient in p.excipients:
-        terms.extend(aliases.get(excipient, []))
-    for allergy in _matches(a.allergies, terms):
-        hits.append(f"allergy: {allergy}")
+    vocab = load_vocabulary()
+    for m in _group_hits(vocab, a.allergies, "allergy", list(params["toxin_groups"])):
+        hits.append(f"allergy: {m.describe()}")
+    for m in _group_hits(vocab, a.allergies, "allergy", [str(params["excipient_group"])]):
+        if m.concept_id in p.excipients:
+            hits.append(f"allergy: {m.describe()} (an excipient of {p.id})")
     return "; ".join(hits) if hits else None
 
 
@@ -241,7 +299,7 @@ def _excipients_unverified(
 def _flag(name: str) -> Check:
     def check(
         a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
-    ) -> str | None:
+    ) -> str | Finding | None:
         return "yes" if getattr(a, name) else None
 
     return check
@@ -250,30 +308,36 @@ def _flag(name: str) -> Check:
 def _condition_present(
     a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
 ) -> str | None:
-    hits = _matches(f.conditions, list(params["conditions"]))
-    return ", ".join(hits) if hits else None
+    hits = _group_hits(load_vocabulary(), f.conditions, "condition", list(params["groups"]))
+    return "; ".join(m.describe() for m in hits) if hits else None
 
 
 def _medication_present(
     a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
 ) -> str | None:
-    hits = _matches(f.medications, list(params["medications"]))
-    return ", ".join(hits) if hits else None
+    hits = _group_hits(load_vocabulary(), f.medications, "medication", list(params["groups"]))
+    return "; ".join(m.describe() for m in hits) if hits else None
 
 
 def _recent_bont(
     a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
-) -> str | None:
-    interval = timedelta(weeks=int(params["min_interval_weeks"]))
+) -> Finding | None:
+    weeks = int(params["min_interval_weeks"])
+    interval = timedelta(weeks=weeks)
     if f.last_bont_date is not None:
         allowed_from = f.last_bont_date + interval
         if on < allowed_from:
-            return (
-                f"last dose {f.last_bont_date.isoformat()}; allowed from {allowed_from.isoformat()}"
+            return Finding(
+                f"last dose {f.last_bont_date.isoformat()}; "
+                f"allowed from {allowed_from.isoformat()}",
+                f"on {allowed_from.isoformat()} ({weeks} weeks after the last dose)",
             )
         return None
     if a.bont_last_12_weeks == "yes":
-        return "patient reports a dose within the last 12 weeks (date not recorded)"
+        return Finding(
+            "patient reports a dose within the last 12 weeks (date not recorded)",
+            f"{weeks} weeks after the last dose: record its date to see the day",
+        )
     return None
 
 
@@ -285,11 +349,24 @@ def _recent_bont_unsure(
     return None
 
 
+def _birthday(date_of_birth: date, age: int) -> date:
+    """The day a person born on ``date_of_birth`` turns ``age`` (29 Feb -> 1 Mar)."""
+    try:
+        return date_of_birth.replace(year=date_of_birth.year + age)
+    except ValueError:
+        return date(date_of_birth.year + age, 3, 1)
+
+
 def _age_below(
     a: ScreeningAnswers, f: PatientFacts, p: Product, on: date, params: Mapping[str, Any]
-) -> str | None:
+) -> Finding | None:
+    minimum = int(params["min_age_years"])
     age = age_in_years(f.date_of_birth, on)
-    return f"age {age}" if age < int(params["min_age_years"]) else None
+    if age >= minimum:
+        return None
+    return Finding(
+        f"age {age}", f"on {_birthday(f.date_of_birth, minimum).isoformat()} (age {minimum})"
+    )
 
 
 def _product_age_limit(
@@ -386,6 +463,7 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
         params=dict(raw.get("params") or {}),
         message=" ".join(str(raw["message"]).split()),
         source=" ".join(str(raw["source"]).split()),
+        reassess=" ".join(str(raw.get("reassess") or "").split()),
     )
 
 
@@ -405,8 +483,9 @@ def _outcome(reasons: tuple[Reason, ...]) -> Outcome:
     severities = {r.severity for r in reasons}
     if "refer_now" in severities:
         return "refer_now"
-    if "contraindication" in severities:
-        return "not_eligible"
+    contraindications = [r for r in reasons if r.severity == "contraindication"]
+    if contraindications:
+        return "not_eligible_now" if all(r.reassess for r in contraindications) else "not_eligible"
     if any(r.severity == "precaution" and r.override is None for r in reasons):
         return "eligible_with_precautions"
     return "eligible"
@@ -423,11 +502,39 @@ def screen(
     ruleset = rules if rules is not None else load_rules()
     reasons: list[Reason] = []
     for rule in ruleset.rules:
-        detail = CHECKS[rule.check](answers, facts, product, on, rule.params)
-        if detail is not None:
-            reasons.append(Reason(rule.id, rule.severity, rule.message, rule.source, detail))
+        found = CHECKS[rule.check](answers, facts, product, on, rule.params)
+        if found is None:
+            continue
+        finding = found if isinstance(found, Finding) else Finding(found, rule.reassess)
+        reassess = finding.reassess if rule.severity == "contraindication" else ""
+        reasons.append(
+            Reason(
+                rule.id, rule.severity, rule.message, rule.source, finding.detail, None, reassess
+            )
+        )
+    vocab = load_vocabulary()
+    matches: list[Match] = []
+    for kind in ("medication", "condition", "allergy"):
+        n = 0
+        for entry in _entries(kind, answers, facts):
+            if vocab.is_nothing(entry):
+                continue
+            got = vocab.match(entry, kind)
+            matches.extend(got)
+            if not got:
+                n += 1
+                reasons.append(
+                    Reason(
+                        f"{_UNRECOGNISED_PREFIX}{kind}_{n}",
+                        "precaution",
+                        UNRECOGNISED_MESSAGE,
+                        f"Glabella vocabulary {vocab.version}: no {_KIND_LABEL[kind]} term "
+                        "matched this entry",
+                        f"{_KIND_LABEL[kind]}: {entry}",
+                    )
+                )
     ordered = tuple(sorted(reasons, key=lambda r: _SEVERITIES.index(r.severity)))
-    return Decision(_outcome(ordered), ordered, ruleset.version, on)
+    return Decision(_outcome(ordered), ordered, ruleset.version, on, tuple(matches))
 
 
 def override(
@@ -447,7 +554,7 @@ def override(
     if not match:
         raise OverrideRefusedError(f"rule {rule_id!r} did not fire in this decision")
     target = match[0]
-    if target.severity != "precaution":
+    if target.severity != "precaution":  # unrecognised entries are precautions too
         raise OverrideRefusedError(
             f"{rule_id!r} is a {target.severity.replace('_', ' ')}; only precautions "
             "can be overridden"
@@ -459,3 +566,22 @@ def override(
         replace(r, override=record) if r.rule_id == rule_id else r for r in decision.reasons
     )
     return replace(decision, reasons=reasons, outcome=_outcome(reasons)), record
+
+
+CONFIRMATION_TEXT: Final = "confirmed not relevant to this screening"
+
+
+def confirm_unrecognised(
+    decision: Decision, rule_id: str, clinician: str, at: datetime
+) -> tuple[Decision, Override]:
+    """Record that an unrecognised entry was checked and is not relevant.
+
+    Raises:
+        OverrideRefusedError: if ``rule_id`` is not an unrecognised entry of this decision,
+            is already confirmed, the clinician is blank or ``at`` is naive.
+    """
+    if not is_unrecognised(rule_id):
+        raise OverrideRefusedError(
+            f"{rule_id!r} is not an unrecognised entry; only those can be confirmed"
+        )
+    return override(decision, rule_id, clinician, CONFIRMATION_TEXT, at)

@@ -39,6 +39,7 @@ class ReasonView:
     overridden_by: str | None = None
     override_reason: str | None = None
     overridden_at: dt.datetime | None = None
+    reassess: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,28 @@ class ScreeningView:
     outcome: str
     rules_version: str
     reasons: tuple[ReasonView, ...]
+    matches: tuple[str, ...] = ()
+    """What each typed medicine, condition and allergy matched ("Eliquis → apixaban, B01AF02")."""
 
     @property
     def can_treat(self) -> bool:
         return self.outcome == "eligible"
+
+    @property
+    def reassess(self) -> tuple[str, ...]:
+        """When to reassess, for an outcome of not eligible now."""
+        if self.outcome != "not_eligible_now":
+            return ()
+        return tuple(r.reassess for r in self.reasons if r.reassess)
+
+    @property
+    def unconfirmed(self) -> tuple[ReasonView, ...]:
+        """Entries not recognised and not yet confirmed as not relevant."""
+        return tuple(
+            r
+            for r in self.reasons
+            if eligibility.is_unrecognised(r.rule_id) and not r.overridden_by
+        )
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -65,6 +84,12 @@ class ScreeningView:
             "screened_at": self.screened_at.isoformat(),
             "outcome": self.outcome,
             "can_treat": self.can_treat,
+            "reassess": list(self.reassess),
+            "matches": list(self.matches),
+            "unconfirmed": [
+                {"rule_id": r.rule_id, "entry": r.detail, "message": r.message}
+                for r in self.unconfirmed
+            ],
             "rules_version": self.rules_version,
             "reasons": [
                 {
@@ -92,9 +117,19 @@ def _decision_of(row: Screening) -> eligibility.Decision:
                 override=eligibility.Override(o.rule_id, o.clinician_name, o.reason, o.at)
                 if o
                 else None,
+                reassess=raw.get("reassess", ""),
             )
         )
     return eligibility.Decision(row.outcome, tuple(reasons), row.rules_version, row.screened_on)  # type: ignore[arg-type]
+
+
+def _stored_matches(row: Screening) -> tuple[str, ...]:
+    try:
+        facts = json.loads(row.facts_json)
+    except ValueError:
+        return ()
+    found = facts.get("vocabulary_matches", []) if isinstance(facts, dict) else []
+    return tuple(str(m) for m in found)
 
 
 def _view(row: Screening) -> ScreeningView:
@@ -117,9 +152,11 @@ def _view(row: Screening) -> ScreeningView:
                 overridden_by=r.override.clinician if r.override else None,
                 override_reason=r.override.reason if r.override else None,
                 overridden_at=r.override.at if r.override else None,
+                reassess=r.reassess,
             )
             for r in decision.reasons
         ),
+        matches=_stored_matches(row),
     )
 
 
@@ -210,7 +247,14 @@ def run_screening(
             screened_at=now,
             screened_by_id=actor.user_id,
             answers_json=json.dumps(dataclasses.asdict(answers), default=str, sort_keys=True),
-            facts_json=json.dumps(dataclasses.asdict(facts), default=str, sort_keys=True),
+            facts_json=json.dumps(
+                {
+                    **dataclasses.asdict(facts),
+                    "vocabulary_matches": [m.describe() for m in decision.matches],
+                },
+                default=str,
+                sort_keys=True,
+            ),
             rules_version=decision.rules_version,
             outcome=decision.outcome,
             reasons_json=json.dumps(
@@ -221,6 +265,7 @@ def run_screening(
                         "message": r.message,
                         "source": r.source,
                         "detail": r.detail,
+                        "reassess": r.reassess,
                     }
                     for r in decision.reasons
                 ]
@@ -281,6 +326,56 @@ def override_precaution(
             row.id,
             patient_id=row.patient_id,
             rule_id=rule_id,
+        )
+        return _view(row)
+
+
+def confirm_unrecognised(
+    db: Database, actor: Actor, screening_id: int, rule_ids: list[str]
+) -> ScreeningView:
+    """Record that each listed unrecognised entry was checked and is not relevant.
+
+    All or nothing: an id that is not an open unrecognised entry of this screening refuses
+    the whole request, naming it.
+    """
+    require_role(actor, OVERRIDE_ROLES, "confirm unrecognised entries")
+    if not rule_ids:
+        raise Invalid("name at least one unrecognised entry to confirm", field="rule_ids")
+    with db.transaction() as session:
+        row = session.get(Screening, screening_id)
+        if row is None:
+            raise NotFound(f"no screening with id {screening_id}", field="screening_id")
+        load_patient(session, actor, row.patient_id)
+        decision = _decision_of(row)
+        now = db.now()
+        for rule_id in dict.fromkeys(rule_ids):
+            try:
+                decision, record = eligibility.confirm_unrecognised(
+                    decision, rule_id, actor.username, now
+                )
+            except eligibility.OverrideRefusedError as exc:
+                raise Invalid(str(exc), field="rule_ids") from None
+            session.add(
+                ScreeningOverride(
+                    screening_id=row.id,
+                    rule_id=record.rule_id,
+                    clinician_id=actor.user_id,
+                    clinician_name=actor.username,
+                    reason=record.reason,
+                    at=record.at,
+                )
+            )
+        row.outcome = decision.outcome
+        session.flush()
+        session.refresh(row)
+        audit.record(
+            session,
+            actor,
+            "screening.confirm_unrecognised",
+            "screening",
+            row.id,
+            patient_id=row.patient_id,
+            rule_ids=",".join(dict.fromkeys(rule_ids)),
         )
         return _view(row)
 

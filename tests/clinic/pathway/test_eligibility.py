@@ -76,11 +76,11 @@ def test_rule_set_is_data_and_every_rule_has_a_check_and_source() -> None:
             replace(CLEAR, infection_or_inflammation_at_sites=True),
             ONA,
             "infection_at_sites",
-            "not_eligible",
+            "not_eligible_now",
         ),
-        (replace(CLEAR, pregnant=True), ONA, "pregnancy", "not_eligible"),
-        (replace(CLEAR, breastfeeding=True), ONA, "breastfeeding", "not_eligible"),
-        (replace(CLEAR, bont_last_12_weeks="yes"), ONA, "recent_bont", "not_eligible"),
+        (replace(CLEAR, pregnant=True), ONA, "pregnancy", "not_eligible_now"),
+        (replace(CLEAR, breastfeeding=True), ONA, "breastfeeding", "not_eligible_now"),
+        (replace(CLEAR, bont_last_12_weeks="yes"), ONA, "recent_bont", "not_eligible_now"),
         (
             replace(CLEAR, bont_last_12_weeks="unsure"),
             ONA,
@@ -112,7 +112,7 @@ def test_rule_set_is_data_and_every_rule_has_a_check_and_source() -> None:
             "eligible_with_precautions",
         ),
         (
-            replace(CLEAR, allergies=("penicillin",)),
+            replace(CLEAR, allergies=("lactose",)),
             LETI,
             "excipients_unverified",
             "eligible_with_precautions",
@@ -139,8 +139,11 @@ def test_cows_milk_allergy_excludes_abobotulinumtoxina_only() -> None:
     assert screen(answers, ADULT, ONA, TODAY).outcome == "eligible"
 
 
-def test_unrelated_allergy_with_verified_excipients_is_not_a_reason() -> None:
-    assert screen(replace(CLEAR, allergies=("penicillin",)), ADULT, ONA, TODAY).reasons == ()
+def test_excipient_allergy_the_product_lacks_is_not_a_reason() -> None:
+    # lactose is a Dysport excipient, not one of onabotulinumtoxinA's (products.py, labels)
+    d = screen(replace(CLEAR, allergies=("lactose",)), ADULT, ONA, TODAY)
+    assert d.reasons == ()
+    assert [m.describe() for m in d.matches] == ["lactose → lactose"]
 
 
 @pytest.mark.parametrize(
@@ -155,14 +158,22 @@ def test_nmj_disorders_are_contraindications(condition: str) -> None:
 def test_condition_matching_is_by_whole_word() -> None:
     # "als" must not match inside other words
     d = screen(CLEAR, replace(ADULT, conditions=("renal failure", "alsatian bite")), ONA, TODAY)
-    assert d.reasons == ()
+    assert _ids(d) == {"unrecognised_condition_1", "unrecognised_condition_2"}
 
 
-@pytest.mark.parametrize("drug", ["Gentamicin 80 mg IV", "tobramycin", "rocuronium"])
-def test_nmj_drugs_are_precautions(drug: str) -> None:
+@pytest.mark.parametrize("drug", ["rocuronium", "Esmeron", "succinylcholine"])
+def test_curare_like_drugs_are_precautions(drug: str) -> None:
     d = screen(CLEAR, replace(ADULT, medications=(drug,)), ONA, TODAY)
     assert _ids(d) == {"nmj_drugs"}
     assert d.outcome == "eligible_with_precautions"
+
+
+@pytest.mark.parametrize("drug", ["Gentamicin 80 mg IV", "tobramycin", "Cidomycin"])
+def test_aminoglycoside_course_defers_treatment(drug: str) -> None:
+    d = screen(CLEAR, replace(ADULT, medications=(drug,)), ONA, TODAY)
+    assert _ids(d) == {"aminoglycoside_course"}
+    assert d.outcome == "not_eligible_now"
+    assert d.reassess == ("aminoglycoside_course: after the aminoglycoside course has ended",)
 
 
 @pytest.mark.parametrize("drug", ["Warfarin", "apixaban 5 mg", "rivaroxaban"])
@@ -189,7 +200,8 @@ def test_age_17_is_refused_and_18_on_the_birthday_is_allowed() -> None:
     assert age_in_years(dob, date(2026, 11, 25)) == 18
     d17 = screen(CLEAR, replace(ADULT, date_of_birth=dob), ONA, date(2026, 11, 24))
     assert _ids(d17) == {"age_under_18"}
-    assert d17.outcome == "not_eligible"
+    assert d17.outcome == "not_eligible_now"
+    assert d17.reassess == ("age_under_18: on 2026-11-25 (age 18)",)
     assert screen(CLEAR, replace(ADULT, date_of_birth=dob), ONA, TODAY).outcome == "eligible"
 
 
@@ -208,7 +220,9 @@ def test_bont_exactly_12_weeks_ago_is_allowed_one_day_less_is_not() -> None:
     # one day short: last dose 2026-09-03 -> 83 days before 2026-11-25
     short = screen(CLEAR, replace(ADULT, last_bont_date=date(2026, 9, 3)), ONA, TODAY)
     assert _ids(short) == {"recent_bont"}
-    assert short.outcome == "not_eligible"
+    assert short.outcome == "not_eligible_now"
+    # 2026-09-03 + 84 days = 2026-11-26
+    assert short.reassess == ("recent_bont: on 2026-11-26 (12 weeks after the last dose)",)
     assert "allowed from 2026-11-26" in short.reasons[0].detail
 
 
@@ -325,7 +339,7 @@ def test_overriding_a_rule_that_did_not_fire_or_twice_is_refused() -> None:
 def test_precaution_override_does_not_lift_a_contraindication() -> None:
     d = screen(replace(CLEAR, pregnant=True), replace(ADULT, mdq_positive=True), ONA, TODAY)
     d2, _ = override(d, "mdq_positive", "Dr A", "reviewed", NOW)
-    assert d2.outcome == "not_eligible"
+    assert d2.outcome == "not_eligible_now"
     assert not d2.can_treat
 
 

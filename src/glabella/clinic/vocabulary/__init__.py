@@ -1,0 +1,238 @@
+"""Coded drug, condition and allergy vocabulary that the eligibility rules match against.
+
+The data (``data/vocabulary.yaml``) groups concepts by the public classification they come
+from (WHO ATC for medicines, WHO ICD-10 for conditions) with generic names, label brand
+names, abbreviations and common misspellings. :meth:`Vocabulary.match` reads one typed entry:
+
+1. normalise: Unicode accents removed, lower case, apostrophes dropped, every other
+   non-alphanumeric character a space, spaces collapsed (:func:`normalise`);
+2. exact: the whole entry, and every run of up to four consecutive words, compared with
+   every term with the spaces removed ("onabotulinumtoxin A" = "onabotulinumtoxinA",
+   "Eliquis 5 mg twice daily" contains "Eliquis");
+3. typo-tolerant, only when nothing matched exactly: runs of letters-only words of at least
+   5 characters against terms of at least 6 characters, by optimal string alignment distance
+   (``rapidfuzz``; a swap of two neighbouring letters counts as one error): at most 1 error,
+   2 for terms of 10 characters or more. Abbreviations and terms under 6 characters match
+   exactly only, so "MG" never matches "mg" inside a longer drug name.
+
+Every :class:`Match` says what it matched ("Eliquis → apixaban, B01AF02"). Pure: reads only
+its own data file.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any, Final, Literal
+
+import yaml
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+__all__ = [
+    "MAX_ENTRY_CHARS",
+    "Concept",
+    "Group",
+    "Kind",
+    "Match",
+    "Vocabulary",
+    "load_vocabulary",
+    "normalise",
+]
+
+Kind = Literal["medication", "condition", "allergy"]
+KINDS: Final[tuple[Kind, ...]] = ("medication", "condition", "allergy")
+
+MAX_ENTRY_CHARS: Final = 200
+"""Longer entries are matched on their first 200 characters (bounded work per entry)."""
+
+FUZZY_MIN_TERM: Final = 6
+FUZZY_MIN_QUERY: Final = 5
+_MAX_NGRAM: Final = 4
+
+
+def normalise(text: str) -> str:
+    """Lower case, accents removed, apostrophes dropped, other punctuation a space."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    plain = plain.replace("'", "").replace("’", "").replace("`", "")
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
+def _compact(text: str) -> str:
+    return normalise(text).replace(" ", "")
+
+
+def _max_errors(term_compact: str) -> int:
+    return 2 if len(term_compact) >= 10 else 1
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One coded concept: a drug (by generic name), a condition or an excipient."""
+
+    id: str
+    code: str
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group of concepts one rule uses, with the classification it comes from."""
+
+    id: str
+    kind: Kind
+    code: str
+    label: str
+    source: str
+    class_terms: tuple[str, ...]
+    concepts: tuple[Concept, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    """What one typed entry matched: the group, the concept (None for a class word), how."""
+
+    entry: str
+    group_id: str
+    concept_id: str | None
+    code: str
+    term: str
+    how: Literal["exact", "typo"]
+
+    def describe(self) -> str:
+        """E.g. ``"Eliquis → apixaban, B01AF02"``; a typo names the term it was read as."""
+        target = self.concept_id if self.concept_id is not None else self.group_id
+        coded = f"{target}, {self.code}" if self.code else target
+        read_as = f" (read as {self.term!r})" if self.how == "typo" else ""
+        return f"{self.entry} → {coded}{read_as}"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    group: Group
+    concept: Concept | None
+    term: str
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The loaded vocabulary with an exact index and a fuzzy term list per kind."""
+
+    version: str
+    groups: tuple[Group, ...]
+    nothing_terms: frozenset[str]
+    _exact: Mapping[Kind, Mapping[str, tuple[_Entry, ...]]]
+    _fuzzy: Mapping[Kind, tuple[str, ...]]
+
+    def group(self, group_id: str) -> Group:
+        """The group with id ``group_id`` (KeyError naming it otherwise)."""
+        for g in self.groups:
+            if g.id == group_id:
+                return g
+        raise KeyError(f"unknown vocabulary group {group_id!r}")
+
+    def is_nothing(self, entry: str) -> bool:
+        """True for entries such as "none" or "NKDA" that say there is nothing to list."""
+        return normalise(entry) in self.nothing_terms
+
+    def match(self, entry: str, kind: Kind) -> tuple[Match, ...]:
+        """Every concept ``entry`` names in the vocabulary of ``kind`` (empty if none)."""
+        words = normalise(entry[:MAX_ENTRY_CHARS]).split()
+        exact = self._exact[kind]
+        grams: list[tuple[str, bool]] = []
+        for n in range(1, min(_MAX_NGRAM, len(words)) + 1):
+            for i in range(len(words) - n + 1):
+                window = words[i : i + n]
+                grams.append(("".join(window), all(w.isalpha() for w in window)))
+        grams.append(("".join(words), all(w.isalpha() for w in words)))
+        found: dict[tuple[str, str | None], Match] = {}
+
+        def add(e: _Entry, how: Literal["exact", "typo"]) -> None:
+            key = (e.group.id, e.concept.id if e.concept else None)
+            if key not in found:
+                code = e.concept.code if e.concept else e.group.code
+                cid = e.concept.id if e.concept else None
+                found[key] = Match(entry, e.group.id, cid, code, e.term, how)
+
+        for gram, _ in grams:
+            for e in exact.get(gram, ()):
+                add(e, "exact")
+        if not found:
+            choices = self._fuzzy[kind]
+            for gram, alpha in grams:
+                if not alpha or len(gram) < FUZZY_MIN_QUERY:
+                    continue
+                for term, distance, _ in process.extract(
+                    gram, choices, scorer=OSA.distance, score_cutoff=2, limit=None
+                ):
+                    if distance <= _max_errors(term):
+                        for e in exact[term]:
+                            add(e, "typo")
+        return tuple(found.values())
+
+    def suggestions(self, kind: Kind) -> tuple[str, ...]:
+        """Every term of ``kind`` as written in the data file (for autocomplete), sorted."""
+        out: set[str] = set()
+        for g in self.groups:
+            if g.kind == kind:
+                out.update(g.class_terms)
+                for c in g.concepts:
+                    out.update(c.terms)
+        return tuple(sorted(out, key=str.lower))
+
+
+def _group(raw: Mapping[str, Any]) -> Group:
+    kind = raw["kind"]
+    if kind not in KINDS:
+        raise ValueError(f"vocabulary group {raw['id']}: unknown kind {kind!r}")
+    concepts = tuple(
+        Concept(str(c["id"]), str(c.get("code") or ""), tuple(str(t) for t in c["terms"]))
+        for c in raw["concepts"]
+    )
+    return Group(
+        id=str(raw["id"]),
+        kind=kind,
+        code=str(raw.get("code") or ""),
+        label=str(raw["label"]),
+        source=" ".join(str(raw["source"]).split()),
+        class_terms=tuple(str(t) for t in raw.get("class_terms") or ()),
+        concepts=concepts,
+    )
+
+
+def build(data: Mapping[str, Any]) -> Vocabulary:
+    """A vocabulary from parsed data (validated: known kinds, unique group ids, no blank term)."""
+    groups = tuple(_group(g) for g in data["groups"])
+    ids = [g.id for g in groups]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate vocabulary group ids")
+    exact: dict[Kind, dict[str, list[_Entry]]] = {k: {} for k in KINDS}
+    for g in groups:
+        pairs: list[tuple[Concept | None, str]] = [(None, t) for t in g.class_terms]
+        pairs += [(c, t) for c in g.concepts for t in c.terms]
+        for concept, term in pairs:
+            key = _compact(term)
+            if not key:
+                raise ValueError(f"vocabulary group {g.id}: blank term {term!r}")
+            exact[g.kind].setdefault(key, []).append(_Entry(g, concept, term))
+    return Vocabulary(
+        version=str(data["version"]),
+        groups=groups,
+        nothing_terms=frozenset(normalise(str(t)) for t in data.get("nothing_terms") or ()),
+        _exact={k: {t: tuple(v) for t, v in idx.items()} for k, idx in exact.items()},
+        _fuzzy={
+            k: tuple(t for t in idx if len(t) >= FUZZY_MIN_TERM and t.isalpha())
+            for k, idx in exact.items()
+        },
+    )
+
+
+@cache
+def load_vocabulary() -> Vocabulary:
+    """The packaged vocabulary."""
+    path = resources.files("glabella.clinic.vocabulary").joinpath("data/vocabulary.yaml")
+    return build(yaml.safe_load(path.read_text("utf-8")))
