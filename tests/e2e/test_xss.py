@@ -114,6 +114,11 @@ def _seed(database_url: str) -> tuple[int, dict[str, str]]:
         screening.override_precaution(
             db, actor, screened.id, "prior_eyelid_ptosis", fields["override reason"]
         )
+        # The payloads match no known medicine or condition: confirm them as not relevant.
+        assert screened.unconfirmed
+        screening.confirm_unrecognised(
+            db, actor, screened.id, [r.rule_id for r in screened.unconfirmed]
+        )
         version = consent.current_text(db).version
         consent_id = consent.sign_consent(
             db, actor, pid, version, fields["consent signed name"], True

@@ -104,6 +104,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/screenings/{screening_id}/overrides"): PRESCRIBER,
+    ("POST", "/api/v1/screenings/{screening_id}/unrecognised-confirmations"): PRESCRIBER,
     ("GET", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,

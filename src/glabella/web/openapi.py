@@ -39,6 +39,7 @@ ERROR_STATUSES: dict[str, str] = {
     "405": "Method not allowed",
     "409": "Conflicts with what is stored",
     "410": "The link has expired or was already used",
+    "413": "The request body is too large; nothing was saved",
     "422": "Invalid input; ``field`` names where",
     "429": "Too many failed sign-ins: locked for a while",
 }

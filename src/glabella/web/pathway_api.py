@@ -43,6 +43,10 @@ class OverrideBody(Strict):
     reason: str = Field(max_length=2000)
 
 
+class ConfirmUnrecognisedBody(Strict):
+    rule_ids: list[str] = Field(min_length=1, max_length=100)
+
+
 class ConsentBody(Strict):
     version: str
     signed_name: str = Field(max_length=200)
@@ -154,6 +158,14 @@ def override(
     return screening_service.override_precaution(
         db, actor, screening_id, body.rule_id, body.reason
     ).to_dict()
+
+
+@router.post("/screenings/{screening_id}/unrecognised-confirmations")
+def confirm_unrecognised(
+    screening_id: int, body: ConfirmUnrecognisedBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Confirm that each listed unrecognised entry was checked and is not relevant (audited)."""
+    return screening_service.confirm_unrecognised(db, actor, screening_id, body.rule_ids).to_dict()
 
 
 @router.get("/consent/current")
