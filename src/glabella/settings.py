@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     session_idle_seconds: int = 30 * 60
     https: bool = False
     base_url: str = "http://127.0.0.1:8000"
+    trusted_proxies: str = ""
+    """Comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` is believed
+    (default none: the peer's own address is the client's). ``make run`` passes it to uvicorn's
+    ``--forwarded-allow-ips``; the app applies the same rule itself (``web.proxies``)."""
     research_key: str = ""
     """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
     photo_key: str = ""

@@ -95,16 +95,46 @@ def test_success_resets_the_username_count(
     assert _login(app_client, "dr.rivera") == 200
 
 
-def test_one_source_guessing_many_usernames_is_locked(
+def test_one_source_guessing_many_usernames_is_slowed_not_locked(
     db: Database, clinician: UserView, clock: Clock
 ) -> None:
+    """Issue 17: 20 failures from one address used to lock every sign-in from it for 15
+    minutes (a whole clinic behind NAT). Now the address waits a growing delay, 2**k seconds
+    after the (20+k)-th failure, capped at 60 s: never a lock."""
+    source = "203.0.113.9"
     for i in range(throttle.SOURCE_LIMIT):
         with pytest.raises(Unauthorized):
-            users.authenticate(db, f"guess{i}", "some password or other", "203.0.113.9")
-    with pytest.raises(throttle.TooManyAttempts):
-        users.authenticate(db, "dr.rivera", PASSWORD, "203.0.113.9")
-    # The same account from another address still works (the username itself is not locked).
+            users.authenticate(db, f"guess{i}", "some password or other", source)
+    # Right after the 20th failure: wait 1 s (2**0).
+    with pytest.raises(throttle.TooManyAttempts) as waited:
+        users.authenticate(db, "dr.rivera", PASSWORD, source)
+    assert "second(s)" in waited.value.message
+    clock.now += dt.timedelta(seconds=2)
+    assert users.authenticate(db, "dr.rivera", PASSWORD, source).id == clinician.id
+    # Further failures double the delay: 2, 4, 8, ... capped at 60 s.
+    delays = []
+    for k in range(1, 9):
+        with pytest.raises(Unauthorized):
+            users.authenticate(db, f"more{k}", "some password or other", source)
+        delays.append(throttle.source_delay(throttle.SOURCE_LIMIT + k).total_seconds())
+        clock.now += throttle.source_delay(throttle.SOURCE_LIMIT + k)
+    assert delays == [2, 4, 8, 16, 32, 60, 60, 60]
+    # After at most the cap, a colleague at the same address signs in: no 15-minute lock.
+    assert users.authenticate(db, "dr.rivera", PASSWORD, source).id == clinician.id
+    # The same account from another address is never affected.
     assert users.authenticate(db, "dr.rivera", PASSWORD, "198.51.100.7").id == clinician.id
+
+
+def test_an_admin_can_clear_an_address(db: Database, clinician: UserView, clock: Clock) -> None:
+    source = "203.0.113.10"
+    for i in range(throttle.SOURCE_LIMIT + 5):
+        with pytest.raises((Unauthorized, throttle.TooManyAttempts)):
+            users.authenticate(db, f"guess{i}", "some password or other", source)
+    with pytest.raises(throttle.TooManyAttempts):
+        users.authenticate(db, "dr.rivera", PASSWORD, source)
+    assert users.unlock_address(db, source) is True
+    assert users.authenticate(db, "dr.rivera", PASSWORD, source).id == clinician.id
+    assert users.unlock_address(db, "192.0.2.200") is False
 
 
 def test_an_admin_can_unlock(db: Database, clinician: UserView, clock: Clock) -> None:

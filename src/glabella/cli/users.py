@@ -84,7 +84,17 @@ def add(
 
 
 @app.command("unlock")
-def unlock(username: str = typer.Argument(..., help="Login name.")) -> None:
-    """Lift a sign-in lockout (after too many failed attempts)."""
-    lifted = run_service(lambda: user_service.unlock_user(database(), username))
-    typer.echo(f"{username}: {'unlocked' if lifted else 'was not locked'}")
+def unlock(
+    username: str = typer.Argument("", help="Login name."),
+    address: str = typer.Option("", help="A source IP address whose sign-in delay to clear."),
+) -> None:
+    """Lift a sign-in lockout of a username, or the growing delay of a source address."""
+    if not username and not address:
+        typer.echo("error: give a USERNAME or --address A", err=True)
+        raise typer.Exit(2)
+    if username:
+        lifted = run_service(lambda: user_service.unlock_user(database(), username))
+        typer.echo(f"{username}: {'unlocked' if lifted else 'was not locked'}")
+    if address:
+        cleared = run_service(lambda: user_service.unlock_address(database(), address))
+        typer.echo(f"{address}: {'unlocked' if cleared else 'had no failed sign-ins'}")

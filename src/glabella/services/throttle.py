@@ -4,8 +4,12 @@ Policy (documented in docs/security.md):
 
 * a username with ``USERNAME_LIMIT`` (5) failed sign-ins (wrong password or wrong one-time code)
   within ``WINDOW`` (15 minutes) is locked for ``LOCKOUT`` (15 minutes);
-* a source address with ``SOURCE_LIMIT`` (20) failures within the window is locked likewise
-  (higher, because a clinic may share one address behind NAT);
+* a source address is never locked (a clinic's staff may share one address behind NAT or a
+  proxy, and a lock would shut them all out, e.g. during a suicide-risk follow-up): after
+  ``SOURCE_LIMIT`` (20) failures within the window, each further attempt from it must wait a
+  growing delay after the last failure, ``2 ** (failures - SOURCE_LIMIT)`` seconds capped at
+  ``SOURCE_DELAY_CAP`` (60 s); the count ends ``WINDOW`` after it started, and
+  ``glabella users unlock --address A`` clears it;
 * while locked, sign-in is refused *before* the password is checked, with the same message
   whether or not the password was right (no oracle); a success clears the username's count.
 
@@ -26,6 +30,7 @@ from glabella.store.models import LoginThrottle
 
 USERNAME_LIMIT = 5
 SOURCE_LIMIT = 20
+SOURCE_DELAY_CAP = dt.timedelta(seconds=60)
 WINDOW = dt.timedelta(minutes=15)
 LOCKOUT = dt.timedelta(minutes=15)
 
@@ -74,9 +79,21 @@ def locked_until(
     return until
 
 
+def source_delay(failures: int) -> dt.timedelta:
+    """The wait after a source address's ``failures``-th failure (from ``SOURCE_LIMIT`` on)."""
+    exponent = min(max(0, failures - SOURCE_LIMIT), 16)
+    return min(dt.timedelta(seconds=2**exponent), SOURCE_DELAY_CAP)
+
+
 def refusal(until: dt.datetime, now: dt.datetime) -> TooManyAttempts:
     """The error shown while locked (it does not say whether the password was right)."""
-    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    seconds = (until - now).total_seconds()
+    if seconds <= SOURCE_DELAY_CAP.total_seconds():
+        return TooManyAttempts(
+            f"too many failed sign-ins; try again in {max(1, int(seconds) + 1)} second(s)",
+            field="username",
+        )
+    minutes = max(1, int(seconds // 60) + 1)
     return TooManyAttempts(
         f"too many failed sign-ins; try again in {minutes} minute(s) or ask an administrator",
         field="username",
@@ -99,6 +116,10 @@ def record_failure(session: Session, username: str, source: str | None, now: dt.
             row.failures = 0
             row.window_started_at = now
         row.failures += 1
+        if kind == "source":
+            if row.failures >= limit:
+                row.locked_until = now + source_delay(row.failures)
+            continue
         if row.failures >= limit:
             row.locked_until = now + LOCKOUT
             row.failures = 0
@@ -128,6 +149,18 @@ def unlock(session: Session, username: str) -> bool:
         )
     ).first()
     if row is None or row.locked_until is None:
+        return False
+    row.locked_until = None
+    row.failures = 0
+    return True
+
+
+def unlock_source(session: Session, address: str) -> bool:
+    """An administrator clears a source address's failures and delay; True when it had any."""
+    row = session.scalars(
+        select(LoginThrottle).where(LoginThrottle.kind == "source", LoginThrottle.key == address)
+    ).first()
+    if row is None or (row.failures == 0 and row.locked_until is None):
         return False
     row.locked_until = None
     row.failures = 0

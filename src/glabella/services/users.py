@@ -235,6 +235,20 @@ def unlock_user(db: Database, username: str, actor: Actor | None = None) -> bool
         return lifted
 
 
+def unlock_address(db: Database, address: str, actor: Actor | None = None) -> bool:
+    """Clear a source address's failed sign-ins and delay (administrators); True when it had
+    any."""
+    if actor is not None and actor.role != Role.ADMIN:
+        raise Forbidden("only an administrator may unlock an address")
+    address = address.strip()
+    if not address or len(address) > 200:
+        raise Invalid("address: give the IP address to unlock", field="address")
+    with db.transaction() as session:
+        lifted = throttle.unlock_source(session, address)
+        audit.record(session, actor, "auth.unlock_address", "source", None, lifted=lifted)
+        return lifted
+
+
 _ACTIVE_USER = select(
     User.id,
     User.username,

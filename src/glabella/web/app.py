@@ -42,6 +42,7 @@ from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.limits import BoundedRequests
 from glabella.web.openapi import document_errors
+from glabella.web.proxies import TrustedProxies, parse_trusted
 from glabella.web.routes import planning as planning_routes
 from glabella.web.templating import TEMPLATES
 
@@ -204,6 +205,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Outside the session and the app: an oversized body is refused before anything reads it.
     app.add_middleware(BoundedRequests)
     app.add_middleware(SecurityHeaders, https=settings.https)
+    app.add_middleware(TrustedProxies, trusted=parse_trusted(settings.trusted_proxies))
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, exc: ServiceError) -> Response:
