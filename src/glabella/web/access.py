@@ -104,6 +104,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/screenings/{screening_id}/overrides"): PRESCRIBER,
+    # frown biomarker (issue 18)
+    ("POST", "/api/v1/patients/{patient_id}/photo-consent"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/photos/{pair_id}/{which}"): CLINICAL,
+    ("DELETE", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,
