@@ -105,6 +105,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/screenings/{screening_id}/overrides"): PRESCRIBER,
     ("POST", "/api/v1/screenings/{screening_id}/unrecognised-confirmations"): PRESCRIBER,
+    # frown biomarker (issue 18)
+    ("POST", "/api/v1/patients/{patient_id}/photo-consent"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/photos/{pair_id}/{which}"): CLINICAL,
+    ("DELETE", "/api/v1/patients/{patient_id}/photos"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/consents"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,

@@ -30,6 +30,7 @@ from glabella.settings import Settings, get_settings
 from glabella.web import (
     analytics_web,
     api,
+    biomarker_api,
     evidence_pages,
     fhir_api,
     pages,
@@ -280,6 +281,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.include_router(api.router)
     app.include_router(pathway_api.router)
+    app.include_router(biomarker_api.router)
     app.include_router(fhir_api.router)
     app.include_router(security_routes.router)
     app.include_router(analytics_web.api_router)
