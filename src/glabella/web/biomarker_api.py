@@ -3,7 +3,7 @@ audited image views and deletion on request."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
@@ -73,7 +73,12 @@ def list_photos(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, o
 
 @router.get("/patients/{patient_id}/photos/{pair_id}/{which}")
 def view_photo(
-    patient_id: int, pair_id: int, which: str, request: Request, actor: ActorDep, db: DbDep
+    patient_id: int,
+    pair_id: int,
+    which: Literal["rest", "frown"],
+    request: Request,
+    actor: ActorDep,
+    db: DbDep,
 ) -> Response:
     """One image, decrypted (audited)."""
     key = get_settings_from(request).resolved_photo_key()
