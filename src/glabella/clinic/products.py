@@ -24,10 +24,12 @@ from typing import Final
 
 __all__ = [
     "PRODUCTS",
+    "PRODUCT_ALIASES",
     "CrossProductUnitsError",
     "Dose",
     "InvalidDoseError",
     "Product",
+    "find_product",
     "get_product",
     "total_dose",
 ]
@@ -197,6 +199,44 @@ def get_product(product_id: str) -> Product:
     except KeyError:
         known = ", ".join(sorted(PRODUCTS))
         raise KeyError(f"unknown BoNT-A product {product_id!r}; known: {known}") from None
+
+
+PRODUCT_ALIASES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        # Trade names under which each product is sold for glabellar lines (the name on its
+        # label or SmPC); the INN and the US brand of each product are matched anyway.
+        "botox cosmetic": "onabotulinumtoxinA",  # BOTOX Cosmetic PI (Allergan, US)
+        "vistabel": "onabotulinumtoxinA",  # Vistabel SmPC (Allergan/AbbVie, EU)
+        "azzalure": "abobotulinumtoxinA",  # Azzalure SmPC (Galderma/Ipsen, EU)
+        "bocouture": "incobotulinumtoxinA",  # Bocouture SmPC (Merz, EU)
+        "nuceiva": "prabotulinumtoxinA",  # Nuceiva SmPC (Evolus, EU)
+    }
+)
+
+
+def _name_key(text: str) -> str:
+    """``text`` lower case with everything but letters and digits removed."""
+    return "".join(ch for ch in text.casefold() if ch.isascii() and ch.isalnum())
+
+
+_BY_NAME: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        **{_name_key(p.id): p.id for p in PRODUCTS.values()},
+        **{_name_key(p.brand): p.id for p in PRODUCTS.values()},
+        **{_name_key(alias): pid for alias, pid in PRODUCT_ALIASES.items()},
+    }
+)
+
+
+def find_product(text: str) -> Product | None:
+    """The product a person meant by ``text``: its INN or a trade name, in any case, with or
+    without spaces, hyphens or a trailing registered-trademark sign ("Botox", "botox",
+    "onabotulinumtoxin A", "Dysport®" all work); None when nothing matches. No fuzzy
+    matching: a product is never guessed."""
+    if len(text) > 80:
+        return None
+    product_id = _BY_NAME.get(_name_key(text))
+    return PRODUCTS[product_id] if product_id else None
 
 
 def _as_units(value: object) -> Decimal:

@@ -11,7 +11,9 @@ only through :func:`parse_quantity`, which never raises and never does unbounded
   non-ASCII digits;
 * a JSON float is read through its ``repr`` and then the same rules apply (``1e-05`` is
   refused, ``4.0`` is accepted); ``True``/``False`` are refused (in Python they are ints);
-* an int is read through ``str`` and then the same rules apply.
+* an int is read through ``str`` and then the same rules apply;
+* a refusal says what to change: a decimal comma ("20,5"), a unit ("4 U"), an exponent
+  ("1e3") or a sign each get their own hint.
 
 Eight characters hold every real dose ("12345.67" is already absurd), so the bound costs
 nothing clinically. With at most 8 digits, every later Decimal operation on the value is
@@ -81,12 +83,22 @@ def parse_quantity(raw: object, label: str) -> ParsedQuantity:
         return ParsedQuantity(None, f"{label}: too long (at most {MAX_TRIMMED_LENGTH} characters)")
     dots = trimmed.count(".")
     if dots > 1 or not set(trimmed.replace(".", "", 1)) <= _DIGITS or trimmed == ".":
-        return ParsedQuantity(
-            None,
-            f"{label}: {trimmed!r} is not a number here "
-            "(digits and at most one point; no sign, no exponent)",
-        )
+        return ParsedQuantity(None, f"{label}: {trimmed!r} is not a number here ({_hint(trimmed)})")
     return ParsedQuantity(Decimal(trimmed), None)
+
+
+def _hint(text: str) -> str:
+    """What is wrong with a typed number, in the words a clinician would use."""
+    lowered = text.casefold()
+    if "," in text:
+        return "write the decimal with a point, e.g. 4.5, and no thousands separator"
+    if lowered.rstrip().endswith(("u", "ml", "units", "unit", "iu")):
+        return "write the number only, without the unit"
+    if "e" in lowered and any(c in _DIGITS for c in text):
+        return "no exponent notation: write the number in full, e.g. 1000"
+    if text[:1] in "+-":
+        return "no sign: doses are written as positive numbers"
+    return "digits and at most one point; no sign, no exponent"
 
 
 def is_multiple_of(value: Decimal, step: Decimal) -> bool:

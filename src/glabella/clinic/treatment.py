@@ -15,6 +15,10 @@ Rules:
 * **Vial**: the vial size must be one the product is sold in (:data:`DOSE_LIMITS`, label).
 * **Per site**: at most the product's per-site maximum (label or verified protocol, cited in
   :data:`DOSE_LIMITS`) and at most :data:`MAX_VOLUME_PER_SITE_ML` (0.25 mL).
+* **Names**: the product is found by its INN or a trade name, in any case, with or without
+  spaces (:func:`glabella.clinic.products.find_product`: "Botox", "onabotulinumtoxin A");
+  a site by its id or label (:func:`site_id_of`: "Procerus", "corrugator medial left"); a
+  protocol by its id in any case. Nothing is guessed: an unknown name is a problem.
 * **Protocol**: a protocol can only be applied to its own product (units never convert).
 * **Intervals** (:data:`~glabella.clinic.schedule.RETREATMENT_INTERVAL`, 84 days): to the
   nearest recorded treatment before *and* after this one, counted in clinic-local dates;
@@ -25,8 +29,9 @@ Rules:
   outcome does not allow treatment.
 * **Consent**: signed, unused by any other treatment (one consent, one treatment), and valid
   by :func:`glabella.clinic.consent.can_record_treatment`.
-* **Time**: not in the future (5 minutes' clock tolerance); more than :data:`BACKDATE_GRACE`
-  (1 h) in the past needs a reason of at least :data:`MIN_BACKDATE_REASON` characters.
+* **Time**: a time without an offset is clinic-local (:func:`local_time`); not in the future
+  (5 minutes' clock tolerance); more than :data:`BACKDATE_GRACE` (1 h) in
+  the past needs a reason of at least :data:`MIN_BACKDATE_REASON` characters.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from zoneinfo import ZoneInfo
 
 from glabella.clinic import consent as consent_rules
 from glabella.clinic import protocol, schedule
-from glabella.clinic.products import PRODUCTS, Dose, Product
+from glabella.clinic.products import PRODUCT_ALIASES, PRODUCTS, Dose, Product, find_product
 from glabella.clinic.protocol import Problem
 from glabella.clinic.quantities import HALF_UNIT, is_multiple_of, parse_quantity
 
@@ -62,7 +67,9 @@ __all__ = [
     "TreatmentDraft",
     "check_treatment",
     "is_backdated",
+    "local_time",
     "prepare",
+    "site_id_of",
 ]
 
 SCREENING_VALID_DAYS: Final = 30
@@ -199,6 +206,8 @@ class PreparedTreatment:
     """The exact values to store once :func:`check_treatment` found no problem."""
 
     product: Product
+    protocol_id: str | None
+    treated_at: datetime
     treatment_date: date
     vial_units: Decimal
     saline_ml: Decimal
@@ -212,6 +221,28 @@ class PreparedTreatment:
 
 def _site_field(site_id: str) -> str:
     return f"sites.{site_id}"
+
+
+def _words(text: str) -> str:
+    return " ".join("".join(c if c.isascii() and c.isalnum() else " " for c in text).split())
+
+
+def site_id_of(typed: str) -> str:
+    """The injection site a person meant: its id or its label, in any case, with spaces,
+    hyphens or underscores ("Procerus", "corrugator medial left", "Left corrugator, medial"
+    all work); an unknown name is returned trimmed, to be refused as an unknown site."""
+    key = _words(typed.casefold()[:80])
+    for site in protocol.load_sites().values():
+        if key in (_words(site.id), _words(site.label.casefold())):
+            return site.id
+    return typed.strip()
+
+
+def local_time(at: datetime, clinic_tz: ZoneInfo) -> datetime:
+    """``at`` as an aware time: a time without an offset is read as clinic-local time."""
+    return (
+        at if at.tzinfo is not None and at.utcoffset() is not None else at.replace(tzinfo=clinic_tz)
+    )
 
 
 def is_backdated(treated_at: datetime, now: datetime) -> bool:
@@ -240,7 +271,8 @@ def _parse_doses(draft: TreatmentDraft, problems: list[Problem]) -> _Doses:
         problems.append(Problem("saline_invalid", "saline mL must be more than 0", "saline_ml"))
     else:
         out.saline = saline.value
-    for site_id, raw in sorted(draft.sites.items()):
+    for typed_site, raw in sorted(draft.sites.items()):
+        site_id = site_id_of(typed_site)
         where = _site_field(site_id)
         if isinstance(raw, str) and raw.strip() in ("", "0"):
             continue  # an empty box on the form: nothing injected there
@@ -318,10 +350,15 @@ def _check_doses(
             problems.append(p)
 
 
+def _find_protocol(protocol_id: str | None) -> protocol.Protocol | None:
+    wanted = (protocol_id or "").strip().casefold()
+    return next((p for p in protocol.load_protocols().values() if p.id.casefold() == wanted), None)
+
+
 def _check_protocol(draft: TreatmentDraft, product: Product, problems: list[Problem]) -> None:
-    if not draft.protocol_id:
+    if not draft.protocol_id or not draft.protocol_id.strip():
         return
-    chosen = protocol.load_protocols().get(draft.protocol_id)
+    chosen = _find_protocol(draft.protocol_id)
     if chosen is None:
         problems.append(
             Problem("protocol_unknown", f"unknown protocol {draft.protocol_id!r}", "protocol_id")
@@ -338,13 +375,8 @@ def _check_protocol(draft: TreatmentDraft, product: Product, problems: list[Prob
         )
 
 
-def _check_time(draft: TreatmentDraft, ctx: TreatmentContext, problems: list[Problem]) -> bool:
-    at = draft.treated_at
-    if at.tzinfo is None or at.utcoffset() is None:
-        problems.append(
-            Problem("treated_at_naive", "treatment time must include a timezone", "treated_at")
-        )
-        return False
+def _check_time(draft: TreatmentDraft, ctx: TreatmentContext, problems: list[Problem]) -> None:
+    at = local_time(draft.treated_at, ctx.clinic_tz)
     if at > ctx.now + FUTURE_TOLERANCE:
         problems.append(
             Problem(
@@ -360,7 +392,6 @@ def _check_time(draft: TreatmentDraft, ctx: TreatmentContext, problems: list[Pro
                 "backdate_reason",
             )
         )
-    return True
 
 
 def _check_intervals(at: datetime, ctx: TreatmentContext, problems: list[Problem]) -> None:
@@ -482,23 +513,24 @@ def _check_consent(at: datetime, ctx: TreatmentContext, problems: list[Problem])
 def check_treatment(draft: TreatmentDraft, ctx: TreatmentContext) -> list[Problem]:
     """Every reason the draft cannot be recorded; empty when it can (rules: module docstring)."""
     problems: list[Problem] = []
-    product = PRODUCTS.get(draft.product_id)
+    product = find_product(draft.product_id)
     if product is None:
-        known = ", ".join(sorted(PRODUCTS))
+        known = ", ".join(f"{p.id} ({p.brand})" for p in PRODUCTS.values())
         problems.append(
             Problem(
                 "product_unknown",
-                f"unknown product {draft.product_id!r}; known: {known}",
+                f"unknown product {draft.product_id[:80]!r}; known: {known} "
+                f"(also {', '.join(sorted(a.title() for a in PRODUCT_ALIASES))})",
                 "product",
             )
         )
     if not draft.lot_number.strip():
         problems.append(Problem("lot_number", "lot number is required", "lot_number"))
     doses = _parse_doses(draft, problems)
-    timed = _check_time(draft, ctx, problems)
-    if product is None or not timed:
+    _check_time(draft, ctx, problems)
+    if product is None:
         return problems
-    at = draft.treated_at
+    at = local_time(draft.treated_at, ctx.clinic_tz)
     day = schedule.local_date(at, ctx.clinic_tz)
     _check_protocol(draft, product, problems)
     _check_doses(product, doses, draft, day, problems)
@@ -513,18 +545,22 @@ def prepare(draft: TreatmentDraft, ctx: TreatmentContext) -> PreparedTreatment:
     problems = check_treatment(draft, ctx)
     if problems:
         raise ValueError("; ".join(p.message for p in problems))
-    product = PRODUCTS[draft.product_id]
+    product = find_product(draft.product_id)
+    assert product is not None  # checked above
     scratch: list[Problem] = []
     doses = _parse_doses(draft, scratch)
     assert doses.vial is not None and doses.saline is not None  # checked above
-    day = schedule.local_date(draft.treated_at, ctx.clinic_tz)
+    at = local_time(draft.treated_at, ctx.clinic_tz)
+    day = schedule.local_date(at, ctx.clinic_tz)
     recon = protocol.Reconstitution(product, doses.vial, doses.saline)
-    screening, _ = _screening_for(product, draft.treated_at, ctx)
+    screening, _ = _screening_for(product, at, ctx)
     assert screening is not None  # checked above
     total = sum((u for _, u in doses.sites), Decimal(0))
     label = product.label_glabellar_dose
     return PreparedTreatment(
         product=product,
+        protocol_id=chosen.id if (chosen := _find_protocol(draft.protocol_id)) else None,
+        treated_at=at,
         treatment_date=day,
         vial_units=doses.vial,
         saline_ml=doses.saline,
@@ -533,5 +569,5 @@ def prepare(draft: TreatmentDraft, ctx: TreatmentContext) -> PreparedTreatment:
         total_units=total,
         exceeds_label_dose=label is not None and total > label,
         screening_id=screening.id,
-        backdated=is_backdated(draft.treated_at, ctx.now),
+        backdated=is_backdated(at, ctx.now),
     )

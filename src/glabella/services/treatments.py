@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from glabella.clinic import protocol
-from glabella.clinic.products import get_product
+from glabella.clinic.products import find_product, get_product
 from glabella.clinic.protocol import Problem
 from glabella.clinic.treatment import (
     ConsentFact,
@@ -37,6 +37,9 @@ TREATMENT_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
 
 @dataclass(frozen=True)
 class TreatmentInput:
+    """What the injector entered. ``treated_at`` None means now; without an offset it is
+    read as the clinic's local time. ``product_id`` may be the INN or a trade name."""
+
     product_id: str
     lot_number: str
     lot_expiry: dt.date
@@ -143,7 +146,12 @@ def _view(row: Treatment) -> TreatmentView:
     )
 
 
-def _screening_facts(session: Session, patient_id: int, product_id: str) -> list[ScreeningFact]:
+def _screening_facts(
+    session: Session, patient_id: int, product_id: str | None
+) -> list[ScreeningFact]:
+    """The patient's screenings of ``product_id`` (none when the product is unknown)."""
+    if product_id is None:
+        return []
     rows = session.scalars(
         select(Screening)
         .where(Screening.patient_id == patient_id, Screening.product_id == product_id)
@@ -218,13 +226,14 @@ def record_treatment(
         load_patient(session, actor, patient_id)
         _lock_patient(session, patient_id)
         tz = clinic_zone(session, actor)
+        product = find_product(data.product_id)
         others = session.scalars(
             select(Treatment.treated_at).where(Treatment.patient_id == patient_id)
         ).all()
         ctx = TreatmentContext(
             now=now,
             clinic_tz=tz,
-            screenings=_screening_facts(session, patient_id, data.product_id),
+            screenings=_screening_facts(session, patient_id, product.id if product else None),
             consent=_consent_fact(session, patient_id, data.consent_id),
             other_treatments=tuple(others),
         )
@@ -235,12 +244,12 @@ def record_treatment(
         volumes = dict(ready.site_volumes_ml)
         row = Treatment(
             patient_id=patient_id,
-            treated_at=draft.treated_at,
+            treated_at=ready.treated_at,
             treatment_date=ready.treatment_date,
             injector_id=actor.user_id,
             injector_name=actor.username,
             product_id=ready.product.id,
-            protocol_id=draft.protocol_id,
+            protocol_id=ready.protocol_id,
             lot_number=draft.lot_number.strip(),
             lot_expiry=draft.lot_expiry,
             vial_units=str(ready.vial_units),
@@ -280,7 +289,7 @@ def record_treatment(
                 "treatment",
                 row.id,
                 patient_id=patient_id,
-                treated_at=draft.treated_at.isoformat(),
+                treated_at=ready.treated_at.isoformat(),
                 recorded_at=now.isoformat(),
                 reason=draft.backdate_reason.strip(),
             )

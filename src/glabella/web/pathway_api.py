@@ -199,7 +199,10 @@ def record_treatment(
 ) -> dict[str, object]:
     """Record a treatment; refused with every reason when any check fails."""
     if body.treated_at is not None and body.treated_at.tzinfo is None:
-        raise Invalid("treated_at must include a timezone offset", field="treated_at")
+        raise Invalid(
+            "treated_at must include a timezone offset, e.g. 2026-11-02T10:00:00+01:00",
+            field="treated_at",
+        )
     data = body.to_input()
     return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
 

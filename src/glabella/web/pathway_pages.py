@@ -306,16 +306,19 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
 
 
 def _treated_at(raw: str) -> dt.datetime | None:
-    """The form's optional treatment time (ISO, with an offset); empty means now."""
-    if not raw.strip():
+    """The form's optional treatment time; empty means now. A time without an offset (the
+    browser's date-and-time input) is the clinic's local time, applied by the service."""
+    text = raw.strip()
+    if not text:
         return None
     try:
-        value = dt.datetime.fromisoformat(raw.strip())
+        if len(text) > 40:
+            raise ValueError(text)
+        return dt.datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid("treatment time must be a date and time", field="treated_at") from None
-    if value.tzinfo is None:
-        raise Invalid("treatment time must include a timezone offset", field="treated_at")
-    return value
+        raise Invalid(
+            "treatment time must be a date and time, e.g. 2026-11-02 10:00", field="treated_at"
+        ) from None
 
 
 def _field_errors(exc: ServiceError) -> dict[str, str]:
