@@ -144,11 +144,14 @@ def _seed(database_url: str) -> tuple[int, dict[str, str]]:
             pid,
             type_="headache",
             onset=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
-            grade=1,
-            seriousness=(),
-            relatedness="possible",
-            action="none",
-            outcome="recovering",
+            judgement=adverse_events.Judgement(
+                grade="1",
+                serious="no",
+                seriousness=(),
+                relatedness="possible",
+                action="none",
+                outcome="recovering",
+            ),
             description=fields["adverse event description"],
         )
         issued = links.create_link(db, actor, pid, ["phq9"], valid_hours=24)

@@ -101,11 +101,14 @@ def seed(db: Database, actor: Actor) -> Seeded:
         pid,
         type_="headache",
         onset=START + dt.timedelta(days=1),
-        grade=2,
-        seriousness=(),
-        relatedness="possible",
-        action="symptomatic_treatment",
-        outcome="recovered",
+        judgement=ae_svc.Judgement(
+            grade="2",
+            serious="no",
+            seriousness=(),
+            relatedness="possible",
+            action="symptomatic_treatment",
+            outcome="recovered",
+        ),
         description="frontal headache for a day",
     )
     state["now"] = START + dt.timedelta(weeks=6)

@@ -30,6 +30,7 @@ def _seed(url: str) -> None:
     """Rows written with plain SQL in the shape of revision 0001 (present in every later one)."""
     db = Database.from_url(url)
     has_chain = "seq" in {c["name"] for c in inspect(db.engine).get_columns("audit_events")}
+    keyed = inspect(db.engine).has_table("audit_chain_state")  # revision 0010 or later
     with db.engine.begin() as c:
         c.execute(
             text(
@@ -80,14 +81,15 @@ def _seed(url: str) -> None:
         with db.transaction() as session:
             for i in range(3):
                 audit.record(session, None, "old.event", "patient", 1, n=i)
-        # A server before revision 0010 hashed its rows unkeyed (SHA-256): re-hash them so.
-        with db.transaction() as session:
-            prev = audit.GENESIS_HASH
-            for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
-                row.prev_hash = prev
-                row.hash = prev = audit.legacy_hash(
-                    {n: getattr(row, n) for n in audit._CHAINED_FIELDS}, prev
-                )
+        if not keyed:
+            # A server before revision 0010 hashed its rows unkeyed (SHA-256): re-hash them so.
+            with db.transaction() as session:
+                prev = audit.GENESIS_HASH
+                for row in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
+                    row.prev_hash = prev
+                    row.hash = prev = audit.legacy_hash(
+                        {n: getattr(row, n) for n in audit._CHAINED_FIELDS}, prev
+                    )
     else:
         with db.engine.begin() as c:
             for i in range(3):

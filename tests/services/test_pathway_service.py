@@ -325,11 +325,14 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="dysphagia",
         onset=START,
-        grade=2,
-        seriousness=(),
-        relatedness="possible",
-        action="referred",
-        outcome="recovering",
+        judgement=ae_svc.Judgement(
+            grade="2",
+            serious="no",
+            seriousness=(),
+            relatedness="possible",
+            action="referred",
+            outcome="recovering",
+        ),
     )
     assert [a.code for a in alerts] == ["possible_distant_spread"]
     _, serious = ae_svc.record_adverse_event(
@@ -338,11 +341,14 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="headache",
         onset=START,
-        grade=3,
-        seriousness=("hospitalisation",),
-        relatedness="possible",
-        action="emergency_care",
-        outcome="recovered",
+        judgement=ae_svc.Judgement(
+            grade="3",
+            serious="yes",
+            seriousness=("hospitalisation",),
+            relatedness="possible",
+            action="emergency_care",
+            outcome="recovered",
+        ),
     )
     assert [a.code for a in serious] == ["serious_adverse_event"]
     _, none = ae_svc.record_adverse_event(
@@ -351,27 +357,33 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="bruising",
         onset=START,
-        grade=1,
-        seriousness=(),
-        relatedness="probable",
-        action="none",
-        outcome="recovered",
+        judgement=ae_svc.Judgement(
+            grade="1",
+            serious="no",
+            seriousness=(),
+            relatedness="probable",
+            action="none",
+            outcome="recovered",
+        ),
     )
     assert none == ()
     kinds = sorted(a.kind for a in alert_svc.list_alerts(db, actor))
     assert kinds == ["possible_distant_spread", "serious_adverse_event"]
-    with pytest.raises(Invalid, match="CTCAE grade must be 1 to 5, got 9"):
+    with pytest.raises(Invalid, match="CTCAE v5 grade must be 1 to 5, got 9"):
         ae_svc.record_adverse_event(
             db,
             actor,
             pid,
             type_="headache",
             onset=START,
-            grade=9,
-            seriousness=(),
-            relatedness="possible",
-            action="none",
-            outcome="recovered",
+            judgement=ae_svc.Judgement(
+                grade="9",
+                serious="no",
+                seriousness=(),
+                relatedness="possible",
+                action="none",
+                outcome="recovered",
+            ),
         )
     assert len(ae_svc.list_adverse_events(db, actor, pid)) == 3
 

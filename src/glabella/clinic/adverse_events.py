@@ -12,17 +12,27 @@
 
 :func:`assess` returns alerts: every serious event and every possible distant spread
 raises an ``urgent`` alert; grade >= 3 and mood worsening raise a ``high`` alert.
+
+Follow-up: an event is updated later (outcome, resolution date, grade, seriousness) by
+:func:`apply_update`, which re-checks the whole event and returns only the alerts the change
+newly raises (:func:`new_alerts`), so an event graded up to 3 or found serious later alerts
+then, and an unchanged event does not alert twice.
+
+Nothing here has a default answer: seriousness, relatedness, action and outcome are judgements
+a clinician must make (a pre-selected "not related / none / recovered" stored unread is wrong
+safety data; docs/safety/hazard-log.md H-090).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from typing import Final, Literal
 
 __all__ = [
     "DISTANT_SPREAD_TYPES",
+    "RESOLVED_OUTCOMES",
     "AEAlert",
     "AEOutcome",
     "AEType",
@@ -32,7 +42,11 @@ __all__ = [
     "InconsistentAdverseEventError",
     "Relatedness",
     "Seriousness",
+    "alerts_for",
+    "apply_update",
     "assess",
+    "check_course",
+    "new_alerts",
 ]
 
 
@@ -121,8 +135,45 @@ class AEOutcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+RESOLVED_OUTCOMES: Final = frozenset(
+    {AEOutcome.RECOVERED, AEOutcome.RECOVERED_WITH_SEQUELAE, AEOutcome.FATAL}
+)
+"""Outcomes that end the event: only these can carry a resolution date (for a fatal event
+the resolution date is the date of death, as in ICH E2B's "date of end of reaction")."""
+
+
 class InconsistentAdverseEventError(ValueError):
     """Raised when grade, seriousness and outcome contradict each other."""
+
+
+def check_course(
+    onset: datetime,
+    grade: Grade | None,
+    seriousness: frozenset[Seriousness],
+    outcome: AEOutcome | None,
+    resolved_on: date | None,
+) -> None:
+    """Refuse a contradictory course: death recorded in one field only, a resolution date on
+    an event still going on, or a resolution before the onset.
+
+    ``onset`` is the onset in the clinic's timezone (its calendar date is compared).
+    """
+    fatal = (grade is Grade.DEATH, Seriousness.DEATH in seriousness, outcome is AEOutcome.FATAL)
+    if any(fatal) and not all(fatal):
+        raise InconsistentAdverseEventError(
+            "grade 5, seriousness 'death' and outcome 'fatal' must be recorded together"
+        )
+    if resolved_on is not None:
+        if outcome not in RESOLVED_OUTCOMES:
+            raise InconsistentAdverseEventError(
+                "a resolution date needs an outcome that ends the event (recovered, recovered "
+                "with sequelae or fatal)"
+            )
+        if resolved_on < onset.date():
+            raise InconsistentAdverseEventError(
+                f"the resolution date {resolved_on.isoformat()} is before the onset "
+                f"{onset.date().isoformat()}"
+            )
 
 
 @dataclass(frozen=True)
@@ -137,21 +188,14 @@ class AdverseEvent:
     action: Action
     outcome: AEOutcome
     description: str = ""
+    resolved_on: date | None = None
 
     def __post_init__(self) -> None:
         if self.onset.tzinfo is None or self.onset.utcoffset() is None:
             raise InconsistentAdverseEventError("onset must be timezone-aware")
         if self.type is AEType.OTHER and not self.description.strip():
             raise InconsistentAdverseEventError("an 'other' event needs a description")
-        fatal = (
-            self.grade is Grade.DEATH,
-            Seriousness.DEATH in self.seriousness,
-            self.outcome is AEOutcome.FATAL,
-        )
-        if any(fatal) and not all(fatal):
-            raise InconsistentAdverseEventError(
-                "grade 5, seriousness 'death' and outcome 'fatal' must be recorded together"
-            )
+        check_course(self.onset, self.grade, self.seriousness, self.outcome, self.resolved_on)
 
     @property
     def serious(self) -> bool:
@@ -176,45 +220,73 @@ class AEAlert:
 
 def assess(ae: AdverseEvent) -> tuple[AEAlert, ...]:
     """Alerts for one adverse event, most urgent first."""
+    return alerts_for(ae.type, ae.grade, ae.seriousness)
+
+
+def alerts_for(
+    kind: AEType, grade: Grade | None, seriousness: frozenset[Seriousness]
+) -> tuple[AEAlert, ...]:
+    """Alerts for an event of this type, grade (``None``: not graded yet) and seriousness."""
     alerts: list[AEAlert] = []
-    if ae.possible_distant_spread:
+    if kind in DISTANT_SPREAD_TYPES:
         alerts.append(
             AEAlert(
                 "urgent",
                 "possible_distant_spread",
-                f"{ae.type.value}: possible distant spread of toxin effect. Swallowing and "
+                f"{kind.value}: possible distant spread of toxin effect. Swallowing and "
                 "breathing difficulties can be life-threatening: assess now and arrange "
                 "emergency care if breathing or swallowing is affected.",
-                ae.type,
+                kind,
             )
         )
-    if ae.serious:
-        criteria = ", ".join(sorted(c.value for c in ae.seriousness))
+    if seriousness:
+        criteria = ", ".join(sorted(c.value for c in seriousness))
         alerts.append(
             AEAlert(
                 "urgent",
                 "serious_adverse_event",
                 f"Serious adverse event ({criteria}): clinical review now and expedited "
                 "pharmacovigilance reporting.",
-                ae.type,
+                kind,
             )
         )
-    if ae.grade >= Grade.SEVERE and not ae.serious:
+    if grade is not None and grade >= Grade.SEVERE and not seriousness:
         alerts.append(
             AEAlert(
                 "high",
                 "severe_grade",
-                f"CTCAE grade {int(ae.grade)} {ae.type.value}: clinical review.",
-                ae.type,
+                f"CTCAE grade {int(grade)} {kind.value}: clinical review.",
+                kind,
             )
         )
-    if ae.type is AEType.MOOD_WORSENING:
+    if kind is AEType.MOOD_WORSENING:
         alerts.append(
             AEAlert(
                 "high",
                 "mood_worsening",
                 "Mood worsening after treatment: assess suicide risk (C-SSRS) and review.",
-                ae.type,
+                kind,
             )
         )
     return tuple(alerts)
+
+
+def new_alerts(before: tuple[AEAlert, ...], after: tuple[AEAlert, ...]) -> tuple[AEAlert, ...]:
+    """The alerts of ``after`` whose code ``before`` did not raise (an update alerts once)."""
+    seen = {a.code for a in before}
+    return tuple(a for a in after if a.code not in seen)
+
+
+def apply_update(
+    ae: AdverseEvent,
+    *,
+    grade: Grade,
+    seriousness: frozenset[Seriousness],
+    outcome: AEOutcome,
+    resolved_on: date | None,
+) -> tuple[AdverseEvent, tuple[AEAlert, ...]]:
+    """The event after a follow-up update, re-checked whole, and the alerts the change raises."""
+    updated = replace(
+        ae, grade=grade, seriousness=seriousness, outcome=outcome, resolved_on=resolved_on
+    )
+    return updated, new_alerts(assess(ae), assess(updated))

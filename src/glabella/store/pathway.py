@@ -136,3 +136,29 @@ class AdverseEventRecord(Base):
     reported_by: Mapped[str] = mapped_column(String(16))  # "staff" | "patient"
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    resolved_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    """The day the event ended (recovered, with sequelae, or date of death); migration 0008."""
+
+    updates: Mapped[list[AdverseEventUpdate]] = relationship(
+        back_populates="event", order_by="AdverseEventUpdate.id"
+    )
+
+
+class AdverseEventUpdate(Base):
+    """One follow-up change of an adverse event: what changed (before and after), who, when.
+
+    The event row holds the current values; these rows keep its history (migration 0008).
+    """
+
+    __tablename__ = "adverse_event_updates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    adverse_event_id: Mapped[int] = mapped_column(ForeignKey("adverse_events.id"), index=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_by_name: Mapped[str] = mapped_column(String(200))
+    changes_json: Mapped[str] = mapped_column(Text)
+    """``{"field": [before, after], ...}`` for every field the update changed."""
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    event: Mapped[AdverseEventRecord] = relationship(back_populates="updates")

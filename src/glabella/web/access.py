@@ -117,6 +117,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/patients/{patient_id}/treatments"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/adverse-events"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/adverse-events"): CLINICAL,
+    ("GET", "/api/v1/patients/{patient_id}/adverse-events/{event_id}"): CLINICAL,
+    ("POST", "/api/v1/patients/{patient_id}/adverse-events/{event_id}/updates"): CLINICAL,
     ("GET", "/api/v1/patients/{patient_id}/follow-up"): CLINICAL,
     ("GET", "/api/v1/follow-up/due"): CLINICAL,
     # --- FHIR R4 (application/fhir+json) ----------------------------------------------------
@@ -158,6 +160,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/patients/{patient_id}/treatments/new"): CLINICAL,
     ("GET", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
     ("POST", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
+    ("GET", "/patients/{patient_id}/adverse-events/{event_id}"): CLINICAL,
+    ("POST", "/patients/{patient_id}/adverse-events/{event_id}"): CLINICAL,
     # --- evidence base (published trial data, no patient data; researchers included) -------
     ("GET", "/api/v1/evidence/studies"): STAFF,
     ("GET", "/api/v1/evidence/studies/{study_id}"): STAFF,

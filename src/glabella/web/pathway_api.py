@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,15 +57,45 @@ TreatmentBody = TreatmentRequest
 """The request model shared with ``glabella treatments record``."""
 
 
-class AdverseEventBody(Strict):
-    type: str
-    onset: dt.datetime
+class _Judgement(Strict):
+    """The clinician's answers: every one required, none has a default (H-090)."""
+
     grade: int
-    seriousness: list[str] = Field(default_factory=list)
+    serious: bool = Field(description="Any ICH E2A seriousness criterion applies.")
+    seriousness: list[str] = Field(
+        default_factory=list, description="The ICH E2A criteria that apply (when serious)."
+    )
     relatedness: str
     action: str
     outcome: str
+    resolved_on: dt.date | None = None
+
+    def judgement(self) -> ae_service.Judgement:
+        return ae_service.Judgement(
+            grade=str(self.grade),
+            serious="yes" if self.serious else "no",
+            seriousness=tuple(self.seriousness),
+            relatedness=self.relatedness,
+            action=self.action,
+            outcome=self.outcome,
+            resolved_on="" if self.resolved_on is None else self.resolved_on.isoformat(),
+        )
+
+
+class AdverseEventBody(_Judgement):
+    type: str
+    onset: dt.datetime
     description: str = Field(default="", max_length=4000)
+    treatment_id: int | Literal["latest"] | None = Field(
+        default="latest",
+        description="The treatment the event followed: an id, 'latest' (the latest at or "
+        "before the onset; the default) or null (none).",
+    )
+
+
+class AdverseEventUpdateBody(_Judgement):
+    treatment_id: int | Literal["unchanged"] | None = "unchanged"
+    note: str = Field(default="", max_length=2000)
 
 
 @router.get("/products")
@@ -225,12 +255,37 @@ def record_adverse_event(
         patient_id,
         type_=body.type,
         onset=body.onset,
-        grade=body.grade,
-        seriousness=tuple(body.seriousness),
-        relatedness=body.relatedness,
-        action=body.action,
-        outcome=body.outcome,
+        judgement=body.judgement(),
         description=body.description,
+        treatment_id=body.treatment_id,
+    )
+    out = view.to_dict()
+    out["alerts"] = [{"code": a.code, "level": a.level, "message": a.message} for a in alerts]
+    return out
+
+
+@router.get("/patients/{patient_id}/adverse-events/{event_id}")
+def get_adverse_event(
+    patient_id: int, event_id: int, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """One adverse event with its follow-up history."""
+    return ae_service.get_adverse_event(db, actor, patient_id, event_id).to_dict()
+
+
+@router.post("/patients/{patient_id}/adverse-events/{event_id}/updates")
+def update_adverse_event(
+    patient_id: int, event_id: int, body: AdverseEventUpdateBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """A follow-up update (outcome, resolution date, grade...): kept as history; alerts that
+    the change newly raises are opened."""
+    view, alerts = ae_service.update_adverse_event(
+        db,
+        actor,
+        patient_id,
+        event_id,
+        judgement=body.judgement(),
+        treatment_id=body.treatment_id,
+        note=body.note,
     )
     out = view.to_dict()
     out["alerts"] = [{"code": a.code, "level": a.level, "message": a.message} for a in alerts]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from glabella.clinic import adverse_events as ae_rules
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
 from glabella.services import adverse_events as ae_service
@@ -338,21 +337,93 @@ def _field_errors(exc: ServiceError) -> dict[str, str]:
 def _ae_choices() -> dict[str, Any]:
     return {
         "ae_types": ae_service.AE_LABELS,
-        "grades": [(g.value, g.name.replace("_", " ").lower()) for g in ae_rules.Grade],
-        "seriousness": [s.value for s in ae_rules.Seriousness],
-        "relatedness": [r.value for r in ae_rules.Relatedness],
-        "actions": [a.value for a in ae_rules.Action],
-        "outcomes": [o.value for o in ae_rules.AEOutcome],
+        "grades": list(ae_service.GRADE_LABELS.items()),
+        "seriousness": ae_service.SERIOUSNESS_LABELS,
+        "relatedness": ae_service.RELATEDNESS_LABELS,
+        "actions": ae_service.ACTION_LABELS,
+        "outcomes": ae_service.OUTCOME_LABELS,
+        "labels": ae_service.FIELD_LABELS,
     }
+
+
+def _judgement(form: FormData) -> ae_service.Judgement:
+    def one(name: str) -> str:
+        return str(form.get(name, "")).strip()
+
+    return ae_service.Judgement(
+        grade=one("grade"),
+        serious=one("serious"),
+        seriousness=tuple(str(v) for v in form.getlist("seriousness")),
+        relatedness=one("relatedness"),
+        action=one("action"),
+        outcome=one("outcome"),
+        resolved_on=one("resolved_on"),
+    )
+
+
+def _treatment_field(raw: str) -> int | str | None:
+    """The form's "treatment it followed": ``latest`` (default), ``none`` or a treatment id."""
+    if raw in ("", ae_service.LATEST):
+        return ae_service.LATEST
+    if raw == "none":
+        return None
+    return raw
+
+
+def _ae_form(
+    request: Request,
+    db: DbDep,
+    patient_id: int,
+    *,
+    values: dict[str, Any],
+    event: ae_service.AdverseEventView | None = None,
+    error: ServiceError | None = None,
+) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    patient = patient_service.get_patient(db, actor, patient_id)
+    return render(
+        request,
+        "adverse_event.html",
+        status_code=200 if error is None else error.status_code,
+        user=user,
+        patient=patient,
+        values=values,
+        event=event,
+        treatments=ae_service.treatment_choices(db, actor, patient_id),
+        error=None if error is None else error.message,
+        error_field=None if error is None else error.field,
+        **_ae_choices(),
+    )
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    """Everything the clinician entered, multi-valued fields included, to re-fill the form."""
+    values: dict[str, Any] = _form_dict(form)
+    values["seriousness"] = [str(v) for v in form.getlist("seriousness")]
+    return values
 
 
 @router.get("/patients/{patient_id}/adverse-events/new")
 def ae_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
-    user = page_user(request)
-    patient = patient_service.get_patient(db, user.actor(client_source(request)), patient_id)
-    return render(
-        request, "adverse_event.html", user=user, patient=patient, values={}, **_ae_choices()
-    )
+    return _ae_form(request, db, patient_id, values={"treatment_id": ae_service.LATEST})
+
+
+def _parse_onset(request: Request, raw: str) -> dt.datetime:
+    label = ae_service.FIELD_LABELS["onset"]
+    if not raw.strip():
+        raise Invalid(f"Please enter “{label}” (date and time)", field="onset")
+    try:
+        onset = dt.datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise Invalid(f"{label}: enter a date and time", field="onset") from None
+    if onset.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        from glabella.web.deps import get_settings_from
+
+        onset = onset.replace(tzinfo=ZoneInfo(get_settings_from(request).timezone))
+    return onset
 
 
 @router.post("/patients/{patient_id}/adverse-events/new")
@@ -360,45 +431,70 @@ def ae_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Re
     user = page_user(request)
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
-    values = _form_dict(form)
+    values = _form_values(form)
     try:
-        try:
-            onset = dt.datetime.fromisoformat(values.get("onset", ""))
-        except ValueError:
-            raise Invalid("onset must be a date and time", field="onset") from None
-        if onset.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            from glabella.web.deps import get_settings_from
-
-            onset = onset.replace(tzinfo=ZoneInfo(get_settings_from(request).timezone))
-        try:
-            grade = int(values.get("grade", ""))
-        except ValueError:
-            raise Invalid("choose the CTCAE grade", field="grade") from None
         ae_service.record_adverse_event(
             db,
             actor,
             patient_id,
-            type_=values.get("type", ""),
-            onset=onset,
-            grade=grade,
-            seriousness=tuple(str(v) for v in form.getlist("seriousness")),
-            relatedness=values.get("relatedness", ""),
-            action=values.get("action", ""),
-            outcome=values.get("outcome", ""),
-            description=values.get("description", ""),
+            type_=str(values.get("type", "")),
+            onset=_parse_onset(request, str(values.get("onset", ""))),
+            judgement=_judgement(form),
+            description=str(values.get("description", "")),
+            treatment_id=_treatment_field(str(values.get("treatment_id", ""))),
         )
     except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        return render(
-            request,
-            "adverse_event.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            values=values,
-            error=exc.message,
-            **_ae_choices(),
+        return _ae_form(request, db, patient_id, values=values, error=exc)
+    return redirect(f"/patients/{patient_id}#adverse-events")
+
+
+def _current_values(event: ae_service.AdverseEventView) -> dict[str, Any]:
+    """An update form starts from the event's current record (a patient's report: blank)."""
+    graded = event.grade is not None
+    return {
+        "grade": "" if event.grade is None else str(event.grade),
+        "serious": ("yes" if event.seriousness else "no") if graded else "",
+        "seriousness": list(event.seriousness),
+        "relatedness": event.relatedness or "",
+        "action": event.action or "",
+        "outcome": event.outcome or "",
+        "resolved_on": "" if event.resolved_on is None else event.resolved_on.isoformat(),
+        "treatment_id": "none" if event.treatment_id is None else str(event.treatment_id),
+        "note": "",
+    }
+
+
+@router.get("/patients/{patient_id}/adverse-events/{event_id}")
+def ae_detail(request: Request, patient_id: int, event_id: int, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    event = ae_service.get_adverse_event(
+        db, user.actor(client_source(request)), patient_id, event_id
+    )
+    return _ae_form(request, db, patient_id, values=_current_values(event), event=event)
+
+
+@router.post("/patients/{patient_id}/adverse-events/{event_id}")
+def ae_update(
+    request: Request, patient_id: int, event_id: int, form: FormDep, db: DbDep
+) -> Response:
+    user = page_user(request)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    values = _form_values(form)
+    raw_treatment = str(values.get("treatment_id", ""))
+    try:
+        ae_service.update_adverse_event(
+            db,
+            actor,
+            patient_id,
+            event_id,
+            judgement=_judgement(form),
+            treatment_id=None
+            if raw_treatment == "none"
+            else (raw_treatment or ae_service.UNCHANGED),
+            note=str(values.get("note", "")),
         )
-    return redirect(f"/patients/{patient_id}#pathway")
+    except ServiceError as exc:
+        event = ae_service.get_adverse_event(db, actor, patient_id, event_id)
+        return _ae_form(request, db, patient_id, values=values, event=event, error=exc)
+    return redirect(f"/patients/{patient_id}/adverse-events/{event_id}")
