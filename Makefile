@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]' || true
 	bash bench/install_r.sh || echo "R metafor unavailable: the meta benchmark runs without it"
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.cli_bench
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi

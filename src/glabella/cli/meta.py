@@ -26,7 +26,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from glabella.evidence import bias
 from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 from glabella.evidence.effects import BINARY_MEASURES, MEASURES, EffectSizeError
@@ -111,6 +110,10 @@ def _fit_function(
 
 def _bias(res: MetaResult, labels: list[str], want: dict[str, bool]) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    if not any(want.values()):
+        return out
+    from glabella.evidence import bias  # scipy.stats: loaded only when a bias test is asked for
+
     if want["egger"]:
         rt = bias.regtest(res)
         out["egger"] = {"zval": rt.zval, "tval": rt.tval, "df": rt.df, "pval": rt.pval}
@@ -141,6 +144,8 @@ def _plots(
     if funnel is not None:
         filled_yi = filled_vi = None
         if funnel_fill:
+            from glabella.evidence import bias
+
             tf = bias.trimfill(res)
             filled_yi, filled_vi = tf.result.yi[tf.filled], tf.result.vi[tf.filled]
         plots.funnel_plot(res, funnel, filled_yi=filled_yi, filled_vi=filled_vi)

@@ -13,15 +13,8 @@ Public API of the engine (names as in R's metafor):
 * plots in :mod:`glabella.evidence.plots` (imported on demand: it loads matplotlib).
 """
 
-from glabella.evidence.bias import (
-    cumulative,
-    fsn,
-    influence,
-    leave1out,
-    ranktest,
-    regtest,
-    trimfill,
-)
+from typing import TYPE_CHECKING, Any
+
 from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.confint import HeterogeneityCI, qprofile_ci
 from glabella.evidence.effects import MEASURES, EffectSizeError, EffectSizes, escalc
@@ -33,6 +26,32 @@ from glabella.evidence.regression import (
     subgroups,
 )
 from glabella.evidence.tau2 import METHODS, Tau2Error, Tau2Estimate, estimate_tau2
+
+if TYPE_CHECKING:
+    from glabella.evidence.bias import (
+        cumulative,
+        fsn,
+        influence,
+        leave1out,
+        ranktest,
+        regtest,
+        trimfill,
+    )
+
+# The bias tests need scipy.stats (Kendall's tau, ranks), whose import costs about 0.4 s: a
+# plain ``glabella meta`` never uses them, so they are imported on first use (PEP 562).
+_BIAS_NAMES = frozenset(
+    ("cumulative", "fsn", "influence", "leave1out", "ranktest", "regtest", "trimfill")
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BIAS_NAMES:
+        from glabella.evidence import bias
+
+        return getattr(bias, name)
+    raise AttributeError(f"module 'glabella.evidence' has no attribute {name!r}")
+
 
 __all__ = [
     "MEASURES",

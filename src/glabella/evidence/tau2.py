@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special  # chi² median without scipy.stats' import cost
 
 from glabella.evidence._zeroin import R_UNIROOT_TOL, TIGHT_TOL, zeroin
 
@@ -319,7 +319,7 @@ def estimate_tau2(
         return Tau2Estimate(t2, se, meth)
 
     if meth in ("PM", "PMM"):
-        target = float(k - p) if meth == "PM" else float(stats.chi2.ppf(0.5, k - p))
+        target = float(k - p) if meth == "PM" else float(special.chdtri(k - p, 0.5))
         hi = max(100.0, 10.0 * _mad(yi) ** 2)
 
         def f(t: float) -> float:
