@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from metafor_cases import DATA, Case, cases, mismatches, read_rows
 
-from glabella.evidence import escalc, rma, rma_mh, rma_peto, subgroups
+from glabella.evidence import escalc, rma, rma_mh, rma_peto
 from glabella.evidence.csvinput import parse_csv, prepare
-from glabella.evidence.regression import meta_regression
+from glabella.evidence.fit import fit
 from glabella.evidence.tau2 import q_generalised
 
 #: metafor 3.8-1 finds the Paule-Mandel root with uniroot() at its default tolerance
@@ -29,28 +29,13 @@ LOOSE = {"bcg__rr_pm": 2e-4}
 
 
 def _fit(case: Case) -> dict[str, Any]:
+    """The case's ``glabella meta`` arguments through the engine's one entry point."""
     measure = case.arg("--measure") or ""
-    method = case.arg("--method") or "REML"
-    test = case.arg("--test") or "z"
     mods = [m for m in (case.arg("--mods") or "").split(",") if m]
     by = case.arg("--by")
     data = prepare(parse_csv(case.csv.read_text()), measure, mods=mods, by=by)
-    y, v = data.effects.yi, data.effects.vi
-    if method == "MH":
-        res = rma_mh(**data.inputs, measure=measure)
-    elif method == "PETO":
-        res = rma_peto(**data.inputs)
-    else:
-        res = rma(y, v, method=method, test=test)
-    out = res.to_dict()
-    if mods:
-        reg = meta_regression(y, v, data.moderators, mods, method=method, test=test).to_dict()
-        for key in ("coefficients", "QM", "QM_pval", "QE", "QE_pval", "R2", "tau2_residual"):
-            out[key] = reg[key]
-    if by:
-        assert data.groups is not None
-        out.update(subgroups(y, v, data.groups, method=method, test=test).to_dict())
-    return out
+    method = case.arg("--method") or "REML"
+    return fit(data, measure, method, case.arg("--test") or "z", mods=mods, by=by).to_dict()
 
 
 @pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)

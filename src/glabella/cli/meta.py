@@ -14,10 +14,8 @@ Without it a readable summary is printed. Errors: one message on stderr, exit co
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,17 +24,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from glabella.evidence.binary import rma_mh, rma_peto
 from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
-from glabella.evidence.effects import BINARY_MEASURES, MEASURES, EffectSizeError
-from glabella.evidence.meta import MetaError, MetaResult, rma
-from glabella.evidence.regression import design_matrix, q_between
-from glabella.evidence.tau2 import METHODS
+from glabella.evidence.effects import MEASURES, EffectSizeError
+from glabella.evidence.fit import ALL_METHODS, FitError, canonical_method, check_options, fit
+from glabella.evidence.meta import MetaError, MetaResult
 
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ALL_METHODS: tuple[str, ...] = (*METHODS, "MH", "PETO")
 
 
 def _fail(message: str) -> NoReturn:
@@ -59,53 +53,6 @@ def _clean(value: Any) -> Any:
         f = float(value)
         return f if math.isfinite(f) else None
     return value
-
-
-def _canonical_method(method: str) -> str:
-    for m in ALL_METHODS:
-        if m.upper() == method.strip().upper():
-            return m
-    _fail(f"unknown method {method!r}; choose one of {', '.join(ALL_METHODS)}")
-
-
-def _fit_function(
-    measure: str, method: str, test: str, level: float
-) -> Callable[[PreparedData, np.ndarray[Any, Any] | None], MetaResult]:
-    """The model to fit on a (subset of the) prepared data."""
-
-    if method in ("MH", "PETO"):
-        if measure not in BINARY_MEASURES:
-            _fail(f"--method {method} needs a 2x2-table measure ({', '.join(BINARY_MEASURES)})")
-        if method == "MH" and measure not in ("OR", "RR", "RD"):
-            _fail("--method MH takes --measure OR, RR or RD")
-        if method == "PETO" and measure not in ("OR", "PETO"):
-            _fail("--method PETO takes --measure OR or PETO")
-        if test != "z":
-            _fail(f"--test {test} is not available with --method {method} (z only)")
-
-        def fit_binary(data: PreparedData, idx: np.ndarray[Any, Any] | None) -> MetaResult:
-            cols = {k: (v if idx is None else v[idx]) for k, v in data.inputs.items()}
-            b = cols.get("bi")
-            d = cols.get("di")
-            n1 = cols.get("n1i")
-            n2 = cols.get("n2i")
-            if method == "MH":
-                res = rma_mh(
-                    cols["ai"], b, cols["ci"], d, n1i=n1, n2i=n2, measure=measure, level=level
-                )
-            else:
-                res = rma_peto(cols["ai"], b, cols["ci"], d, n1i=n1, n2i=n2, level=level)
-            return dataclasses.replace(res, measure=measure)
-
-        return fit_binary
-
-    def fit_uni(data: PreparedData, idx: np.ndarray[Any, Any] | None) -> MetaResult:
-        y, v = data.effects.yi, data.effects.vi
-        if idx is not None:
-            y, v = y[idx], v[idx]
-        return rma(y, v, method=method, test=test, level=level, measure=measure)
-
-    return fit_uni
 
 
 def _bias(res: MetaResult, labels: list[str], want: dict[str, bool]) -> dict[str, Any]:
@@ -259,26 +206,19 @@ def meta_command(
     as_json: bool = typer.Option(False, "--json", help="print one JSON object"),
 ) -> None:
     """Meta-analysis of a CSV file (effect sizes, model, heterogeneity) with metafor's numbers."""
-    meas = measure.strip().upper()
-    if meas not in MEASURES:
-        _fail(f"unknown measure {measure!r}; choose one of {', '.join(MEASURES)}")
-    meth = _canonical_method(method)
-    tst = test.strip().lower()
-    if tst not in ("z", "knha"):
-        _fail(f"unknown test {test!r}; choose z or knha")
-    if not 0 < level < 100:
-        _fail(f"--level must be between 0 and 100 (got {level:g})")
     mod_names = [m.strip() for m in mods.split(",") if m.strip()] if mods else []
     if mods is not None and not mod_names:
         _fail("--mods needs at least one column name")
-    if mod_names and meth in ("MH", "PETO"):
-        _fail(f"--mods is not available with --method {meth}; use a random-effects method")
+    try:
+        if bayes and (m := canonical_method(method)) in ("MH", "PETO"):
+            _fail(f"--bayes is a random-effects model; it cannot be combined with --method {m}")
+        meas, meth, tst = check_options(measure, method, test, level, mod_names)
+    except FitError as exc:
+        _fail(str(exc))
     prior = None
     if not bayes and tau_prior.strip().lower() != "halfnormal:0.5":
         _fail("--tau-prior is the prior of the Bayesian model: add --bayes")
     if bayes:
-        if meth in ("MH", "PETO"):
-            _fail(f"--bayes is a random-effects model; it cannot be combined with --method {meth}")
         if mod_names or by is not None:
             _fail("--bayes is available for the intercept-only model, without --mods or --by")
         from glabella.evidence.bayes import parse_tau_prior
@@ -298,41 +238,10 @@ def meta_command(
         _fail(f"cannot read {file}: {exc}")
     try:
         data = prepare(parse_csv(text), meas, mods=mod_names, by=by)
-        fit = _fit_function(meas, meth, tst, level)
-        res = fit(data, None)
-        res = dataclasses.replace(res, notes=(*data.notes, *res.notes))
-        out = res.to_dict()
-        if mod_names:
-            M, names = design_matrix(data.moderators, mod_names)
-            reg = rma(
-                data.effects.yi,
-                data.effects.vi,
-                method=meth,
-                test=tst,
-                level=level,
-                mods=M,
-                mod_names=names,
-                measure=meas,
-            )
-            reg_d = reg.to_dict()
-            for key in ("coefficients", "QM", "QM_pval", "QE", "QE_pval", "R2", "tau2_residual"):
-                out[key] = reg_d[key]
-            res = dataclasses.replace(reg, notes=res.notes)
-        sub: dict[str, MetaResult] | None = None
-        qb: tuple[float, int, float] | None = None
-        out["subgroups"] = None
-        out["Q_between"] = None
-        out["Q_between_pval"] = None
-        if by is not None and data.groups is not None:
-            labels_g = [str(g) for g in data.groups]
-            sub = {}
-            for lv in sorted(set(labels_g)):
-                idx = np.array([g == lv for g in labels_g])
-                sub[lv] = fit(data, idx)
-            out["subgroups"] = {lv: r.to_dict() for lv, r in sub.items()}
-            if len(sub) > 1:
-                qb = q_between([r.estimate for r in sub.values()], [r.se for r in sub.values()])
-                out["Q_between"], out["Q_between_pval"] = qb[0], qb[2]
+        fitted = fit(data, meas, meth, tst, mods=mod_names, by=by, level=level)
+        res, sub = fitted.model, fitted.subgroups
+        qb = fitted.q_between
+        out = fitted.to_dict()
         want = {"egger": egger, "ranktest": ranktest, "trimfill": trimfill, "leave1out": leave1out}
         for key in want:
             out[key] = None
