@@ -53,3 +53,9 @@ def test_mh_and_peto_pool_tables_and_subgroups_use_the_same_method() -> None:
     assert peto.model.method == "PETO" and peto.subgroups is None
     reml = fit(data, "OR", "REML")
     assert reml.model.method == "REML" and reml.model.tau2 is not None
+
+
+def test_every_tau2_method_has_one_registered_estimator() -> None:
+    from glabella.evidence.tau2 import ESTIMATORS, METHODS
+
+    assert set(ESTIMATORS) == set(METHODS) - {"EE", "FE"}

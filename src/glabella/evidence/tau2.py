@@ -20,6 +20,7 @@ iteration and a meta-regression O(k p²).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,71 +279,108 @@ def estimate_tau2(
     allvipos = bool((vi > 0).all())
     if not allvipos and meth in ("DL", "HS", "HSk", "PM", "PMM"):
         raise Tau2Error(f"{meth} needs positive sampling variances")
+    problem = _Problem(yi, vi, X, k, p, meth, allvipos, threshold, maxiter, uniroot_tol)
+    return ESTIMATORS[meth](problem)
 
-    if meth in ("HS", "HSk"):
-        P = Projection(1.0 / vi, X)
-        rss = P.quad(yi)
-        sw = float(np.sum(1.0 / vi))
-        raw = (rss - k) / sw if meth == "HS" else (k / (k - p) * rss - k) / sw
-        t2 = max(0.0, raw)
-        se = math.sqrt((2 * (k - p) + 4 * t2 * P.trace() + 2 * t2**2 * P.sumsq()) / sw**2)
-        if meth == "HSk":
-            se *= k / (k - p)
-        return Tau2Estimate(t2, se, meth)
 
-    if meth == "HE":
-        raw, P = _he(yi, vi, X, p)
-        t2 = max(0.0, raw)
-        trpv = _dot(P.diag(), vi)
-        se = math.sqrt(
-            (2 * P.sumsq(vi, vi) + 4 * t2 * trpv + 2 * t2**2 * (k - p)) / float(k - p) ** 2
-        )
-        return Tau2Estimate(t2, se, meth)
+@dataclass(frozen=True)
+class _Problem:
+    """The checked inputs of one tau² estimation (``k - p >= 1``)."""
 
-    if meth == "DL":
-        P = Projection(1.0 / vi, X)
-        trp = P.trace()
-        t2 = max(0.0, (P.quad(yi) - (k - p)) / trp)
-        se = math.sqrt((2 * (k - p) + 4 * t2 * trp + 2 * t2**2 * P.sumsq()) / trp**2)
-        return Tau2Estimate(t2, se, meth)
+    yi: FloatArray
+    vi: FloatArray
+    X: FloatArray | None
+    k: int
+    p: int
+    method: str
+    allvipos: bool
+    threshold: float
+    maxiter: int
+    uniroot_tol: float
 
-    if meth == "SJ":
-        yc = yi - yi.mean()
-        t0 = _dot(yc, yc) / k
-        P = Projection(1.0 / (vi + t0), X)
-        t2 = max(0.0, t0 * P.quad(yi) / (k - p))
-        se = math.sqrt(
-            t0**2
-            / float(k - p) ** 2
-            * (2 * P.sumsq(vi, vi) + 4 * t2 * P.sumsq(None, vi) + 2 * t2**2 * P.sumsq())
-        )
-        return Tau2Estimate(t2, se, meth)
 
-    if meth in ("PM", "PMM"):
-        target = float(k - p) if meth == "PM" else float(special.chdtri(k - p, 0.5))
-        hi = max(100.0, 10.0 * _mad(yi) ** 2)
+def _hunter_schmidt(q: _Problem) -> Tau2Estimate:
+    """HS (Hunter & Schmidt 2004) and HSk (Brannick et al. 2019); see :func:`estimate_tau2`."""
+    yi, vi, X, k, p = q.yi, q.vi, q.X, q.k, q.p
+    P = Projection(1.0 / vi, X)
+    rss = P.quad(yi)
+    sw = float(np.sum(1.0 / vi))
+    raw = (rss - k) / sw if q.method == "HS" else (k / (k - p) * rss - k) / sw
+    t2 = max(0.0, raw)
+    se = math.sqrt((2 * (k - p) + 4 * t2 * P.trace() + 2 * t2**2 * P.sumsq()) / sw**2)
+    if q.method == "HSk":
+        se *= k / (k - p)
+    return Tau2Estimate(t2, se, q.method)
 
-        def f(t: float) -> float:
-            return q_generalised(t, yi, vi, X) - target
 
-        f0 = f(0.0)
-        if f0 < 0:
-            t2 = 0.0
-        else:
-            fhi = f(hi)
-            if fhi > 0:
-                raise Tau2Error("tau² is above the search interval; use another method")
-            t2 = zeroin(f, 0.0, hi, tol=uniroot_tol, maxiter=maxiter, f_lower=f0, f_upper=fhi)
-            t2 = max(0.0, t2)
-        sw = float(np.sum(1.0 / (vi + t2)))
-        return Tau2Estimate(t2, math.sqrt(2 * k**2 / (k - p)) / sw, meth)
+def _hedges(q: _Problem) -> Tau2Estimate:
+    """HE (Hedges 1983), the OLS moment estimator; see :func:`estimate_tau2`."""
+    k, p = q.k, q.p
+    raw, P = _he(q.yi, q.vi, q.X, p)
+    t2 = max(0.0, raw)
+    trpv = _dot(P.diag(), q.vi)
+    se = math.sqrt(
+        (2 * P.sumsq(q.vi, q.vi) + 4 * t2 * trpv + 2 * t2**2 * (k - p)) / float(k - p) ** 2
+    )
+    return Tau2Estimate(t2, se, q.method)
 
-    # ML, REML, EB: Fisher scoring from the HE estimate.
+
+def _dersimonian_laird(q: _Problem) -> Tau2Estimate:
+    """DL (DerSimonian & Laird 1986); see :func:`estimate_tau2`."""
+    k, p = q.k, q.p
+    P = Projection(1.0 / q.vi, q.X)
+    trp = P.trace()
+    t2 = max(0.0, (P.quad(q.yi) - (k - p)) / trp)
+    se = math.sqrt((2 * (k - p) + 4 * t2 * trp + 2 * t2**2 * P.sumsq()) / trp**2)
+    return Tau2Estimate(t2, se, q.method)
+
+
+def _sidik_jonkman(q: _Problem) -> Tau2Estimate:
+    """SJ (Sidik & Jonkman 2005); see :func:`estimate_tau2`."""
+    yi, vi, k, p = q.yi, q.vi, q.k, q.p
+    yc = yi - yi.mean()
+    t0 = _dot(yc, yc) / k
+    P = Projection(1.0 / (vi + t0), q.X)
+    t2 = max(0.0, t0 * P.quad(yi) / (k - p))
+    se = math.sqrt(
+        t0**2
+        / float(k - p) ** 2
+        * (2 * P.sumsq(vi, vi) + 4 * t2 * P.sumsq(None, vi) + 2 * t2**2 * P.sumsq())
+    )
+    return Tau2Estimate(t2, se, q.method)
+
+
+def _paule_mandel(q: _Problem) -> Tau2Estimate:
+    """PM (Paule & Mandel 1982) and its median-unbiased PMM; see :func:`estimate_tau2`."""
+    yi, vi, X, k, p = q.yi, q.vi, q.X, q.k, q.p
+    target = float(k - p) if q.method == "PM" else float(special.chdtri(k - p, 0.5))
+    hi = max(100.0, 10.0 * _mad(yi) ** 2)
+
+    def f(t: float) -> float:
+        return q_generalised(t, yi, vi, X) - target
+
+    f0 = f(0.0)
+    if f0 < 0:
+        t2 = 0.0
+    else:
+        fhi = f(hi)
+        if fhi > 0:
+            raise Tau2Error("tau² is above the search interval; use another method")
+        t2 = zeroin(f, 0.0, hi, tol=q.uniroot_tol, maxiter=q.maxiter, f_lower=f0, f_upper=fhi)
+        t2 = max(0.0, t2)
+    sw = float(np.sum(1.0 / (vi + t2)))
+    return Tau2Estimate(t2, math.sqrt(2 * k**2 / (k - p)) / sw, q.method)
+
+
+def _fisher_scoring(q: _Problem) -> Tau2Estimate:
+    """ML, REML (Viechtbauer 2005) and EB (Morris 1983) by Fisher scoring from the HE estimate."""
+    yi, vi, X, k, p, meth = q.yi, q.vi, q.X, q.k, q.p, q.method
+    threshold, maxiter = q.threshold, q.maxiter
     he, _ = _he(yi, vi, X, p)
     t2 = max(0.0, he)
     if X is None:
         t2, it = _fisher_intercept(yi, vi, t2, meth, threshold, maxiter)
-        return _finish_fisher(yi, vi, X, meth, t2, it, threshold, allvipos)
+        return _finish_fisher(yi, vi, X, meth, t2, it, threshold, q.allvipos)
     change = threshold + 1.0
     it = 0
     # the threshold is absolute (metafor's); a floor of a few ulps of tau² keeps it reachable on
@@ -367,7 +405,23 @@ def estimate_tau2(
         change = abs(old - t2)
         if it > maxiter:
             raise Tau2Error(f"Fisher scoring for {meth} did not converge in {maxiter} iterations")
-    return _finish_fisher(yi, vi, X, meth, t2, it, threshold, allvipos)
+    return _finish_fisher(yi, vi, X, meth, t2, it, threshold, q.allvipos)
+
+
+#: one function per tau² estimator (EE and FE fix tau² at 0 before any is called); a new
+#: estimator is a function here, its name in :data:`METHODS` and a metafor reference case
+ESTIMATORS: dict[str, Callable[[_Problem], Tau2Estimate]] = {
+    "DL": _dersimonian_laird,
+    "HE": _hedges,
+    "HS": _hunter_schmidt,
+    "HSk": _hunter_schmidt,
+    "SJ": _sidik_jonkman,
+    "ML": _fisher_scoring,
+    "REML": _fisher_scoring,
+    "EB": _fisher_scoring,
+    "PM": _paule_mandel,
+    "PMM": _paule_mandel,
+}
 
 
 def _fisher_intercept(
