@@ -24,6 +24,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glabella.evidence.backtransform import TRANSFORMS, BackTransformed, back_transform
 from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 from glabella.evidence.effects import MEASURES, EffectSizeError
 from glabella.evidence.fit import ALL_METHODS, FitError, canonical_method, check_options, fit
@@ -139,27 +140,74 @@ def _print_bias(extra: dict[str, Any], level: float) -> None:
         _out.print(table)
 
 
+#: column heads of the back-transformed subgroup estimates
+_SHORT = {
+    "RR": "RR",
+    "OR": "OR",
+    "PETO": "OR",
+    "ROM": "ROM",
+    "ZCOR": "r",
+    "PLO": "prop.",
+    "PAS": "prop.",
+}
+
+
+def _back(res: MetaResult, has_mods: bool) -> BackTransformed | None:
+    """The pooled estimate on the reader's scale; none for a meta-regression's intercept."""
+    if has_mods or res.measure is None:
+        return None
+    return back_transform(res.measure, res.estimate, res.ci_lb, res.ci_ub, res.pi_lb, res.pi_ub)
+
+
 def _print_summary(
     res: MetaResult,
     data: PreparedData,
     sub: dict[str, MetaResult] | None,
     qb: tuple[float, int, float] | None,
     extra: dict[str, Any],
+    has_mods: bool = False,
 ) -> None:
     _out.print(str(res), markup=False)
+    bt = _back(res, has_mods)
+    if bt is not None:
+        lvl = f"{res.level:g}%"
+        pi = (
+            f"; {lvl} prediction interval {bt.pi_lb:.4f} to {bt.pi_ub:.4f}"
+            if bt.pi_lb is not None and bt.pi_ub is not None
+            else ""
+        )
+        _out.print(
+            f"\nBack-transformed to the {bt.scale} (as metafor's predict(res, transf = ...)): "
+            f"{bt.estimate:.4f} ({lvl} CI {bt.ci_lb:.4f} to {bt.ci_ub:.4f}){pi}",
+            markup=False,
+        )
     if sub:
         table = Table(title="Subgroups")
-        for col in ("level", "k", "estimate", "95% CI" if res.level == 95 else "CI", "tau²", "I²"):
+        ci_head = "95% CI" if res.level == 95 else "CI"
+        scale = TRANSFORMS.get(res.measure or "")
+        cols = ["level", "k", "estimate", ci_head, "tau²", "I²"]
+        if scale is not None:
+            short = _SHORT.get(res.measure or "", scale[0])
+            cols += [short, f"{ci_head} ({short})"]
+        for col in cols:
             table.add_column(col)
         for level, r in sub.items():
-            table.add_row(
+            row = [
                 level,
                 str(r.k),
                 f"{r.estimate:.4f}",
                 f"[{r.ci_lb:.4f}, {r.ci_ub:.4f}]",
                 "-" if r.tau2 is None else f"{r.tau2:.4f}",
                 "-" if r.I2 is None else f"{r.I2:.1f}%",
-            )
+            ]
+            rb = _back(r, False)
+            if scale is not None:
+                row += (
+                    [f"{rb.estimate:.4f}", f"[{rb.ci_lb:.4f}, {rb.ci_ub:.4f}]"]
+                    if rb is not None
+                    else ["-", "-"]
+                )
+            table.add_row(*row)
         _out.print(table)
         if qb is not None:
             _out.print(
@@ -242,6 +290,12 @@ def meta_command(
         res, sub = fitted.model, fitted.subgroups
         qb = fitted.q_between
         out = fitted.to_dict()
+        bt = _back(res, bool(mod_names))
+        out["back_transformed"] = bt.to_dict() if bt is not None else None
+        if out["subgroups"] and sub:
+            for lv, r in sub.items():
+                rb = _back(r, False)
+                out["subgroups"][lv]["back_transformed"] = rb.to_dict() if rb else None
         want = {"egger": egger, "ranktest": ranktest, "trimfill": trimfill, "leave1out": leave1out}
         for key in want:
             out[key] = None
@@ -268,4 +322,4 @@ def meta_command(
     if as_json:
         typer.echo(json.dumps(_clean(out), indent=2))
         return
-    _print_summary(res, data, sub, qb, extra)
+    _print_summary(res, data, sub, qb, extra, has_mods=bool(mod_names))
