@@ -62,6 +62,7 @@ from glabella.analytics.stats import Z95, Proportion, wilson
 from glabella.clinic import outcomes
 
 __all__ = [
+    "CAVEAT",
     "RETURN_FRACTION",
     "WEEK2_WINDOW",
     "Correlation",
