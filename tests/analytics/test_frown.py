@@ -71,6 +71,9 @@ def test_tied_ranks_take_the_mean_rank() -> None:
 def test_too_few_or_constant_values_give_no_estimate() -> None:
     assert correlate([1, 2, 3], [3, 2, 1]).pearson_r is None  # n < 4: no Fisher interval
     assert correlate([1, 1, 1, 1], [1, 2, 3, 4]).pearson_r is None
+    perfect = correlate([1, 2, 3, 4], [2, 4, 6, 8])  # r = 1: atanh(1) is infinite, no interval
+    assert perfect.pearson_r == pytest.approx(1.0) and perfect.pearson_ci is None
+    assert perfect.slope == pytest.approx(2.0) and perfect.slope_ci == pytest.approx((2.0, 2.0))
     with pytest.raises(ValueError, match="pair up"):
         correlate([1, 2], [1])
 
