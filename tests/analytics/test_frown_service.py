@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from glabella.analytics.frown_service import frown_analytics
@@ -25,6 +26,7 @@ from glabella.services.errors import Forbidden, Invalid
 from glabella.services.users import UserView
 from glabella.settings import get_settings
 from glabella.store.biomarker import FrownPhotoPair, PhotoConsent
+from glabella.store.models import AuditEvent
 
 T = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
 SAFE = {
@@ -174,6 +176,8 @@ def test_service_api_cli_and_page(
     result = frown_analytics(db, actor)
     assert result.courses == 2  # C's photo consent is withdrawn
     _check(result.to_dict())
+    with db.read() as s:
+        assert "analytics.frown_view" in s.scalars(select(AuditEvent.action)).all()
     with pytest.raises(Invalid, match="return_fraction"):
         frown_analytics(db, actor, return_fraction=0)
     with pytest.raises(Forbidden):
