@@ -19,10 +19,11 @@ from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.research import deid
 from glabella.research.export import TABLES, export_research
-from glabella.services import assessments, patients
+from glabella.services import assessments, biomarker, patients
 from glabella.services.context import Database
 from glabella.services.errors import Forbidden, Invalid
 from glabella.services.users import UserView
+from glabella.store.biomarker import FrownPhotoPair
 from glabella.store.models import Assessment, AuditEvent, Patient
 from glabella.store.pathway import Treatment
 
@@ -48,6 +49,29 @@ def _seed(db: Database, admin: UserView) -> int:
     answers = {f"phq9_{i}": 1 for i in range(1, 10)}
     answers["phq9_9"] = 0
     assessments.submit_assessment(db, actor, special.id, "phq9", answers)
+    # a frown photo pair under a research-use photo consent (issue 18): numbers are exported,
+    # the (here unencrypted marker) image bytes are not
+    consent = biomarker.grant_photo_consent(
+        db, actor, special.id, allow_research=True, confirmed=True
+    )
+    with db.transaction() as s:
+        s.add(
+            FrownPhotoPair(
+                patient_id=special.id,
+                taken_at=AS_OF - dt.timedelta(days=3),
+                consent_id=consent,
+                rest_inner_brow_distance=0.5,
+                rest_brow_eye_height=0.4,
+                rest_line_intensity=0.1,
+                frown_inner_brow_distance=0.45,
+                frown_brow_eye_height=0.34,
+                frown_line_intensity=0.3,
+                frown_activity_index=25.0,
+                method_version="fai-1",
+                rest_image=b"Zebediah-rest-photo",
+                frown_image=b"Zebediah-frown-photo",
+            )
+        )
     return special.id
 
 

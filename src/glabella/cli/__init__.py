@@ -36,7 +36,8 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "analytics": (
         "analytics:analytics_command",
-        "Response, remission, drop-out and adverse events beside the trials, by group.",
+        "Response, remission, drop-out and adverse events beside the trials, by group;"
+        " --frown: the frown biomarker beside PHQ-9.",
     ),
     "db": ("db:app", "Database schema (Alembic migrations)."),
     "users": ("users:app", "Staff accounts."),

@@ -11,6 +11,9 @@ from rich.table import Table
 
 from glabella.analytics.charts import funnel_svg
 from glabella.analytics.compute import Rates
+from glabella.analytics.frown import CAVEAT, RETURN_FRACTION, FrownMood
+from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
+from glabella.analytics.frown_service import frown_analytics
 from glabella.analytics.service import AnalyticsReport, clinic_analytics
 from glabella.analytics.stats import Proportion
 from glabella.cli.common import cli_actor, console, database, fail, run_service
@@ -94,6 +97,40 @@ def _print(report: AnalyticsReport) -> None:
     )
 
 
+def _print_frown(result: FrownMood) -> None:
+    c = result.correlation
+
+    def num(x: float | None) -> str:
+        return "unknown" if x is None else f"{x:.2f}"
+
+    def ci(pair: tuple[float, float] | None) -> str:
+        return "" if pair is None else f" (95% CI {pair[0]:.2f} to {pair[1]:.2f})"
+
+    console.print(
+        f"[bold]Frown biomarker beside mood[/]: {result.courses} first courses with frown "
+        "measures (photo consent in force)"
+    )
+    table = Table("week-2 frown reduction vs week-6 PHQ-9 change", "estimate")
+    table.add_row("patients with both (n)", str(c.n))
+    table.add_row("Pearson r", num(c.pearson_r) + ci(c.pearson_ci))
+    table.add_row("Spearman rho", num(c.spearman_rho) + ci(c.spearman_ci))
+    table.add_row("OLS slope (PHQ-9 points per FAI point)", num(c.slope) + ci(c.slope_ci))
+    console.print(table)
+    console.print(CAVEAT, markup=False)
+    pct = f"{100 * result.return_fraction:.0f} %"
+    durations = Table("from the treatment", "Kaplan-Meier")
+    durations.add_row(f"frown back within {pct} of baseline", result.frown_return.text())
+    durations.add_row("mood benefit ends (no longer a response)", result.mood_benefit.text())
+    console.print(durations)
+    diff = result.median_difference_days
+    console.print(
+        f"Both seen in {result.both_seen}; mood benefit outlasted the frown's return: "
+        f"{result.mood_outlasted_frown.text()}; median difference "
+        f"{'unknown' if diff is None else f'{diff:+.0f} days'}.",
+        markup=False,
+    )
+
+
 def analytics_command(
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
     as_of: str = typer.Option("", "--as-of", help="Analysis date-time (ISO, with offset)."),
@@ -102,6 +139,14 @@ def analytics_command(
     ),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Rebuild the outcome summary from scratch (after manual edits)."
+    ),
+    frown: bool = typer.Option(
+        False, "--frown", help="The frown biomarker beside PHQ-9 instead of the outcomes."
+    ),
+    return_within: float = typer.Option(
+        RETURN_FRACTION,
+        "--return-within",
+        help="With --frown: the frown has returned when within this fraction of baseline.",
     ),
 ) -> None:
     """Response, remission, drop-out and adverse events beside the trials, by group."""
@@ -115,6 +160,15 @@ def analytics_command(
             fail("--as-of: give a timezone offset, e.g. 2026-11-01T12:00:00+00:00")
     db = database()
     actor = cli_actor(db)
+    if frown:
+        result = run_service(
+            lambda: frown_analytics(db, actor, as_of=moment, return_fraction=return_within)
+        )
+        if as_json:
+            typer.echo(json.dumps({**result.to_dict(), "definitions": FROWN_DEFINITIONS}, indent=2))
+        else:
+            _print_frown(result)
+        return
     report = run_service(lambda: clinic_analytics(db, actor, as_of=moment, rebuild=rebuild))
     if funnel is not None:
         funnel.write_text(

@@ -57,3 +57,26 @@ def measure_command(
     typer.echo(f"inner-brow approach: {pair.brow_approach:.3f} IOD")
     typer.echo(f"brow lowering: {pair.brow_lowering:.3f} IOD")
     typer.echo(f"glabellar line change: {pair.line_change:+.3f}")
+
+
+@app.command("rate")
+def rate_command(
+    patient_id: int = typer.Argument(..., help="the patient's id"),
+    rest: int = typer.Option(
+        ..., "--rest", help="severity at rest: 0 none, 1 mild, 2 moderate, 3 severe"
+    ),
+    frown: int = typer.Option(
+        ..., "--frown", help="severity at maximal frown: 0 none, 1 mild, 2 moderate, 3 severe"
+    ),
+) -> None:
+    """Record the clinician-rated glabellar line severity (instrument ``gls``) and print JSON."""
+    from glabella.cli.common import cli_actor, database, run_service
+    from glabella.services import assessments as assessment_service
+
+    db = database()
+    actor = cli_actor(db)
+    answers = {"gls_1": rest, "gls_2": frown}
+    result = run_service(
+        lambda: assessment_service.submit_assessment(db, actor, patient_id, "gls", answers)
+    )
+    typer.echo(json.dumps(result.assessment.to_dict(), indent=2, default=str))

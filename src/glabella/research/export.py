@@ -31,6 +31,7 @@ from sqlalchemy.sql import Executable
 from glabella.interop.csv_safety import safe_cell, safe_row
 from glabella.research import deid
 from glabella.services import audit
+from glabella.services.biomarker_export import consented_measures
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Invalid
@@ -135,6 +136,33 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             Column("action", pa.string(), "Action taken."),
             Column("outcome", pa.string(), "Outcome of the event."),
             Column("reported_by", pa.string(), "staff or patient."),
+        ),
+    ),
+    "frown_measures": (
+        "Frown biomarker, one row per measured rest/frown photo pair (visit): numeric measures "
+        "only, never images, and only for patients whose most recent photo consent is in force "
+        "and allows research use (glabella.services.biomarker_export). Distances and heights "
+        "are in inter-ocular distances (IOD); line intensities are dimensionless; the method "
+        "and the index formula are in glabella.clinic.biomarker.measure.",
+        (
+            Column("pseudo_id", pa.string(), "Pseudonymous patient id."),
+            Column("pair_seq", pa.int32(), "Order of the patient's measured pairs (1, 2...)."),
+            Column("shifted_date", pa.date32(), "Photo date moved by the patient's offset."),
+            Column("day", pa.int32(), "Days since the patient's first treatment."),
+            Column("rest_inner_brow_distance", pa.float64(), "Inner-brow distance at rest (IOD)."),
+            Column("rest_brow_eye_height", pa.float64(), "Brow-to-eye height at rest (IOD)."),
+            Column("rest_line_intensity", pa.float64(), "Glabellar line intensity at rest."),
+            Column(
+                "frown_inner_brow_distance", pa.float64(), "Inner-brow distance at frown (IOD)."
+            ),
+            Column("frown_brow_eye_height", pa.float64(), "Brow-to-eye height at frown (IOD)."),
+            Column("frown_line_intensity", pa.float64(), "Glabellar line intensity at frown."),
+            Column(
+                "frown_activity_index",
+                pa.float64(),
+                "Frown activity index (0 = frown photo as at rest; larger = stronger frown).",
+            ),
+            Column("method_version", pa.string(), "Version of the measurement method."),
         ),
     ),
 }
@@ -408,6 +436,30 @@ def _export(session: Session, actor: Actor, key: bytes, work: Path) -> dict[str,
                     )
                 )
             writers["adverse_events"].write(out)
+
+        pair_seq: dict[int, int] = {}
+        out = []
+        for m in consented_measures(session, research=True, clinic_id=cid):
+            k = keys[m.patient_id]
+            n = pair_seq[m.patient_id] = pair_seq.get(m.patient_id, 0) + 1
+            day = _local(m.taken_at, tz)
+            out.append(
+                (
+                    k.pseudo_id,
+                    n,
+                    k.shifted(day),
+                    k.day_number(day),
+                    m.rest_inner_brow_distance,
+                    m.rest_brow_eye_height,
+                    m.rest_line_intensity,
+                    m.frown_inner_brow_distance,
+                    m.frown_brow_eye_height,
+                    m.frown_line_intensity,
+                    m.frown_activity_index,
+                    m.method_version,
+                )
+            )
+        writers["frown_measures"].write(out)
     finally:
         for writer in writers.values():
             writer.close()

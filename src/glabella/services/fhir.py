@@ -37,6 +37,7 @@ from glabella.interop.fhir.records import (
     AdverseEventData,
     AssessmentData,
     ConsentData,
+    FrownMeasureData,
     PatientChart,
     PatientData,
     SiteData,
@@ -46,6 +47,7 @@ from glabella.interop.fhir.validate import FhirInputError
 from glabella.services import audit
 from glabella.services.adverse_events import AE_LABELS, open_event_alerts
 from glabella.services.assessments import Submission, store_scored
+from glabella.services.biomarker_export import MeasureRow, consented_measures
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid, NotFound
@@ -111,6 +113,14 @@ def _charts(session: Session, patients: Sequence[Patient]) -> list[PatientChart]
     events = _of_patients(
         session, AdverseEventRecord, ids, AdverseEventRecord.onset, AdverseEventRecord.id
     )
+    measures: dict[int, list[MeasureRow]] = {}
+    if patients:
+        # numeric measures only, and only where the photo consent allows (issue 18)
+        clinic_id = patients[0].clinic_id
+        for row in consented_measures(
+            session, research=False, clinic_id=clinic_id, patient_ids=ids
+        ):
+            measures.setdefault(row.patient_id, []).append(row)
     return [
         _chart(
             p,
@@ -118,6 +128,7 @@ def _charts(session: Session, patients: Sequence[Patient]) -> list[PatientChart]
             consents.get(p.id, []),
             treatments.get(p.id, []),
             events.get(p.id, []),
+            measures.get(p.id, []),
         )
         for p in patients
     ]
@@ -129,6 +140,7 @@ def _chart(
     consents: Sequence[ConsentRecord],
     treatments: Sequence[Treatment],
     events: Sequence[AdverseEventRecord],
+    measures: Sequence[MeasureRow] = (),
 ) -> PatientChart:
     return PatientChart(
         patient=PatientData(
@@ -205,6 +217,22 @@ def _chart(
                 label=AE_LABELS.get(e.type, ""),
             )
             for e in events
+        ),
+        frown_measures=tuple(
+            FrownMeasureData(
+                id=m.id,
+                patient_id=m.patient_id,
+                taken_at=m.taken_at,
+                rest_inner_brow_distance=m.rest_inner_brow_distance,
+                rest_brow_eye_height=m.rest_brow_eye_height,
+                rest_line_intensity=m.rest_line_intensity,
+                frown_inner_brow_distance=m.frown_inner_brow_distance,
+                frown_brow_eye_height=m.frown_brow_eye_height,
+                frown_line_intensity=m.frown_line_intensity,
+                frown_activity_index=m.frown_activity_index,
+                method_version=m.method_version,
+            )
+            for m in measures
         ),
     )
 

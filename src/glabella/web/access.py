@@ -192,6 +192,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/consultation-reports/{report_id}"): CLINICAL,
     # --- clinic analytics (aggregates) and the de-identified research export -------------
     ("GET", "/api/v1/analytics"): AGGREGATES,
+    ("GET", "/api/v1/analytics/frown"): AGGREGATES,
     ("GET", "/analytics"): AGGREGATES,
     ("GET", "/api/v1/research/export"): RESEARCH,
     # --- pages: the patient's link ----------------------------------------------------------

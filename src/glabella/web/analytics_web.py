@@ -13,6 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from glabella.analytics.charts import funnel_svg, months_svg
+from glabella.analytics.frown import CAVEAT, RETURN_FRACTION
+from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
+from glabella.analytics.frown_service import frown_analytics
 from glabella.analytics.service import DEFINITIONS, clinic_analytics
 from glabella.research.export import export_zip
 from glabella.services.context import Actor, Database
@@ -55,6 +58,19 @@ def analytics_json(
     return clinic_analytics(db, actor, as_of=_as_of(as_of)).to_dict()
 
 
+@api_router.get("/analytics/frown", tags=["analytics"])
+def frown_analytics_json(
+    actor: ActorDep,
+    db: DbDep,
+    as_of: Annotated[str | None, Query(max_length=40)] = None,
+    return_fraction: Annotated[float, Query(gt=0, lt=1)] = RETURN_FRACTION,
+) -> dict[str, object]:
+    """Frown biomarker beside PHQ-9: week-2 frown reduction vs week-6 PHQ-9 change
+    (correlation with 95 % CIs, observational), frown return vs mood benefit end (medians)."""
+    result = frown_analytics(db, actor, as_of=_as_of(as_of), return_fraction=return_fraction)
+    return {**result.to_dict(), "definitions": FROWN_DEFINITIONS}
+
+
 @api_router.get(
     "/research/export",
     tags=["research"],
@@ -75,7 +91,9 @@ def research_export(request: Request, actor: ActorDep, db: DbDep) -> Response:
 @page_router.get("/analytics")
 def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
     user = page_user(request)
-    report = clinic_analytics(db, user.actor(client_source(request)))
+    actor = user.actor(client_source(request))
+    report = clinic_analytics(db, actor)
+    frown = frown_analytics(db, actor)
     o = report.outcomes
     return render(
         request,
@@ -86,4 +104,7 @@ def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
         definitions=DEFINITIONS,
         funnel=funnel_svg(o.funnel, o.funnel_p0),
         months=months_svg(o.months, report.treatments_per_month),
+        frown=frown,
+        frown_definitions=FROWN_DEFINITIONS,
+        frown_caveat=CAVEAT,
     )

@@ -40,6 +40,14 @@ SITE_SYSTEM: Final = f"{BASE}/CodeSystem/injection-site"
 AE_TYPE_SYSTEM: Final = f"{BASE}/CodeSystem/adverse-event-type"
 CTCAE_GRADE_SYSTEM: Final = f"{BASE}/CodeSystem/ctcae-v5-grade"
 MRN_SYSTEM: Final = f"{BASE}/NamingSystem/mrn"
+FROWN_SYSTEM: Final = f"{BASE}/CodeSystem/frown-biomarker"
+"""Codes of the frown biomarker and the glabellar line ratings (issue 18). No LOINC or SNOMED CT
+code exists for these measures, so they are Glabella's own: ``frown-activity-index`` (the
+per-visit index, with the six photo measures as components ``<measure>-rest`` /
+``<measure>-frown``), ``glabellar-line-severity-rest`` and ``glabellar-line-severity-frown``
+(the clinician's 0-3 ratings of instrument ``gls``)."""
+FROWN_METHOD_SYSTEM: Final = f"{BASE}/CodeSystem/frown-biomarker-method"
+"""Version of the measurement method (``glabella.services.biomarker.METHOD_VERSION``)."""
 
 # Glabella extensions
 EXT_PROTOCOL: Final = f"{BASE}/StructureDefinition/protocol"
@@ -68,6 +76,20 @@ AE_OUTCOME_TO_FHIR: Final = {
 }
 """Glabella outcome -> R4 adverse-event-outcome code (one to one)."""
 AE_OUTCOME_FROM_FHIR: Final = {v: k for k, v in AE_OUTCOME_TO_FHIR.items()}
+
+
+FROWN_INDEX_CODE: Final = "frown-activity-index"
+FROWN_MEASURES: Final = {
+    "inner-brow-distance": "Inner-brow distance (inter-ocular distances)",
+    "brow-eye-height": "Brow-to-eye height (inter-ocular distances)",
+    "glabellar-line-intensity": "Glabellar line intensity (ridge filter, dimensionless)",
+}
+"""Photo measure code -> display; each is exported at rest and at maximal frown."""
+GLS_RATING_CODES: Final = {
+    "gls_1": ("glabellar-line-severity-rest", "Glabellar line severity at rest (0-3)"),
+    "gls_2": ("glabellar-line-severity-frown", "Glabellar line severity at maximal frown (0-3)"),
+}
+"""Item of instrument ``gls`` -> (code, display) of its rating Observation."""
 
 
 def ctcae_severity(grade: int) -> str:

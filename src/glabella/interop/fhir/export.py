@@ -7,7 +7,14 @@
 * patient -> ``Patient``; treatment -> ``Procedure`` + one ``MedicationAdministration`` per
   injection site (product, lot and expiry in a contained ``Medication``; every dose is a
   Quantity whose unit and code name the product: units are never shown without it);
-* adverse event -> ``AdverseEvent``; consent -> ``Consent``; a chart -> ``Bundle``.
+* adverse event -> ``AdverseEvent``; consent -> ``Consent``; a chart -> ``Bundle``;
+* frown biomarker (issue 18): each measured photo pair -> one ``Observation``
+  ``frown-<pair>`` (the frown activity index, with the six numeric photo measures as
+  components), and each ``gls`` assessment -> two rating ``Observation``s
+  ``<assessment>-gls-rest`` / ``<assessment>-gls-frown``. These codes are Glabella's own
+  (:data:`codes.FROWN_SYSTEM`: no LOINC code exists for them). Images never leave: a
+  :class:`FrownMeasureData` holds numbers only, and the service puts a pair into the chart only
+  when the patient's photo consent allows it.
 
 Resource ids are the local database ids (``Observation`` ``<assessment>-total``,
 ``MedicationAdministration`` ``<treatment>-<n>``). Decimals become JSON numbers (an ``int``
@@ -32,6 +39,7 @@ from glabella.interop.fhir.records import (
     AdverseEventData,
     AssessmentData,
     ConsentData,
+    FrownMeasureData,
     PatientChart,
     PatientData,
     TreatmentData,
@@ -46,6 +54,8 @@ __all__ = [
     "chart_resources",
     "consent",
     "dose_quantity",
+    "frown_observation",
+    "gls_rating_observations",
     "medication_administrations",
     "patient",
     "procedure",
@@ -210,6 +220,89 @@ def score_observation(data: AssessmentData) -> Resource:
         ],
         "derivedFrom": [_ref("QuestionnaireResponse", data.id)],
     }
+
+
+# --- frown biomarker ----------------------------------------------------------------------
+
+_EXAM = ("exam", "Exam")
+
+
+def _dimensionless(value: float, unit: str) -> Resource:
+    """A Quantity with UCUM code ``1`` (unity): the measures are ratios (of the inter-ocular
+    distance) or dimensionless filter responses."""
+    return {"value": round(float(value), 6), "unit": unit, "system": codes.UCUM, "code": "1"}
+
+
+def frown_observation(data: FrownMeasureData) -> Resource:
+    """One visit's frown activity index with its six photo measures as components (numbers
+    only: no image, no image reference)."""
+    measures = {
+        "inner-brow-distance": (data.rest_inner_brow_distance, data.frown_inner_brow_distance),
+        "brow-eye-height": (data.rest_brow_eye_height, data.frown_brow_eye_height),
+        "glabellar-line-intensity": (data.rest_line_intensity, data.frown_line_intensity),
+    }
+    components = []
+    for code, (rest, frown) in measures.items():
+        display = codes.FROWN_MEASURES[code]
+        unit = "IOD" if code != "glabellar-line-intensity" else "1"
+        for condition, value in (("rest", rest), ("frown", frown)):
+            label = f"{display}, {'at rest' if condition == 'rest' else 'at maximal frown'}"
+            components.append(
+                {
+                    "code": {
+                        "coding": [_coding(codes.FROWN_SYSTEM, f"{code}-{condition}", label)],
+                        "text": label,
+                    },
+                    "valueQuantity": _dimensionless(value, unit),
+                }
+            )
+    text = "Frown activity index (0 = frown photo as at rest; larger = stronger frown)"
+    return {
+        "resourceType": "Observation",
+        "id": f"frown-{data.id}",
+        "status": "final",
+        "category": [_concept(codes.OBSERVATION_CATEGORY, *_EXAM)],
+        "code": {
+            "coding": [_coding(codes.FROWN_SYSTEM, codes.FROWN_INDEX_CODE, text)],
+            "text": text,
+        },
+        "subject": _ref("Patient", data.patient_id),
+        "effectiveDateTime": _instant(data.taken_at),
+        "valueQuantity": _dimensionless(data.frown_activity_index, "index"),
+        "method": _concept(codes.FROWN_METHOD_SYSTEM, data.method_version),
+        "component": components,
+    }
+
+
+def gls_rating_observations(data: AssessmentData) -> list[Resource]:
+    """The two 0-3 ratings of a ``gls`` assessment (at rest, at maximal frown); [] otherwise."""
+    if data.instrument_id != "gls":
+        return []
+    instrument = instruments.get("gls")
+    out = []
+    for item_id, value in data.answers:
+        if item_id not in codes.GLS_RATING_CODES:
+            continue
+        code, display = codes.GLS_RATING_CODES[item_id]
+        option = instrument.item(item_id).option_for(value)
+        label = option.label if option is not None else str(value)
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": f"{data.id}-gls-{code.rsplit('-', 1)[1]}",  # -gls-rest / -gls-frown
+                "status": "final",
+                "category": [_concept(codes.OBSERVATION_CATEGORY, *_EXAM)],
+                "code": {"coding": [_coding(codes.FROWN_SYSTEM, code, display)], "text": display},
+                "subject": _ref("Patient", data.patient_id),
+                "effectiveDateTime": _instant(data.submitted_at),
+                "valueInteger": value,
+                "interpretation": [
+                    {"coding": [_answer_coding(instrument, value, label)], "text": label}
+                ],
+                "derivedFrom": [_ref("QuestionnaireResponse", data.id)],
+            }
+        )
+    return out
 
 
 # --- treatments ---------------------------------------------------------------------------
@@ -403,6 +496,7 @@ def chart_resources(chart: PatientChart) -> Iterator[Resource]:
     for assessment in chart.assessments:
         yield questionnaire_response(assessment)
         yield score_observation(assessment)
+        yield from gls_rating_observations(assessment)
     for signed in chart.consents:
         yield consent(signed)
     for treatment in chart.treatments:
@@ -410,6 +504,8 @@ def chart_resources(chart: PatientChart) -> Iterator[Resource]:
         yield from medication_administrations(treatment)
     for event in chart.adverse_events:
         yield adverse_event(event)
+    for measured in chart.frown_measures:
+        yield frown_observation(measured)
 
 
 def bundle_entry(

@@ -15,6 +15,7 @@ __all__ = [
     "AdverseEventData",
     "AssessmentData",
     "ConsentData",
+    "FrownMeasureData",
     "PatientChart",
     "PatientData",
     "SiteData",
@@ -114,6 +115,28 @@ class ConsentData:
 
 
 @dataclass(frozen=True)
+class FrownMeasureData:
+    """The numeric measures of one visit's rest and maximal-frown photos (never the images).
+
+    Distances and heights are in inter-ocular distances; line intensities are dimensionless
+    (see ``glabella.clinic.biomarker.measure``). Only pairs the patient's photo consent allows
+    to be exported are ever put into a chart (the service decides).
+    """
+
+    id: int
+    patient_id: int
+    taken_at: dt.datetime
+    rest_inner_brow_distance: float
+    rest_brow_eye_height: float
+    rest_line_intensity: float
+    frown_inner_brow_distance: float
+    frown_brow_eye_height: float
+    frown_line_intensity: float
+    frown_activity_index: float
+    method_version: str
+
+
+@dataclass(frozen=True)
 class PatientChart:
     """Everything exported for one patient."""
 
@@ -122,3 +145,4 @@ class PatientChart:
     treatments: tuple[TreatmentData, ...] = ()
     adverse_events: tuple[AdverseEventData, ...] = ()
     consents: tuple[ConsentData, ...] = field(default=())
+    frown_measures: tuple[FrownMeasureData, ...] = ()
