@@ -9,11 +9,16 @@ names, abbreviations and common misspellings. :meth:`Vocabulary.match` reads one
 2. exact: the whole entry, and every run of up to four consecutive words, compared with
    every term with the spaces removed ("onabotulinumtoxin A" = "onabotulinumtoxinA",
    "Eliquis 5 mg twice daily" contains "Eliquis");
-3. typo-tolerant, only when nothing matched exactly: runs of letters-only words of at least
-   5 characters against terms of at least 6 characters, by optimal string alignment distance
-   (``rapidfuzz``; a swap of two neighbouring letters counts as one error): at most 1 error,
-   2 for terms of 10 characters or more. Abbreviations and terms under 6 characters match
-   exactly only, so "MG" never matches "mg" inside a longer drug name.
+3. typo-tolerant, for every run not inside an exactly matched run ("Eliquis and amikacn"
+   finds both): runs of letters-only words of at least 5 characters against terms of at
+   least 6 characters, by optimal string alignment distance (``rapidfuzz``; a swap of two
+   neighbouring letters counts as one error): at most 1 error, 2 for terms of 10 characters
+   or more. Abbreviations and terms under 6 characters match exactly only, so "MG" never
+   matches "mg" inside a longer drug name, nor "MS" or "ME"; a word of up to 3 characters
+   right after a number is a unit, not an abbreviation ("lamotrigine 100 mg" is not MG);
+4. the longest reading wins within a group: a match whose words lie inside a longer match
+   of the same group is dropped ("congenital myasthenia" is G70.2, not also G70.0); matches
+   of different groups are all kept, so no rule loses a hit.
 
 Every :class:`Match` says what it matched ("Eliquis → apixaban, B01AF02"). Pure: reads only
 its own data file.
@@ -52,6 +57,7 @@ MAX_ENTRY_CHARS: Final = 200
 FUZZY_MIN_TERM: Final = 6
 FUZZY_MIN_QUERY: Final = 5
 _MAX_NGRAM: Final = 4
+_MAX_UNIT: Final = 3
 
 
 def normalise(text: str) -> str:
@@ -64,6 +70,17 @@ def normalise(text: str) -> str:
 
 def _compact(text: str) -> str:
     return normalise(text).replace(" ", "")
+
+
+def _is_unit(words: list[str], span: tuple[int, int], gram: str) -> bool:
+    """A word of up to 3 characters right after a number reads as a unit: "100 mg" is not MG."""
+    start, end = span
+    return end - start == 1 and len(gram) <= _MAX_UNIT and start > 0 and words[start - 1].isdigit()
+
+
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """True when word span ``inner`` lies inside ``outer`` (equal spans included)."""
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
 
 
 def _max_errors(term_compact: str) -> int:
@@ -143,35 +160,47 @@ class Vocabulary:
         """Every concept ``entry`` names in the vocabulary of ``kind`` (empty if none)."""
         words = normalise(entry[:MAX_ENTRY_CHARS]).split()
         exact = self._exact[kind]
-        grams: list[tuple[str, bool]] = []
+        # every run of up to four words, and the whole entry: (start, end) -> compact text
+        spans: dict[tuple[int, int], str] = {}
         for n in range(1, min(_MAX_NGRAM, len(words)) + 1):
             for i in range(len(words) - n + 1):
-                window = words[i : i + n]
-                grams.append(("".join(window), all(w.isalpha() for w in window)))
-        grams.append(("".join(words), all(w.isalpha() for w in words)))
+                spans[(i, i + n)] = "".join(words[i : i + n])
+        if words:
+            spans[(0, len(words))] = "".join(words)
+        hits: list[tuple[tuple[int, int], _Entry, Literal["exact", "typo"]]] = [
+            (span, e, "exact")
+            for span, gram in spans.items()
+            if not _is_unit(words, span, gram)
+            for e in exact.get(gram, ())
+        ]
+        exact_spans = [span for span, _, _ in hits]
+        choices = self._fuzzy[kind]
+        for span, gram in spans.items():
+            # typo-tolerant reading of every run not already inside an exact match, so
+            # "Eliquis and amikacn" still finds amikacin next to apixaban
+            if gram in exact or not gram.isalpha() or len(gram) < FUZZY_MIN_QUERY:
+                continue
+            if any(_within(span, other) for other in exact_spans):
+                continue
+            for term, distance, _ in process.extract(
+                gram, choices, scorer=OSA.distance, score_cutoff=2, limit=None
+            ):
+                if distance <= _max_errors(term):
+                    hits.extend((span, e, "typo") for e in exact[term])
         found: dict[tuple[str, str | None], Match] = {}
-
-        def add(e: _Entry, how: Literal["exact", "typo"]) -> None:
+        for span, e, how in hits:
+            # the longest reading wins within a group: "congenital myasthenia" is G70.2,
+            # not also G70.0 for its word "myasthenia" (other groups are always kept)
+            if any(
+                other_span != span and _within(span, other_span) and other.group is e.group
+                for other_span, other, _ in hits
+            ):
+                continue
             key = (e.group.id, e.concept.id if e.concept else None)
             if key not in found:
                 code = e.concept.code if e.concept else e.group.code
                 cid = e.concept.id if e.concept else None
                 found[key] = Match(entry, e.group.id, cid, code, e.term, how)
-
-        for gram, _ in grams:
-            for e in exact.get(gram, ()):
-                add(e, "exact")
-        if not found:
-            choices = self._fuzzy[kind]
-            for gram, alpha in grams:
-                if not alpha or len(gram) < FUZZY_MIN_QUERY:
-                    continue
-                for term, distance, _ in process.extract(
-                    gram, choices, scorer=OSA.distance, score_cutoff=2, limit=None
-                ):
-                    if distance <= _max_errors(term):
-                        for e in exact[term]:
-                            add(e, "typo")
         return tuple(found.values())
 
     def suggestions(self, kind: Kind) -> tuple[str, ...]:
