@@ -139,6 +139,9 @@ def eligibility_check(
         json.dumps(
             {
                 "outcome": decision.outcome,
+                "outcome_text": decision.outcome_text,
+                "reassess": list(decision.reassess),
+                "matches": [m.describe() for m in decision.matches],
                 "rules_version": decision.rules_version,
                 "reasons": [
                     {
@@ -147,6 +150,7 @@ def eligibility_check(
                         "message": r.message,
                         "source": r.source,
                         "detail": r.detail,
+                        "reassess": r.reassess,
                     }
                     for r in decision.reasons
                 ],

@@ -67,6 +67,11 @@ class ScreeningView:
         return tuple(r.reassess for r in self.reasons if r.reassess)
 
     @property
+    def outcome_text(self) -> str:
+        """E.g. "Not eligible now — reassess after the pregnancy and any breastfeeding"."""
+        return eligibility.outcome_text(self.outcome, self.reassess)
+
+    @property
     def unconfirmed(self) -> tuple[ReasonView, ...]:
         """Entries not recognised and not yet confirmed as not relevant."""
         return tuple(
@@ -83,6 +88,7 @@ class ScreeningView:
             "screened_on": self.screened_on.isoformat(),
             "screened_at": self.screened_at.isoformat(),
             "outcome": self.outcome,
+            "outcome_text": self.outcome_text,
             "can_treat": self.can_treat,
             "reassess": list(self.reassess),
             "matches": list(self.matches),
