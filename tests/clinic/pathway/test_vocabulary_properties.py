@@ -80,7 +80,7 @@ TERMS: tuple[Term, ...] = tuple(
     Term(g["kind"], g["id"], c_id, str(t))
     for g in _DATA["groups"]
     for c_id, terms in [(None, g.get("class_terms") or [])]
-    + [(str(c["id"]), c["terms"]) for c in g["concepts"]]
+    + [(str(c["id"]), [*c["terms"], *(c.get("misspellings") or [])]) for c in g["concepts"]]
     for t in terms
 )
 

@@ -39,10 +39,12 @@ from rapidfuzz.distance import OSA
 
 __all__ = [
     "MAX_ENTRY_CHARS",
+    "MAX_SUGGEST_QUERY",
     "Concept",
     "Group",
     "Kind",
     "Match",
+    "Suggestion",
     "Vocabulary",
     "load_vocabulary",
     "normalise",
@@ -53,6 +55,10 @@ KINDS: Final[tuple[Kind, ...]] = ("medication", "condition", "allergy")
 
 MAX_ENTRY_CHARS: Final = 200
 """Longer entries are matched on their first 200 characters (bounded work per entry)."""
+
+MAX_SUGGEST_QUERY: Final = 50
+"""Longest text accepted by :meth:`Vocabulary.suggest` (autocomplete of one entry)."""
+SUGGEST_LIMIT: Final = 15
 
 FUZZY_MIN_TERM: Final = 6
 FUZZY_MIN_QUERY: Final = 5
@@ -94,6 +100,8 @@ class Concept:
     id: str
     code: str
     terms: tuple[str, ...]
+    misspellings: tuple[str, ...] = ()
+    """Matched like ``terms`` but never offered as a suggestion."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,26 @@ class Match:
         coded = f"{target}, {self.code}" if self.code else target
         read_as = f" (read as {self.term!r})" if self.how == "typo" else ""
         return f"{self.entry} → {coded}{read_as}"
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One autocomplete offer: a term as written in the data and what it maps to."""
+
+    term: str
+    group_id: str
+    concept_id: str | None
+    maps_to: str
+    """The concept (generic name, excipient), or the group's label for a class word."""
+    code: str
+
+    def describe(self) -> str:
+        """E.g. ``"Eliquis → apixaban, B01AF02"``."""
+        return (
+            f"{self.term} → {self.maps_to}, {self.code}"
+            if self.code
+            else (f"{self.term} → {self.maps_to}")
+        )
 
 
 @dataclass(frozen=True)
@@ -203,15 +231,75 @@ class Vocabulary:
                 found[key] = Match(entry, e.group.id, cid, code, e.term, how)
         return tuple(found.values())
 
-    def suggestions(self, kind: Kind) -> tuple[str, ...]:
-        """Every term of ``kind`` as written in the data file (for autocomplete), sorted."""
-        out: set[str] = set()
+    def suggest(self, query: str, kind: Kind, limit: int = SUGGEST_LIMIT) -> tuple[Suggestion, ...]:
+        """Terms of ``kind`` for what has been typed so far, best first (autocomplete).
+
+        Ranked: terms that start with ``query`` (case, spaces and punctuation ignored), then
+        terms that contain it (from 3 characters), shorter first; when none does, the
+        typo-tolerant reading of :meth:`match` ("gentamycn" offers gentamicin). Listed
+        misspellings are never offered. Pure.
+
+        Raises:
+            ValueError: if ``query`` is longer than :data:`MAX_SUGGEST_QUERY` characters.
+        """
+        if len(query) > MAX_SUGGEST_QUERY:
+            raise ValueError(
+                f"q: at most {MAX_SUGGEST_QUERY} characters (one entry), got {len(query)}"
+            )
+        q = _compact(query)
+        if not q or limit < 1:
+            return ()
+        ranked: list[tuple[int, int, str, Suggestion]] = []
+        for g in self.groups:
+            if g.kind != kind:
+                continue
+            # (concept, term typed, term offered): a misspelling offers its concept's term
+            pairs: list[tuple[Concept | None, str, str]] = [(None, t, t) for t in g.class_terms]
+            pairs += [(c, t, t) for c in g.concepts for t in c.terms]
+            pairs += [(c, t, c.terms[0]) for c in g.concepts for t in c.misspellings]
+            for concept, term, offered in pairs:
+                key = _compact(term)
+                if key.startswith(q):
+                    rank = 0
+                elif len(q) >= 3 and q in key:
+                    rank = 1
+                else:
+                    continue
+                suggestion = _suggestion(g, concept, offered)
+                ranked.append((rank, len(_compact(offered)), offered.lower(), suggestion))
+        if not ranked:
+            for m in self.match(query, kind):
+                g = self.group(m.group_id)
+                concept = next((c for c in g.concepts if c.id == m.concept_id), None)
+                # a typo is answered with the concept's own first term, never a misspelling
+                term = concept.terms[0] if concept else m.term
+                ranked.append((2, len(term), term.lower(), _suggestion(g, concept, term)))
+        out: dict[str, Suggestion] = {}
+        for *_, s in sorted(ranked, key=lambda r: r[:3]):
+            out.setdefault(s.term.lower(), s)
+        return tuple(out.values())[:limit]
+
+    def offers(self, kind: Kind) -> tuple[Suggestion, ...]:
+        """Every term of ``kind`` with what it maps to, misspellings left out, sorted."""
+        out: dict[str, Suggestion] = {}
         for g in self.groups:
             if g.kind == kind:
-                out.update(g.class_terms)
+                for t in g.class_terms:
+                    out.setdefault(t.lower(), _suggestion(g, None, t))
                 for c in g.concepts:
-                    out.update(c.terms)
-        return tuple(sorted(out, key=str.lower))
+                    for t in c.terms:
+                        out.setdefault(t.lower(), _suggestion(g, c, t))
+        return tuple(out[k] for k in sorted(out))
+
+    def suggestions(self, kind: Kind) -> tuple[str, ...]:
+        """Every term of ``kind`` as written in the data file, misspellings left out, sorted."""
+        return tuple(s.term for s in self.offers(kind))
+
+
+def _suggestion(g: Group, concept: Concept | None, term: str) -> Suggestion:
+    if concept is None:
+        return Suggestion(term, g.id, None, g.label, g.code)
+    return Suggestion(term, g.id, concept.id, concept.id, concept.code)
 
 
 def _group(raw: Mapping[str, Any]) -> Group:
@@ -219,7 +307,12 @@ def _group(raw: Mapping[str, Any]) -> Group:
     if kind not in KINDS:
         raise ValueError(f"vocabulary group {raw['id']}: unknown kind {kind!r}")
     concepts = tuple(
-        Concept(str(c["id"]), str(c.get("code") or ""), tuple(str(t) for t in c["terms"]))
+        Concept(
+            str(c["id"]),
+            str(c.get("code") or ""),
+            tuple(str(t) for t in c["terms"]),
+            tuple(str(t) for t in c.get("misspellings") or ()),
+        )
         for c in raw["concepts"]
     )
     return Group(
@@ -242,7 +335,7 @@ def build(data: Mapping[str, Any]) -> Vocabulary:
     exact: dict[Kind, dict[str, list[_Entry]]] = {k: {} for k in KINDS}
     for g in groups:
         pairs: list[tuple[Concept | None, str]] = [(None, t) for t in g.class_terms]
-        pairs += [(c, t) for c in g.concepts for t in c.terms]
+        pairs += [(c, t) for c in g.concepts for t in (*c.terms, *c.misspellings)]
         for concept, term in pairs:
             key = _compact(term)
             if not key:
