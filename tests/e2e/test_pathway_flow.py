@@ -115,7 +115,7 @@ def test_screen_consent_and_treat_on_the_injection_map(
         else:
             page.check(f"input[name={name}][value={value}]")
     page.get_by_role("button", name="Screen").click()
-    expect(page.locator("#latest .outcome")).to_have_text("eligible")
+    expect(page.locator("#latest .outcome")).to_have_text("Eligible")
     page.get_by_role("link", name="Next: consent").click()
     expect(page.get_by_text("off-label").first).to_be_visible()
     page.check("input[name=confirmed]")

@@ -17,6 +17,7 @@ from glabella.clinic.products import PRODUCTS, Dose, get_product
 from glabella.services import followup as followup_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
+from glabella.services import users as users_service
 from glabella.services.errors import ServiceError
 
 products_app = typer.Typer(
@@ -139,6 +140,9 @@ def eligibility_check(
         json.dumps(
             {
                 "outcome": decision.outcome,
+                "outcome_text": decision.outcome_text,
+                "reassess": list(decision.reassess),
+                "matches": [m.describe() for m in decision.matches],
                 "rules_version": decision.rules_version,
                 "reasons": [
                     {
@@ -147,6 +151,7 @@ def eligibility_check(
                         "message": r.message,
                         "source": r.source,
                         "detail": r.detail,
+                        "reassess": r.reassess,
                     }
                     for r in decision.reasons
                 ],
@@ -154,6 +159,28 @@ def eligibility_check(
             indent=2,
         )
     )
+
+
+@eligibility_app.command("confirm-unrecognised")
+def eligibility_confirm_unrecognised(
+    screening_id: int = typer.Argument(..., help="The stored screening's id."),
+    entry: list[str] = typer.Option(
+        [],
+        "--entry",
+        help="An unrecognised entry as typed (e.g. 'Zolpidem') or its id "
+        "('unrecognised_medication_1'); repeatable.",
+    ),
+    by: str = typer.Option(
+        ..., "--by", help="Username of the clinician who checked the entries (recorded)."
+    ),
+) -> None:
+    """Confirm that unrecognised entries of a screening were checked and are not relevant."""
+    db = database()
+    actor = run_service(lambda: users_service.active_actor_named(db, by, "cli"))
+    view = run_service(
+        lambda: screening_service.confirm_unrecognised_entries(db, actor, screening_id, entry)
+    )
+    typer.echo(json.dumps(view.to_dict(), indent=2))
 
 
 @treatments_app.command("list")

@@ -26,7 +26,7 @@ when the outcome is ``"eligible"`` (every precaution acknowledged with a reason)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -57,6 +57,7 @@ __all__ = [
     "confirm_unrecognised",
     "is_unrecognised",
     "load_rules",
+    "outcome_text",
     "override",
     "screen",
 ]
@@ -203,6 +204,14 @@ class Decision:
         )
 
     @property
+    def outcome_text(self) -> str:
+        """E.g. "Not eligible now — reassess on 2027-02-17 (12 weeks after the last dose)"."""
+        return outcome_text(
+            self.outcome,
+            [r.reassess for r in self.reasons if r.severity == "contraindication"],
+        )
+
+    @property
     def unconfirmed(self) -> tuple[Reason, ...]:
         """Entries not recognised by the vocabulary and not yet confirmed as not relevant."""
         return tuple(r for r in self.reasons if is_unrecognised(r.rule_id) and r.override is None)
@@ -216,6 +225,35 @@ class Decision:
     def open_precautions(self) -> tuple[Reason, ...]:
         """Precautions not yet overridden."""
         return tuple(r for r in self.reasons if r.severity == "precaution" and r.override is None)
+
+
+OUTCOME_LABELS: Final[Mapping[str, str]] = {
+    "eligible": "Eligible",
+    "eligible_with_precautions": "Eligible with precautions",
+    "not_eligible_now": "Not eligible now",
+    "not_eligible": "Not eligible",
+    "refer_now": "Refer now",
+}
+
+
+def outcome_text(outcome: str, reassess: Sequence[str] = ()) -> str:
+    """The outcome as shown to people, a temporary one with when to reassess.
+
+    ``"Not eligible now — reassess on 2027-02-17 (12 weeks after the last dose)"``; with two
+    temporary reasons, each is named and all must have passed. A lasting contraindication
+    reads ``"Not eligible (lasting contraindication)"`` so the two are never confused.
+    """
+    label = OUTCOME_LABELS.get(outcome, outcome.replace("_", " "))
+    if outcome == "not_eligible":
+        return f"{label} (lasting contraindication)"
+    if outcome != "not_eligible_now":
+        return label
+    when = [r for r in dict.fromkeys(reassess) if r]
+    if not when:
+        return label
+    if len(when) == 1:
+        return f"{label} — reassess {when[0]}"
+    return f"{label} — reassess when each has passed: {'; '.join(when)}"
 
 
 class OverrideRefusedError(ValueError):

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from glabella.clinic import eligibility
 from glabella.clinic.products import get_product
+from glabella.clinic.vocabulary import normalise
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
@@ -67,6 +68,11 @@ class ScreeningView:
         return tuple(r.reassess for r in self.reasons if r.reassess)
 
     @property
+    def outcome_text(self) -> str:
+        """E.g. "Not eligible now — reassess after the pregnancy and any breastfeeding"."""
+        return eligibility.outcome_text(self.outcome, self.reassess)
+
+    @property
     def unconfirmed(self) -> tuple[ReasonView, ...]:
         """Entries not recognised and not yet confirmed as not relevant."""
         return tuple(
@@ -83,6 +89,7 @@ class ScreeningView:
             "screened_on": self.screened_on.isoformat(),
             "screened_at": self.screened_at.isoformat(),
             "outcome": self.outcome,
+            "outcome_text": self.outcome_text,
             "can_treat": self.can_treat,
             "reassess": list(self.reassess),
             "matches": list(self.matches),
@@ -378,6 +385,67 @@ def confirm_unrecognised(
             rule_ids=",".join(dict.fromkeys(rule_ids)),
         )
         return _view(row)
+
+
+def _entry_key(text: str) -> str:
+    return normalise(text)
+
+
+def resolve_unrecognised(view: ScreeningView, entries: list[str]) -> list[str]:
+    """The reason ids of the open unrecognised entries named by ``entries``.
+
+    Each entry is a reason id (``unrecognised_medication_1``) or the entry as typed, with or
+    without its kind ("Zolpidem", "medicine: Zolpidem"); case, spaces and punctuation are
+    ignored. Invalid (naming the entry and listing the open ones) when an entry names none
+    or, typed the same in two fields, more than one.
+    """
+    if not entries:
+        raise Invalid("name at least one unrecognised entry to confirm", field="entry")
+    open_ = view.unconfirmed
+    listing = "; ".join(f"{r.detail} ({r.rule_id})" for r in open_) or "none"
+    out: list[str] = []
+    for entry in entries:
+        key = _entry_key(entry)
+        hits = [
+            r.rule_id
+            for r in open_
+            if entry.strip() == r.rule_id
+            or key == _entry_key(r.detail)
+            or key == _entry_key(r.detail.split(":", 1)[-1])
+        ]
+        if not hits:
+            raise Invalid(
+                f"{entry!r} is not an unconfirmed entry of screening {view.id}; open: {listing}",
+                field="entry",
+            )
+        if len(hits) > 1:
+            raise Invalid(
+                f"{entry!r} names {len(hits)} entries ({', '.join(hits)}): give the id",
+                field="entry",
+            )
+        out.append(hits[0])
+    return out
+
+
+def _screening_view(db: Database, actor: Actor, screening_id: int) -> ScreeningView:
+    """One screening (of the actor's clinic)."""
+    require_role(actor, CLINICAL_ROLES, "view screenings")
+    with db.transaction() as session:
+        row = session.get(Screening, screening_id)
+        if row is None:
+            raise NotFound(f"no screening with id {screening_id}", field="screening_id")
+        load_patient(session, actor, row.patient_id)
+        return _view(row)
+
+
+def confirm_unrecognised_entries(
+    db: Database, actor: Actor, screening_id: int, entries: list[str]
+) -> ScreeningView:
+    """:func:`confirm_unrecognised` with entries named as typed (see
+    :func:`resolve_unrecognised`); all or nothing."""
+    require_role(actor, OVERRIDE_ROLES, "confirm unrecognised entries")
+    rule_ids = resolve_unrecognised(_screening_view(db, actor, screening_id), entries)
+    return confirm_unrecognised(db, actor, screening_id, rule_ids)
 
 
 def list_screenings(db: Database, actor: Actor, patient_id: int) -> list[ScreeningView]:

@@ -289,6 +289,19 @@ def active_user_in(session: Session, user_id: int) -> UserView | None:
     )
 
 
+def active_actor_named(db: Database, username: str, source: str | None) -> Actor:
+    """The actor for the active account ``username`` (e.g. the clinician a CLI command acts
+    for, so the record names who did it). NotFound naming the username otherwise."""
+    name = username.strip().lower()
+    with db.read() as session:
+        user = session.scalars(
+            select(User).where(User.username == name, User.active.is_(True))
+        ).first()
+        if user is None:
+            raise NotFound(f"no active account {name!r}", field="by")
+        return UserView.of(user).actor(source)
+
+
 def end_sessions(db: Database, user_id: int, source: str | None) -> None:
     """Sign the user out on the server: every session started before now is refused."""
     with db.transaction() as session:

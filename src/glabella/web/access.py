@@ -105,6 +105,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/patients/{patient_id}/screenings"): CLINICAL,
     ("POST", "/api/v1/screenings/{screening_id}/overrides"): PRESCRIBER,
     ("POST", "/api/v1/screenings/{screening_id}/unrecognised-confirmations"): PRESCRIBER,
+    ("GET", "/api/v1/vocabulary/suggest"): CLINICAL,  # autocomplete of the screening form
     # frown biomarker (issue 18)
     ("POST", "/api/v1/patients/{patient_id}/photo-consent"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/photos"): CLINICAL,

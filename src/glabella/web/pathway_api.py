@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
+from glabella.clinic.vocabulary import MAX_SUGGEST_QUERY, Kind, load_vocabulary
 from glabella.services import adverse_events as ae_service
 from glabella.services import consent as consent_service
 from glabella.services import followup as followup_service
@@ -151,6 +152,47 @@ def injection_sites(actor: ActorDep) -> list[dict[str, object]]:
     return [
         {"id": s.id, "label": s.label, "muscle": s.muscle, "side": s.side, "x": s.x, "y": s.y}
         for s in protocol.load_sites().values()
+    ]
+
+
+class VocabularySuggestion(BaseModel):
+    """One autocomplete offer for a screening entry and what the rules will read it as."""
+
+    label: str = Field(description="The term as written in the vocabulary, e.g. 'Eliquis'.")
+    maps_to: str = Field(description="The concept (generic name) or the class it names.")
+    code: str = Field(description="WHO ATC or ICD-10 code; empty for an excipient.")
+    group: str = Field(description="The vocabulary group (the rule list it serves).")
+    text: str = Field(description="E.g. 'Eliquis → apixaban, B01AF02'.")
+
+
+_FIELD_KINDS: dict[str, Kind] = {
+    "medications": "medication",
+    "conditions": "condition",
+    "allergies": "allergy",
+}
+
+
+@router.get("/vocabulary/suggest")
+def vocabulary_suggest(
+    actor: ActorDep,
+    field: Annotated[
+        Literal["medications", "conditions", "allergies"],
+        Query(description="The screening field being typed in."),
+    ],
+    q: Annotated[
+        str,
+        Query(
+            max_length=MAX_SUGGEST_QUERY,
+            description="What has been typed of one entry so far (the text after the last comma).",
+        ),
+    ] = "",
+) -> list[VocabularySuggestion]:
+    """Autocomplete from the screening vocabulary: each term with what it maps to."""
+    return [
+        VocabularySuggestion(
+            label=s.term, maps_to=s.maps_to, code=s.code, group=s.group_id, text=s.describe()
+        )
+        for s in load_vocabulary().suggest(q, _FIELD_KINDS[field])
     ]
 
 

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
+from glabella.clinic.vocabulary import Suggestion, load_vocabulary
 from glabella.services import adverse_events as ae_service
 from glabella.services import consent as consent_service
 from glabella.services import followup as followup_service
@@ -52,6 +53,17 @@ RISK_QUESTIONS: tuple[tuple[str, str], ...] = (
 )
 
 
+def _vocab_options() -> dict[str, tuple[Suggestion, ...]]:
+    """The screening form's autocomplete lists, one per typed field (same vocabulary as the
+    rules; the page script narrows them to the entry being typed)."""
+    vocab = load_vocabulary()
+    return {
+        "medications": vocab.offers("medication"),
+        "conditions": vocab.offers("condition"),
+        "allergies": vocab.offers("allergy"),
+    }
+
+
 def _form_dict(form: FormData) -> dict[str, str]:
     return {k: str(v) for k, v in form.items()}
 
@@ -77,6 +89,7 @@ def screening_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
         questions=SCREENING_QUESTIONS,
         cssrs=RISK_QUESTIONS,
         products=PRODUCTS.values(),
+        vocab_options=_vocab_options(),
     )
 
 
@@ -121,6 +134,7 @@ def screening_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             questions=SCREENING_QUESTIONS,
             cssrs=RISK_QUESTIONS,
             products=PRODUCTS.values(),
+            vocab_options=_vocab_options(),
             error=exc.message,
             error_field=exc.field,
         )
@@ -151,6 +165,7 @@ def override_submit(request: Request, screening_id: int, form: FormDep, db: DbDe
             questions=SCREENING_QUESTIONS,
             cssrs=RISK_QUESTIONS,
             products=PRODUCTS.values(),
+            vocab_options=_vocab_options(),
             override_error=exc.message,
         )
     return redirect(f"/patients/{patient_id}/screening#latest")

@@ -9,11 +9,16 @@ names, abbreviations and common misspellings. :meth:`Vocabulary.match` reads one
 2. exact: the whole entry, and every run of up to four consecutive words, compared with
    every term with the spaces removed ("onabotulinumtoxin A" = "onabotulinumtoxinA",
    "Eliquis 5 mg twice daily" contains "Eliquis");
-3. typo-tolerant, only when nothing matched exactly: runs of letters-only words of at least
-   5 characters against terms of at least 6 characters, by optimal string alignment distance
-   (``rapidfuzz``; a swap of two neighbouring letters counts as one error): at most 1 error,
-   2 for terms of 10 characters or more. Abbreviations and terms under 6 characters match
-   exactly only, so "MG" never matches "mg" inside a longer drug name.
+3. typo-tolerant, for every run not inside an exactly matched run ("Eliquis and amikacn"
+   finds both): runs of letters-only words of at least 5 characters against terms of at
+   least 6 characters, by optimal string alignment distance (``rapidfuzz``; a swap of two
+   neighbouring letters counts as one error): at most 1 error, 2 for terms of 10 characters
+   or more. Abbreviations and terms under 6 characters match exactly only, so "MG" never
+   matches "mg" inside a longer drug name, nor "MS" or "ME"; a word of up to 3 characters
+   right after a number is a unit, not an abbreviation ("lamotrigine 100 mg" is not MG);
+4. the longest reading wins within a group: a match whose words lie inside a longer match
+   of the same group is dropped ("congenital myasthenia" is G70.2, not also G70.0); matches
+   of different groups are all kept, so no rule loses a hit.
 
 Every :class:`Match` says what it matched ("Eliquis → apixaban, B01AF02"). Pure: reads only
 its own data file.
@@ -34,10 +39,12 @@ from rapidfuzz.distance import OSA
 
 __all__ = [
     "MAX_ENTRY_CHARS",
+    "MAX_SUGGEST_QUERY",
     "Concept",
     "Group",
     "Kind",
     "Match",
+    "Suggestion",
     "Vocabulary",
     "load_vocabulary",
     "normalise",
@@ -49,9 +56,14 @@ KINDS: Final[tuple[Kind, ...]] = ("medication", "condition", "allergy")
 MAX_ENTRY_CHARS: Final = 200
 """Longer entries are matched on their first 200 characters (bounded work per entry)."""
 
+MAX_SUGGEST_QUERY: Final = 50
+"""Longest text accepted by :meth:`Vocabulary.suggest` (autocomplete of one entry)."""
+SUGGEST_LIMIT: Final = 15
+
 FUZZY_MIN_TERM: Final = 6
 FUZZY_MIN_QUERY: Final = 5
 _MAX_NGRAM: Final = 4
+_MAX_UNIT: Final = 3
 
 
 def normalise(text: str) -> str:
@@ -66,6 +78,17 @@ def _compact(text: str) -> str:
     return normalise(text).replace(" ", "")
 
 
+def _is_unit(words: list[str], span: tuple[int, int], gram: str) -> bool:
+    """A word of up to 3 characters right after a number reads as a unit: "100 mg" is not MG."""
+    start, end = span
+    return end - start == 1 and len(gram) <= _MAX_UNIT and start > 0 and words[start - 1].isdigit()
+
+
+def _within(inner: tuple[int, int], outer: tuple[int, int]) -> bool:
+    """True when word span ``inner`` lies inside ``outer`` (equal spans included)."""
+    return outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
 def _max_errors(term_compact: str) -> int:
     return 2 if len(term_compact) >= 10 else 1
 
@@ -77,6 +100,8 @@ class Concept:
     id: str
     code: str
     terms: tuple[str, ...]
+    misspellings: tuple[str, ...] = ()
+    """Matched like ``terms`` but never offered as a suggestion."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,26 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Suggestion:
+    """One autocomplete offer: a term as written in the data and what it maps to."""
+
+    term: str
+    group_id: str
+    concept_id: str | None
+    maps_to: str
+    """The concept (generic name, excipient), or the group's label for a class word."""
+    code: str
+
+    def describe(self) -> str:
+        """E.g. ``"Eliquis → apixaban, B01AF02"``."""
+        return (
+            f"{self.term} → {self.maps_to}, {self.code}"
+            if self.code
+            else (f"{self.term} → {self.maps_to}")
+        )
+
+
+@dataclass(frozen=True)
 class _Entry:
     group: Group
     concept: Concept | None
@@ -143,46 +188,118 @@ class Vocabulary:
         """Every concept ``entry`` names in the vocabulary of ``kind`` (empty if none)."""
         words = normalise(entry[:MAX_ENTRY_CHARS]).split()
         exact = self._exact[kind]
-        grams: list[tuple[str, bool]] = []
+        # every run of up to four words, and the whole entry: (start, end) -> compact text
+        spans: dict[tuple[int, int], str] = {}
         for n in range(1, min(_MAX_NGRAM, len(words)) + 1):
             for i in range(len(words) - n + 1):
-                window = words[i : i + n]
-                grams.append(("".join(window), all(w.isalpha() for w in window)))
-        grams.append(("".join(words), all(w.isalpha() for w in words)))
+                spans[(i, i + n)] = "".join(words[i : i + n])
+        if words:
+            spans[(0, len(words))] = "".join(words)
+        hits: list[tuple[tuple[int, int], _Entry, Literal["exact", "typo"]]] = [
+            (span, e, "exact")
+            for span, gram in spans.items()
+            if not _is_unit(words, span, gram)
+            for e in exact.get(gram, ())
+        ]
+        exact_spans = [span for span, _, _ in hits]
+        choices = self._fuzzy[kind]
+        for span, gram in spans.items():
+            # typo-tolerant reading of every run not already inside an exact match, so
+            # "Eliquis and amikacn" still finds amikacin next to apixaban
+            if gram in exact or not gram.isalpha() or len(gram) < FUZZY_MIN_QUERY:
+                continue
+            if any(_within(span, other) for other in exact_spans):
+                continue
+            for term, distance, _ in process.extract(
+                gram, choices, scorer=OSA.distance, score_cutoff=2, limit=None
+            ):
+                if distance <= _max_errors(term):
+                    hits.extend((span, e, "typo") for e in exact[term])
         found: dict[tuple[str, str | None], Match] = {}
-
-        def add(e: _Entry, how: Literal["exact", "typo"]) -> None:
+        for span, e, how in hits:
+            # the longest reading wins within a group: "congenital myasthenia" is G70.2,
+            # not also G70.0 for its word "myasthenia" (other groups are always kept)
+            if any(
+                other_span != span and _within(span, other_span) and other.group is e.group
+                for other_span, other, _ in hits
+            ):
+                continue
             key = (e.group.id, e.concept.id if e.concept else None)
             if key not in found:
                 code = e.concept.code if e.concept else e.group.code
                 cid = e.concept.id if e.concept else None
                 found[key] = Match(entry, e.group.id, cid, code, e.term, how)
-
-        for gram, _ in grams:
-            for e in exact.get(gram, ()):
-                add(e, "exact")
-        if not found:
-            choices = self._fuzzy[kind]
-            for gram, alpha in grams:
-                if not alpha or len(gram) < FUZZY_MIN_QUERY:
-                    continue
-                for term, distance, _ in process.extract(
-                    gram, choices, scorer=OSA.distance, score_cutoff=2, limit=None
-                ):
-                    if distance <= _max_errors(term):
-                        for e in exact[term]:
-                            add(e, "typo")
         return tuple(found.values())
 
-    def suggestions(self, kind: Kind) -> tuple[str, ...]:
-        """Every term of ``kind`` as written in the data file (for autocomplete), sorted."""
-        out: set[str] = set()
+    def suggest(self, query: str, kind: Kind, limit: int = SUGGEST_LIMIT) -> tuple[Suggestion, ...]:
+        """Terms of ``kind`` for what has been typed so far, best first (autocomplete).
+
+        Ranked: terms that start with ``query`` (case, spaces and punctuation ignored), then
+        terms that contain it (from 3 characters), shorter first; when none does, the
+        typo-tolerant reading of :meth:`match` ("gentamycn" offers gentamicin). Listed
+        misspellings are never offered. Pure.
+
+        Raises:
+            ValueError: if ``query`` is longer than :data:`MAX_SUGGEST_QUERY` characters.
+        """
+        if len(query) > MAX_SUGGEST_QUERY:
+            raise ValueError(
+                f"q: at most {MAX_SUGGEST_QUERY} characters (one entry), got {len(query)}"
+            )
+        q = _compact(query)
+        if not q or limit < 1:
+            return ()
+        ranked: list[tuple[int, int, str, Suggestion]] = []
+        for g in self.groups:
+            if g.kind != kind:
+                continue
+            # (concept, term typed, term offered): a misspelling offers its concept's term
+            pairs: list[tuple[Concept | None, str, str]] = [(None, t, t) for t in g.class_terms]
+            pairs += [(c, t, t) for c in g.concepts for t in c.terms]
+            pairs += [(c, t, c.terms[0]) for c in g.concepts for t in c.misspellings]
+            for concept, term, offered in pairs:
+                key = _compact(term)
+                if key.startswith(q):
+                    rank = 0
+                elif len(q) >= 3 and q in key:
+                    rank = 1
+                else:
+                    continue
+                suggestion = _suggestion(g, concept, offered)
+                ranked.append((rank, len(_compact(offered)), offered.lower(), suggestion))
+        if not ranked:
+            for m in self.match(query, kind):
+                g = self.group(m.group_id)
+                concept = next((c for c in g.concepts if c.id == m.concept_id), None)
+                # a typo is answered with the concept's own first term, never a misspelling
+                term = concept.terms[0] if concept else m.term
+                ranked.append((2, len(term), term.lower(), _suggestion(g, concept, term)))
+        out: dict[str, Suggestion] = {}
+        for *_, s in sorted(ranked, key=lambda r: r[:3]):
+            out.setdefault(s.term.lower(), s)
+        return tuple(out.values())[:limit]
+
+    def offers(self, kind: Kind) -> tuple[Suggestion, ...]:
+        """Every term of ``kind`` with what it maps to, misspellings left out, sorted."""
+        out: dict[str, Suggestion] = {}
         for g in self.groups:
             if g.kind == kind:
-                out.update(g.class_terms)
+                for t in g.class_terms:
+                    out.setdefault(t.lower(), _suggestion(g, None, t))
                 for c in g.concepts:
-                    out.update(c.terms)
-        return tuple(sorted(out, key=str.lower))
+                    for t in c.terms:
+                        out.setdefault(t.lower(), _suggestion(g, c, t))
+        return tuple(out[k] for k in sorted(out))
+
+    def suggestions(self, kind: Kind) -> tuple[str, ...]:
+        """Every term of ``kind`` as written in the data file, misspellings left out, sorted."""
+        return tuple(s.term for s in self.offers(kind))
+
+
+def _suggestion(g: Group, concept: Concept | None, term: str) -> Suggestion:
+    if concept is None:
+        return Suggestion(term, g.id, None, g.label, g.code)
+    return Suggestion(term, g.id, concept.id, concept.id, concept.code)
 
 
 def _group(raw: Mapping[str, Any]) -> Group:
@@ -190,7 +307,12 @@ def _group(raw: Mapping[str, Any]) -> Group:
     if kind not in KINDS:
         raise ValueError(f"vocabulary group {raw['id']}: unknown kind {kind!r}")
     concepts = tuple(
-        Concept(str(c["id"]), str(c.get("code") or ""), tuple(str(t) for t in c["terms"]))
+        Concept(
+            str(c["id"]),
+            str(c.get("code") or ""),
+            tuple(str(t) for t in c["terms"]),
+            tuple(str(t) for t in c.get("misspellings") or ()),
+        )
         for c in raw["concepts"]
     )
     return Group(
@@ -213,7 +335,7 @@ def build(data: Mapping[str, Any]) -> Vocabulary:
     exact: dict[Kind, dict[str, list[_Entry]]] = {k: {} for k in KINDS}
     for g in groups:
         pairs: list[tuple[Concept | None, str]] = [(None, t) for t in g.class_terms]
-        pairs += [(c, t) for c in g.concepts for t in c.terms]
+        pairs += [(c, t) for c in g.concepts for t in (*c.terms, *c.misspellings)]
         for concept, term in pairs:
             key = _compact(term)
             if not key:

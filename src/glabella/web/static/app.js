@@ -65,3 +65,42 @@ document.addEventListener("click", function (event) {
   });
   update();
 })();
+
+// Screening form: suggestions from the screening vocabulary for the entry being typed (the
+// text after the last comma), each labelled with what the rules read it as. Without script
+// the page's full lists still work for the first entry.
+(function () {
+  if (!window.fetch) return;
+  document.querySelectorAll("input[data-suggest]").forEach(function (input) {
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!list) return;
+    let timer = null;
+    let latest = 0;
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        const value = input.value;
+        const cut = Math.max(value.lastIndexOf(","), value.lastIndexOf(";"));
+        const head = cut >= 0 ? value.slice(0, cut + 1) + " " : "";
+        const q = value.slice(cut + 1).trim();
+        if (!q || q.length > 50) return;
+        const mine = ++latest;
+        const url = "/api/v1/vocabulary/suggest?field=" +
+          encodeURIComponent(input.getAttribute("data-suggest")) + "&q=" + encodeURIComponent(q);
+        fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (response) { return response.ok ? response.json() : []; })
+          .then(function (items) {
+            if (mine !== latest) return;
+            while (list.firstChild) list.removeChild(list.firstChild);
+            items.forEach(function (item) {
+              const option = document.createElement("option");
+              option.value = head + item.label;
+              option.label = item.text;
+              list.appendChild(option);
+            });
+          })
+          .catch(function () { /* suggestions are a convenience only */ });
+      }, 150);
+    });
+  });
+})();
