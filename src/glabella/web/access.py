@@ -67,7 +67,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # The API's description is public (it holds no data; the foundation's contract).
     ("GET", "/api/openapi.json"): PUBLIC,
     ("GET", "/api/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/api/docs/assets"): PUBLIC,  # the vendored Swagger UI files (mount)
     # --- JSON API: sign-in ------------------------------------------------------------------
     ("POST", "/api/v1/auth/login"): PUBLIC,
     ("POST", "/api/v1/auth/logout"): PUBLIC,

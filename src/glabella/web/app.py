@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
 import re
 import uuid
@@ -112,13 +113,11 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = str(scope.get("path", "")).startswith("/api/docs")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                if not docs:
-                    headers["Content-Security-Policy"] = CSP
+                headers["Content-Security-Policy"] = CSP
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["X-Frame-Options"] = "DENY"
                 headers["Referrer-Policy"] = "no-referrer"
@@ -172,6 +171,32 @@ def _audit_checkpoints(
     return lifespan
 
 
+API_DOCS_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Glabella API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+<link rel="icon" type="image/png" href="/api/docs/assets/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/static/api-docs.js"></script></body></html>
+"""
+
+
+def _api_docs(app: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from the ``swagger-ui-py`` package, no CDN, strict CSP."""
+    # the package's own module imports its framework handlers: read only its static folder
+    spec = importlib.util.find_spec("swagger_ui")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the swagger-ui-py package is missing: reinstall the project")
+    assets = Path(next(iter(spec.submodule_search_locations))) / "static"
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return HTMLResponse(API_DOCS_PAGE)
+
+    app.mount("/api/docs/assets", StaticFiles(directory=str(assets)), name="api-docs")
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     """Build the app; tests pass their own settings and database."""
     settings = settings or get_settings()
@@ -182,7 +207,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         title="Glabella",
         version=glabella.__version__,
         description="BoNT-A for depression: evidence engine, clinical pathway, learning clinic.",
-        docs_url="/api/docs",
+        docs_url=None,  # served below from the vendored Swagger UI (works offline)
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -294,6 +319,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(report_pages.router)
     app.include_router(planning_routes.api_router)
     app.include_router(planning_routes.router)
+    _api_docs(app)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
     )
