@@ -45,5 +45,11 @@ def menu_for(role: str | None) -> list[MenuLink]:
 
 
 def home_for(role: str | None) -> str:
-    """Where the brand link of the header leads the role (its first page)."""
-    return "/login" if role is None else home_page(role)
+    """Where the brand link of the header leads the role: its first page, and the patient list
+    for a role that may not read the dashboard ("/" would only redirect it there)."""
+    if role is None:
+        return "/login"
+    home = home_page(role)
+    if home == "/" and role not in MATRIX.get(MENU[0].rule, frozenset()):
+        return "/patients"
+    return home
