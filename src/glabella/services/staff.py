@@ -69,8 +69,10 @@ class StaffMember:
         }
 
 
-def _require_admin(actor: Actor) -> None:
-    if actor.role != Role.ADMIN:
+def _require_admin(actor: Actor | None) -> None:
+    """``None`` is the operator at the server's command line (``glabella users``), who is
+    trusted like ``glabella users create-admin``; a signed-in actor must be an admin."""
+    if actor is not None and actor.role != Role.ADMIN:
         raise Forbidden("only an administrator may manage staff accounts")
 
 
@@ -112,7 +114,17 @@ def _load(session: Session, user_id: int) -> User:
     return user
 
 
-def list_staff(db: Database, actor: Actor) -> list[StaffMember]:
+def find_id(db: Database, username: str) -> int:
+    """The id of the account named ``username`` (for the command line)."""
+    name = username.strip().lower()
+    with db.read() as session:
+        uid = session.scalars(select(User.id).where(User.username == name)).first()
+    if uid is None:
+        raise NotFound(f"no staff account {name!r}", field="username")
+    return uid
+
+
+def list_staff(db: Database, actor: Actor | None) -> list[StaffMember]:
     """Every staff account of the installation (active first, then by username)."""
     _require_admin(actor)
     now = db.now()
@@ -121,14 +133,14 @@ def list_staff(db: Database, actor: Actor) -> list[StaffMember]:
         return [_member(session, u, now) for u in users]
 
 
-def get_staff(db: Database, actor: Actor, user_id: int) -> StaffMember:
+def get_staff(db: Database, actor: Actor | None, user_id: int) -> StaffMember:
     """One staff account."""
     _require_admin(actor)
     with db.read() as session:
         return _member(session, _load(session, user_id), db.now())
 
 
-def clinics(db: Database, actor: Actor) -> list[user_service.ClinicView]:
+def clinics(db: Database, actor: Actor | None) -> list[user_service.ClinicView]:
     """The installation's clinics (to move an account to)."""
     _require_admin(actor)
     return user_service.list_clinics(db)
@@ -143,7 +155,7 @@ def _clinic(session: Session, clinic_id: int) -> Clinic:
 
 def add_staff(
     db: Database,
-    actor: Actor,
+    actor: Actor | None,
     *,
     username: str,
     full_name: str,
@@ -158,7 +170,11 @@ def add_staff(
     if len(username.strip()) > 80:
         raise Invalid("username: at most 80 characters", field="username")
     with db.read() as session:
-        clinic = _clinic(session, actor.clinic_id if clinic_id is None else clinic_id)
+        if clinic_id is None and actor is not None:
+            clinic_id = actor.clinic_id
+        if clinic_id is None:  # the command line: the installation's first clinic
+            clinic_id = session.scalars(select(Clinic.id).order_by(Clinic.id).limit(1)).first()
+        clinic = _clinic(session, clinic_id or 0)
         clinic_name = clinic.name
     created, one_time = user_service.create_user(
         db,
@@ -189,7 +205,7 @@ def _keep_an_admin(session: Session, user: User, action: str) -> None:
     )
 
 
-def set_active(db: Database, actor: Actor, user_id: int, active: bool) -> StaffMember:
+def set_active(db: Database, actor: Actor | None, user_id: int, active: bool) -> StaffMember:
     """Deactivate (every session of the account ends at once, and it cannot sign in) or
     reactivate an account."""
     _require_admin(actor)
@@ -207,14 +223,14 @@ def set_active(db: Database, actor: Actor, user_id: int, active: bool) -> StaffM
     return get_staff(db, actor, user_id)
 
 
-def reset_password(db: Database, actor: Actor, user_id: int) -> tuple[StaffMember, str]:
+def reset_password(db: Database, actor: Actor | None, user_id: int) -> tuple[StaffMember, str]:
     """Give the account a new one-time password (returned once): it must be changed at the
     next sign-in, every session of the account ends, and a sign-in lock is lifted.
 
     One's own password is changed on the account page (knowing the current one) instead.
     """
     _require_admin(actor)
-    if user_id == actor.user_id:
+    if actor is not None and user_id == actor.user_id:
         raise Conflict(
             "change your own password on your account page (/account/password)", field="user_id"
         )
@@ -232,7 +248,7 @@ def reset_password(db: Database, actor: Actor, user_id: int) -> tuple[StaffMembe
 
 def update_staff(
     db: Database,
-    actor: Actor,
+    actor: Actor | None,
     user_id: int,
     *,
     role: str | None = None,
@@ -276,7 +292,7 @@ def update_staff(
     return get_staff(db, actor, user_id)
 
 
-def unlock(db: Database, actor: Actor, user_id: int) -> bool:
+def unlock(db: Database, actor: Actor | None, user_id: int) -> bool:
     """Lift the account's sign-in lock; True when it was locked (audited either way)."""
     _require_admin(actor)
     with db.transaction() as session:
