@@ -207,7 +207,9 @@ def test_enrolment_issues_ten_distinct_codes_stored_only_as_sha256(
 
 def test_a_recovery_code_signs_in_once_in_any_spelling(db: Database, admin: UserView) -> None:
     _, codes = _enrol(db, admin)
-    typed = codes[3].lower().replace("-", " ")  # case, spaces and dashes do not matter
+    # Case, spaces and dashes do not matter, nor a digit typed for the letter it looks like
+    # (base32 has no 0, 1 or 8).
+    typed = codes[3].lower().replace("-", " ").replace("o", "0").replace("i", "1")
     view = security.verify_second_factor(db, admin.id, typed, "t")
     assert view.id == admin.id
     assert security.recovery_codes_left(db, admin.id) == 9
@@ -241,3 +243,32 @@ def test_turning_the_second_factor_off_deletes_the_codes(db: Database, admin: Us
         assert session.scalars(select(RecoveryCode)).all() == []
     with pytest.raises(Conflict, match="turn the second factor on first"):
         security.regenerate_recovery_codes(db, admin.actor(), codes[1])
+
+
+def test_a_recovery_code_is_read_the_way_a_person_types_it() -> None:
+    stored = hashlib.sha256(b"ABCDEFGHIJKLMNOB").hexdigest()
+    assert security.recovery_hash("ABCD-EFGH-IJKL-MNOB") == stored
+    assert security.recovery_hash(" abcd efgh 1jkl mn08 ") == stored  # 1 for I, 0 for O, 8 for B
+    assert security.looks_like_recovery_code("abcd-efgh-1jkl-mn08")
+    assert not security.looks_like_recovery_code("123456")  # a 6-digit app code
+    assert not security.looks_like_recovery_code("ABCD-EFGH-IJKL-MNO")  # 15 characters
+
+
+def test_an_admin_turns_off_a_lost_second_factor_and_its_codes(
+    db: Database, admin: UserView
+) -> None:
+    nurse = _user(db, "n.lost", "nurse")
+    _, codes = _enrol(db, nurse)
+    with pytest.raises(Forbidden):
+        staff.reset_two_factor(db, nurse.actor(), nurse.id)
+    member = staff.reset_two_factor(db, admin.actor("t"), nurse.id)
+    assert not member.totp_enabled and member.recovery_codes_left == 0
+    after = users.authenticate(db, "n.lost", PASSWORD, None)
+    assert not after.totp_enabled  # the password alone signs in again
+    assert after.session_generation == nurse.session_generation + 1  # old sessions ended
+    with pytest.raises(Unauthorized):
+        security.verify_second_factor(db, nurse.id, codes[0], None)
+    with pytest.raises(Conflict, match="no second factor to reset"):
+        staff.reset_two_factor(db, admin.actor(), nurse.id)
+    (row,) = _audit(db, "auth.totp_reset")
+    assert (row.user_id, row.entity_id) == (admin.id, str(nurse.id))

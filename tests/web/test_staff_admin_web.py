@@ -189,6 +189,8 @@ def test_the_api_covers_add_list_change_reset_unlock_and_reactivate(
         assert unknown.status_code == 422 and unknown.json()["error"]["field"] == "role"
         reset = client.post(f"/api/v1/admin/staff/{uid}/reset-password")
         assert reset.status_code == 200 and reset.json()["one_time_password"] != one_time
+        no_totp = client.post(f"/api/v1/admin/staff/{uid}/reset-two-factor")
+        assert no_totp.status_code == 409 and "no second factor" in no_totp.text
         unlock = client.post(f"/api/v1/admin/staff/{uid}/unlock")
         assert unlock.json()["was_locked"] is False
         off = client.post(f"/api/v1/admin/staff/{uid}/deactivate")

@@ -80,13 +80,17 @@ def new_recovery_code() -> str:
     return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
+_LOOKALIKES = str.maketrans({"0": "O", "1": "I", "8": "B"})
+"""Digits that base32 (RFC 4648) leaves out, read as the letters they look like."""
+
+
 def _normalise_recovery(code: str) -> str:
-    return "".join(ch for ch in code.upper() if ch.isalnum())
+    return "".join(ch for ch in code.upper() if ch.isalnum()).translate(_LOOKALIKES)
 
 
 def recovery_hash(code: str) -> str:
     """The stored form of a recovery code: SHA-256 (hex) of its letters and digits, upper case
-    (so spaces, dashes and case do not matter when it is typed)."""
+    (so spaces, dashes, case and a 0, 1 or 8 typed for O, I or B do not matter)."""
     return hashlib.sha256(_normalise_recovery(code).encode("ascii", "replace")).hexdigest()
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from glabella.services import audit, throttle
@@ -244,6 +244,23 @@ def reset_password(db: Database, actor: Actor | None, user_id: int) -> tuple[Sta
         lifted = throttle.unlock(session, user.username)
         audit.record(session, actor, "user.password_reset", "user", user.id, unlocked=lifted)
     return get_staff(db, actor, user_id), one_time
+
+
+def reset_two_factor(db: Database, actor: Actor | None, user_id: int) -> StaffMember:
+    """Turn the account's second factor off (its phone and recovery codes are lost): the
+    secret and every recovery code are deleted and its sessions end; the person can enrol
+    again from their account page."""
+    _require_admin(actor)
+    with db.transaction() as session:
+        user = _load(session, user_id)
+        if user.totp_secret is None:
+            raise Conflict(f"{user.username} has no second factor to reset", field="user_id")
+        user.totp_secret = None
+        user.totp_last_step = None
+        user.session_generation = (user.session_generation or 0) + 1
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+        audit.record(session, actor, "auth.totp_reset", "user", user.id)
+    return get_staff(db, actor, user_id)
 
 
 def update_staff(

@@ -89,6 +89,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/admin/staff/{user_id}/reactivate"): ADMIN_ONLY,
     ("POST", "/api/v1/admin/staff/{user_id}/reset-password"): ADMIN_ONLY,
     ("POST", "/api/v1/admin/staff/{user_id}/unlock"): ADMIN_ONLY,
+    ("POST", "/api/v1/admin/staff/{user_id}/reset-two-factor"): ADMIN_ONLY,
     ("GET", "/api/v1/admin/clinics"): ADMIN_ONLY,
     # --- JSON API: instruments (no patient data) --------------------------------------------
     ("GET", "/api/v1/instruments"): STAFF,
@@ -164,6 +165,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/staff/{user_id}/reactivate"): ADMIN_ONLY,
     ("POST", "/admin/staff/{user_id}/reset-password"): ADMIN_ONLY,
     ("POST", "/admin/staff/{user_id}/unlock"): ADMIN_ONLY,
+    ("POST", "/admin/staff/{user_id}/reset-two-factor"): ADMIN_ONLY,
     # --- pages: dashboard and register ------------------------------------------------------
     ("GET", "/"): REGISTER,
     ("GET", "/patients"): REGISTER,

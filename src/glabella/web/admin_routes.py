@@ -113,6 +113,13 @@ def api_reset_password(user_id: UserId, actor: ActorDep, db: DbDep) -> dict[str,
     return {**member.to_dict(), "one_time_password": one_time}
 
 
+@api_router.post("/staff/{user_id}/reset-two-factor")
+def api_reset_two_factor(user_id: UserId, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    """Turn the account's second factor off when its phone and recovery codes are lost (the
+    sessions end; the person enrols again from their account page)."""
+    return staff_service.reset_two_factor(db, actor, user_id).to_dict()
+
+
 @api_router.post("/staff/{user_id}/unlock")
 def api_unlock(user_id: UserId, actor: ActorDep, db: DbDep) -> dict[str, object]:
     """Lift the account's sign-in lock (after too many failed sign-ins)."""
@@ -137,6 +144,7 @@ DONE_MESSAGES = {
     "reactivated": "The account is active again.",
     "unlocked": "The sign-in lock is lifted.",
     "not_locked": "The account was not locked.",
+    "two_factor_reset": "Two-factor sign-in is off for this account; its sessions have ended.",
 }
 
 
@@ -254,6 +262,9 @@ def _member_action(
         elif action in ("deactivate", "reactivate"):
             staff_service.set_active(db, actor, user_id, action == "reactivate")
             done = f"{action}d"
+        elif action == "reset-two-factor":
+            staff_service.reset_two_factor(db, actor, user_id)
+            done = "two_factor_reset"
         elif action == "unlock":
             done = "unlocked" if staff_service.unlock(db, actor, user_id) else "not_locked"
         else:  # reset-password: the one-time password is shown on this answer only
@@ -291,3 +302,10 @@ def staff_reset_submit(request: Request, user_id: int, form: FormDep, db: DbDep)
 @router.post("/admin/staff/{user_id}/unlock")
 def staff_unlock_submit(request: Request, user_id: int, form: FormDep, db: DbDep) -> Response:
     return _member_action(request, form, db, user_id, "unlock")
+
+
+@router.post("/admin/staff/{user_id}/reset-two-factor")
+def staff_reset_two_factor_submit(
+    request: Request, user_id: int, form: FormDep, db: DbDep
+) -> Response:
+    return _member_action(request, form, db, user_id, "reset-two-factor")
