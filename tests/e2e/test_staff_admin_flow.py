@@ -67,8 +67,18 @@ def test_admin_adds_staff_and_enrols_two_factor_desktop_and_phone(
     expect(page.locator("table.staff")).to_contain_text("Nora Nurse")
     page.screenshot(path=str(artifacts / "16-staff-created-desktop.png"), full_page=True)
 
+    # A reset gives a new one-time password (the first one stops working).
+    page.get_by_role("link", name="Nora Nurse").click()
+    page.get_by_role("button", name="Reset password").click()
+    expect(page.get_by_role("heading", name="New one-time password")).to_be_visible()
+    reset = page.locator("#one-time-password").inner_text().strip()
+    assert reset != one_time and len(reset) >= 20
+    one_time = reset
+    page.screenshot(path=str(artifacts / "16-staff-reset-desktop.png"), full_page=True)
+
     # The admin's own two-factor enrolment from the account menu.
     page.locator("a.who").click()
+    page.screenshot(path=str(artifacts / "16-account-desktop.png"), full_page=True)
     page.get_by_role("link", name="Two-factor sign-in").click()
     qr = page.locator("figure.qr svg")
     expect(qr).to_be_visible()
