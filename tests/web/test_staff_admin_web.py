@@ -330,3 +330,25 @@ def test_a_role_or_clinic_change_applies_to_the_open_session_at_once(
         assert doctor.get(f"/api/v1/patients/{pid}").status_code == 200  # the register stays
         boss.patch(f"/api/v1/admin/staff/{clinician.id}", json={"clinic_id": north.id})
         assert doctor.get(f"/api/v1/patients/{pid}").status_code == 404  # another clinic's now
+
+
+def test_an_admin_who_steps_down_lands_on_their_new_home_and_loses_the_staff_pages(
+    settings: Settings, db: Database, admin: UserView
+) -> None:
+    create_user(db, username="boss2", full_name="Second Boss", role="admin", password=PASSWORD)
+    with _client(settings, db) as client:
+        csrf = _page_login(client, "boss")
+        stepped = client.post(
+            f"/admin/staff/{admin.id}",
+            data={
+                "csrf_token": csrf,
+                "role": "clinician",
+                "clinic_id": str(admin.clinic_id),
+                "full_name": "Bo Boss",
+            },
+            follow_redirects=False,
+        )
+        assert stepped.status_code == 303 and stepped.headers["location"] == "/"
+        assert client.get("/admin/staff").status_code == 403
+        assert 'href="/admin/staff"' not in client.get("/").text  # the menu follows
+    assert ("user.update", admin.id, str(admin.id)) in _actions(db)

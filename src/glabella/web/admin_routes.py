@@ -14,12 +14,13 @@ from starlette.datastructures import FormData
 from glabella.services import staff as staff_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, ServiceError
-from glabella.services.roles import ROLE_LABELS
+from glabella.services.roles import ROLE_LABELS, Role
 from glabella.web.deps import (
     check_csrf,
     client_source,
     database,
     form_data,
+    home_page,
     page_user,
     request_actor,
 )
@@ -250,7 +251,7 @@ def _member_action(
     actor = user.actor(client_source(request))
     try:
         if action == "update":
-            staff_service.update_staff(
+            member = staff_service.update_staff(
                 db,
                 actor,
                 user_id,
@@ -258,9 +259,13 @@ def _member_action(
                 clinic_id=_optional_int(form, "clinic_id", "Clinic"),
                 full_name=_form_str(form, "full_name") or None,
             )
+            if member.id == user.id and member.role != Role.ADMIN:
+                return RedirectResponse(home_page(member.role), status_code=303)  # stepped down
             done = "updated"
         elif action in ("deactivate", "reactivate"):
             staff_service.set_active(db, actor, user_id, action == "reactivate")
+            if user_id == user.id:
+                return RedirectResponse("/login", status_code=303)  # signed out with it
             done = f"{action}d"
         elif action == "reset-two-factor":
             staff_service.reset_two_factor(db, actor, user_id)
