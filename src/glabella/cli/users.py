@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from glabella.cli.common import database, run_service
+from glabella.cli.common import cli_actor, database, run_service
+from glabella.services import staff as staff_service
 from glabella.services import users as user_service
 from glabella.settings import get_settings
 
@@ -98,3 +99,82 @@ def unlock(
     if address:
         cleared = run_service(lambda: user_service.unlock_address(database(), address))
         typer.echo(f"{address}: {'unlocked' if cleared else 'had no failed sign-ins'}")
+
+
+@app.command("list")
+def list_staff() -> None:
+    """Every staff account: username, name, role, clinic, active, locked, two-factor."""
+    db = database()
+    members = run_service(lambda: staff_service.list_staff(db, cli_actor(db)))
+    typer.echo(f"{'username':<20} {'role':<14} {'clinic':<22} {'status':<12} 2FA  name")
+    for m in members:
+        status = "deactivated" if not m.active else ("locked" if m.locked else "active")
+        typer.echo(
+            f"{m.username:<20} {m.role_label:<14} {m.clinic_name[:22]:<22} {status:<12} "
+            f"{'on ' if m.totp_enabled else 'off'}  {m.full_name}"
+        )
+
+
+@app.command("deactivate")
+def deactivate(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Deactivate an account: its sessions end at once and it cannot sign in."""
+    db = database()
+    member = run_service(
+        lambda: staff_service.set_active(
+            db, cli_actor(db), staff_service.find_id(db, username), False
+        )
+    )
+    typer.echo(f"{member.username}: deactivated (its sessions have ended)")
+
+
+@app.command("reactivate")
+def reactivate(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Let a deactivated account sign in again."""
+    db = database()
+    member = run_service(
+        lambda: staff_service.set_active(
+            db, cli_actor(db), staff_service.find_id(db, username), True
+        )
+    )
+    typer.echo(f"{member.username}: active")
+
+
+@app.command("reset-password")
+def reset_password(username: str = typer.Argument(..., help="Login name.")) -> None:
+    """Give an account a new one-time password (its sessions end; it must choose its own)."""
+    db = database()
+    member, password = run_service(
+        lambda: staff_service.reset_password(db, cli_actor(db), staff_service.find_id(db, username))
+    )
+    _announce(member.username, password, get_settings().base_url)
+
+
+@app.command("set")
+def set_role_or_clinic(
+    username: str = typer.Argument(..., help="Login name."),
+    role: str = typer.Option("", help="admin, clinician, nurse, receptionist or researcher."),
+    clinic: str = typer.Option("", help="The name of an existing clinic to move the account to."),
+) -> None:
+    """Change an account's role or clinic (the last active admin keeps the admin role)."""
+    if not role and not clinic:
+        typer.echo("error: give --role or --clinic", err=True)
+        raise typer.Exit(2)
+    db = database()
+    clinic_id: int | None = None
+    if clinic:
+        wanted = " ".join(clinic.split())
+        found = [c.id for c in user_service.list_clinics(db) if c.name == wanted]
+        if not found:
+            typer.echo(f"error: clinic: no clinic named {wanted!r}", err=True)
+            raise typer.Exit(2)
+        clinic_id = found[0]
+    member = run_service(
+        lambda: staff_service.update_staff(
+            db,
+            cli_actor(db),
+            staff_service.find_id(db, username),
+            role=role or None,
+            clinic_id=clinic_id,
+        )
+    )
+    typer.echo(f"{member.username}: {member.role_label}, {member.clinic_name}")

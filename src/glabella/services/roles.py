@@ -21,3 +21,17 @@ PATIENT_ADMIN_ROLES = CLINICAL_ROLES | {Role.RECEPTIONIST}
 
 ALERT_ACTION_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
 """Roles that may record the action taken on a safety alert."""
+
+ROLE_LABELS: dict[str, str] = {
+    Role.ADMIN: "Administrator",
+    Role.CLINICIAN: "Clinician",
+    Role.NURSE: "Nurse",
+    Role.RECEPTIONIST: "Receptionist",
+    Role.RESEARCHER: "Researcher",
+}
+"""What a person reads for each role code."""
+
+
+def role_label(role: str) -> str:
+    """The role as a person reads it (the code itself when unknown)."""
+    return ROLE_LABELS.get(role, role)

@@ -82,6 +82,22 @@ class User(Base):
     """Sessions started in an earlier generation are refused; signing out increments it."""
 
 
+class RecoveryCode(Base):
+    """A single-use recovery code of the second factor (migration 0013).
+
+    Only the SHA-256 of the code is stored: a code carries 80 random bits, so (like a link
+    token) a fast hash is enough and a database reader cannot use the stored values."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
 class LoginThrottle(Base):
     """Failed sign-ins counted per username and per source address (see services.throttle)."""
 

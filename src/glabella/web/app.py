@@ -29,6 +29,7 @@ from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
 from glabella.settings import Settings, get_settings
 from glabella.web import (
+    admin_routes,
     analytics_web,
     api,
     biomarker_api,
@@ -309,6 +310,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(biomarker_api.router)
     app.include_router(fhir_api.router)
     app.include_router(security_routes.router)
+    app.include_router(admin_routes.api_router)
+    app.include_router(admin_routes.router)
     app.include_router(analytics_web.api_router)
     app.include_router(analytics_web.page_router)
     app.include_router(pages.router)

@@ -8,6 +8,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
+from glabella.services.roles import role_label
+from glabella.web.menu import home_for, menu_for
+
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
@@ -18,3 +21,6 @@ def _local(value: dt.datetime | None, tz: str = "Europe/London") -> str:
 
 
 TEMPLATES.env.filters["local"] = _local
+TEMPLATES.env.globals["menu_for"] = menu_for
+TEMPLATES.env.globals["home_for"] = home_for
+TEMPLATES.env.globals["role_label"] = role_label
