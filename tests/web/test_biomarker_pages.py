@@ -139,7 +139,10 @@ def test_clinician_page_consent_capture_checks_table_chart_view_delete(
     assert table is not None
     assert f"<strong>{index:.1f}</strong>" in table.group(1)
     assert "measurement failed" not in table.group(1)
-    assert page.text.count('class="fai-point"') == 1  # one measured visit in the chart
+    # one measured visit in each chart (the wide one and the phone one)
+    for chart_id in ("frown-chart", "frown-chart-narrow"):
+        svg = re.search(rf'<svg [^>]*id="{chart_id}">(.*?)</svg>', page.text, re.S)
+        assert svg is not None and svg.group(1).count('class="fai-point"') == 1
 
     views_before = _audits(db, "photos.view")
     image = api.get(f"/patients/{pid}/photos/{stored['id']}/rest")

@@ -23,7 +23,9 @@ WIDTH = 640
 HEIGHT = 300
 LEFT = 52
 RIGHT = 52
-TOP = 50
+TOP = 30
+NARROW_WIDTH = 360
+"""The phone variant's width: the page shows it below 600 px so the text stays legible."""
 BOTTOM = 44
 SAME_DAY_STEP = 9.0
 LABEL_MIN_GAP = 78.0
@@ -67,10 +69,14 @@ def frown_phq9_svg(
     phq9: Sequence[tuple[dt.datetime, int]],
     treatments: Sequence[tuple[dt.datetime, str]],
     tz: dt.tzinfo,
+    *,
+    width: int = WIDTH,
+    chart_id: str = "frown-chart",
 ) -> str:
     """The chart: FAI on the left axis (blue circles), PHQ-9 on the right axis 0-27 (red
-    squares, dashed), treatments as purple vertical lines with their labels."""
-    plot_w = WIDTH - LEFT - RIGHT
+    squares, dashed), treatments as purple vertical lines with their labels. ``width`` is the
+    viewBox width (``NARROW_WIDTH`` for phones: same font sizes, fewer date labels)."""
+    plot_w = width - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     measured = [(t, v) for t, v in fai if v is not None]
     failed = [t for t, v in fai if v is None]
@@ -105,9 +111,9 @@ def frown_phq9_svg(
         )
 
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        'aria-labelledby="frown-chart-title" class="chart frown-chart">',
-        f'<title id="frown-chart-title">{escape(summary())}</title>',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-title" class="chart frown-chart" id="{chart_id}">',
+        f'<title id="{chart_id}-title">{escape(summary())}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
         'stroke="#cfd8dc"/>',
     ]
@@ -141,7 +147,7 @@ def frown_phq9_svg(
     placed: list[float] = []
     for day in ticks:
         tx = x_day(day)
-        if any(abs(tx - p) < 70 for p in placed):
+        if any(abs(tx - p) < 80 for p in placed):
             continue
         placed.append(tx)
         out.append(
@@ -163,9 +169,11 @@ def frown_phq9_svg(
         if row is None:
             continue  # the line stays; its label is in the line's title and the table
         rows_end[row] = mx
+        right_room = LEFT + plot_w - mx
+        anchor, lx = ("start", mx + 4) if right_room > 7.5 * len(label) else ("end", mx - 4)
         out.append(
-            f'<text x="{mx:.1f}" y="{TOP - 34 + row * 13}" font-size="{FONT - 2}" '
-            f'text-anchor="middle" fill="{MARK_COLOUR}" class="treatment-label">'
+            f'<text x="{lx:.1f}" y="{TOP + 14 + row * 14}" font-size="{FONT - 1}" '
+            f'text-anchor="{anchor}" fill="{MARK_COLOUR}" class="treatment-label">'
             f"{escape(label)}</text>"
         )
     # PHQ-9: dashed red line with squares

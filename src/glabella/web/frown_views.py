@@ -19,7 +19,7 @@ from fastapi import Request
 from glabella.services import biomarker as bio_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import ServiceError
-from glabella.web.frown_chart import frown_phq9_svg
+from glabella.web.frown_chart import NARROW_WIDTH, frown_phq9_svg
 
 GUIDANCE = (
     "Hold the phone at arm's length, about 50 cm from the face, at eye level.",
@@ -50,6 +50,8 @@ class FrownSection:
     consent: bio_service.PhotoConsentView | None
     rows: list[bio_service.FrownRow]
     chart: str | None
+    chart_narrow: str | None
+    """The same chart drawn 360 wide, shown on phones instead of ``chart``."""
     problems: dict[str, list[str]]
     notice: str | None
 
@@ -81,14 +83,24 @@ def clinician_section(
     """The patient page's frown section (the measures' read is audited by the service)."""
     consent = bio_service.photo_consent_status(db, actor, patient_id)
     rows = bio_service.frown_history(db, actor, patient_id)
-    chart = None
+    chart = chart_narrow = None
     if rows or phq9:
-        chart = frown_phq9_svg(
-            [(r.taken_at, r.index) for r in rows], phq9, treatments, ZoneInfo(timezone)
+        fai = [(r.taken_at, r.index) for r in rows]
+        zone = ZoneInfo(timezone)
+        chart = frown_phq9_svg(fai, phq9, treatments, zone)
+        chart_narrow = frown_phq9_svg(
+            fai, phq9, treatments, zone, width=NARROW_WIDTH, chart_id="frown-chart-narrow"
         )
     problems: dict[str, list[str]] = getattr(request.state, "frown_problems", {})
     notice = request.session.pop("frown_notice", None)
-    return FrownSection(consent, rows, chart, problems, notice if isinstance(notice, str) else None)
+    return FrownSection(
+        consent,
+        rows,
+        chart,
+        chart_narrow,
+        problems,
+        notice if isinstance(notice, str) else None,
+    )
 
 
 def link_section(request: Request, db: Database, token: str) -> dict[str, Any]:
