@@ -119,6 +119,8 @@ def test_clinician_page_consent_capture_checks_table_chart_view_delete(
         files=_files(photos["rest"], b"not a photo at all"),
     )
     assert not_image.status_code == 422 and "not a readable image" in not_image.text
+    passed_box = re.search(r'id="check-rest"[^>]*>(.*?)</div>', not_image.text, re.S)
+    assert passed_box is not None and "This photo passed the checks" in passed_box.group(1)
     missing = api.post(f"/patients/{pid}/photos", data={"csrf_token": csrf})
     assert missing.status_code == 422 and "no photo chosen" in missing.text
     assert _pairs(db) == 0

@@ -70,6 +70,7 @@ document.addEventListener("click", function (event) {
 // stored by the check; the server checks both photos again when the form is sent.
 document.querySelectorAll("form[data-photo-check]").forEach(function (form) {
   const url = form.getAttribute("data-photo-check");
+  const retake = form.getAttribute("data-retake") || "Retake this photo:";
   form.querySelectorAll("input[type=file]").forEach(function (input) {
     input.addEventListener("change", function () {
       const box = document.getElementById("check-" + input.name);
@@ -105,11 +106,11 @@ document.querySelectorAll("form[data-photo-check]").forEach(function (form) {
           const data = result[1];
           if (!ok) {
             const message = data && data.error ? data.error.message : "the photo could not be checked";
-            show("bad", "Retake this photo:", [message]);
+            show("bad", retake, [message]);
           } else if (data.ok) {
             show("ok", "✓ This photo can be measured.", []);
           } else {
-            show("bad", "Retake this photo:", data.problems);
+            show("bad", retake, data.problems);
           }
         })
         .catch(function () { show("busy", "The photo will be checked when you send the form.", []); });
