@@ -112,7 +112,7 @@ def frown_phq9_svg(
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {HEIGHT}" role="img" '
-        f'aria-labelledby="{chart_id}-title" class="chart frown-chart" id="{chart_id}">',
+        f'aria-labelledby="{chart_id}-title" class="frown-chart" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(summary())}</title>',
         f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fafafa" '
         'stroke="#cfd8dc"/>',

@@ -84,7 +84,7 @@ def clinician_section(
     consent = bio_service.photo_consent_status(db, actor, patient_id)
     rows = bio_service.frown_history(db, actor, patient_id)
     chart = chart_narrow = None
-    if rows or phq9:
+    if rows:  # PHQ-9 alone has its own chart in the score history
         fai = [(r.taken_at, r.index) for r in rows]
         zone = ZoneInfo(timezone)
         chart = frown_phq9_svg(fai, phq9, treatments, zone)
@@ -104,8 +104,12 @@ def clinician_section(
 
 
 def link_section(request: Request, db: Database, token: str) -> dict[str, Any]:
-    """The patient's link page context: photo consent on record? pair already received?"""
-    state = bio_service.link_photo_state(db, token)
+    """The patient's link page context: photo consent on record? pair already received?
+    Empty (no photo section) when the link can no longer be used."""
+    try:
+        state = bio_service.link_photo_state(db, token)
+    except ServiceError:
+        return {}
     notice = request.session.pop("photo_notice", None)
     return {
         "photo_state": state,

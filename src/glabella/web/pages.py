@@ -435,6 +435,7 @@ def self_report_submit(request: Request, token: str, form: FormDep, db: DbDep) -
             chosen_effects=effects,
             token=token,
             error=exc.message,
+            **frown_views.link_section(request, db, token),
         )
     return render(
         request,
