@@ -9,14 +9,17 @@ from dataclasses import asdict, dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from glabella.clinic import biomarker
 from glabella.services import audit
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Forbidden, Invalid, NotFound
+from glabella.services.errors import Forbidden, Gone, Invalid, NotFound
+from glabella.services.links import usable_link
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.store.biomarker import FrownPhotoPair, PhotoConsent
+from glabella.store.models import Patient, SelfReportLink
 
 METHOD_VERSION = "fai-1"
 
@@ -70,44 +73,96 @@ def submit_photos(
 ) -> PhotoPairView:
     """Decode and measure both photos, then store them encrypted with their measures."""
     require_role(actor, CLINICAL_ROLES, "record photos")
-    try:
-        rest_m = biomarker.measure_photo(biomarker.decode_image(rest, "rest"), "rest")
-        frown_m = biomarker.measure_photo(biomarker.decode_image(frown, "frown"), "frown")
-    except (biomarker.ImageInputError, biomarker.PhotoQualityError) as exc:
-        raise Invalid(str(exc), field=exc.field) from None
-    pair = biomarker.frown_activity_index(rest_m, frown_m)
-    fernet = Fernet(key)
+    pair = measure_both(rest, frown)
     with db.transaction() as session:
         load_patient(session, actor, patient_id)
-        consent = session.scalars(
-            select(PhotoConsent)
-            .where(PhotoConsent.patient_id == patient_id, PhotoConsent.withdrawn_at.is_(None))
-            .order_by(PhotoConsent.granted_at.desc())
-        ).first()
-        if consent is None:
-            raise Forbidden("no photo consent on record for this patient")
-        row = FrownPhotoPair(
-            patient_id=patient_id,
-            taken_at=db.now(),
-            recorded_by_id=actor.user_id,
-            consent_id=consent.id,
-            rest_inner_brow_distance=rest_m.inner_brow_distance,
-            rest_brow_eye_height=rest_m.brow_eye_height,
-            rest_line_intensity=rest_m.line_intensity,
-            frown_inner_brow_distance=frown_m.inner_brow_distance,
-            frown_brow_eye_height=frown_m.brow_eye_height,
-            frown_line_intensity=frown_m.line_intensity,
-            frown_activity_index=pair.index,
-            method_version=METHOD_VERSION,
-            rest_image=fernet.encrypt(rest),
-            frown_image=fernet.encrypt(frown),
+        return _store_pair(session, actor, patient_id, db.now(), rest, frown, key, pair)
+
+
+def photo_problems(data: bytes, field: str) -> list[str]:
+    """What to fix in one photo (empty when it passes every check): no face, two faces, not
+    frontal, blurred, too dark or over-exposed (``measure_photo``), or not a readable image
+    (``decode_image``). Nothing is stored."""
+    try:
+        biomarker.measure_photo(biomarker.decode_image(data, field), field)
+    except biomarker.ImageInputError as exc:
+        return [_bare(exc, field)]
+    except biomarker.PhotoQualityError as exc:
+        return list(exc.problems)
+    return []
+
+
+def measure_both(rest: bytes, frown: bytes) -> biomarker.FrownMeasures:
+    """Check and measure both photos; :class:`Invalid` lists what to fix in *each* failing
+    photo (``problems``: one item per problem, ``field`` "rest" or "frown"), so one upload
+    tells the person everything to retake."""
+    measured: dict[str, biomarker.PhotoMeasures] = {}
+    problems: list[dict[str, str | None]] = []
+    for field, data in (("rest", rest), ("frown", frown)):
+        try:
+            measured[field] = biomarker.measure_photo(biomarker.decode_image(data, field), field)
+        except biomarker.ImageInputError as exc:
+            problems.append(
+                {"code": "photo_unreadable", "field": field, "message": _bare(exc, field)}
+            )
+        except biomarker.PhotoQualityError as exc:
+            problems.extend(
+                {"code": "photo_quality", "field": field, "message": m} for m in exc.problems
+            )
+    if problems:
+        first = str(problems[0]["field"])
+        raise Invalid(
+            "photos not stored: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            field=first,
+            problems=tuple(problems),
         )
-        session.add(row)
-        session.flush()
-        audit.record(
-            session, actor, "photos.record", "frown_photo_pair", row.id, patient_id=patient_id
-        )
-        return PhotoPairView(row.id, patient_id, row.taken_at, pair, pair.index, True)
+    return biomarker.frown_activity_index(measured["rest"], measured["frown"])
+
+
+def _bare(exc: Exception, field: str) -> str:
+    return str(exc).removeprefix(f"{field}: ")
+
+
+def _store_pair(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    now: dt.datetime,
+    rest: bytes,
+    frown: bytes,
+    key: bytes,
+    pair: biomarker.FrownMeasures,
+) -> PhotoPairView:
+    """Store a measured pair, encrypted, under the patient's current photo consent."""
+    rest_m, frown_m = pair.rest, pair.frown
+    fernet = Fernet(key)
+    consent = session.scalars(
+        select(PhotoConsent)
+        .where(PhotoConsent.patient_id == patient_id, PhotoConsent.withdrawn_at.is_(None))
+        .order_by(PhotoConsent.granted_at.desc())
+    ).first()
+    if consent is None:
+        raise Forbidden("no photo consent on record for this patient")
+    row = FrownPhotoPair(
+        patient_id=patient_id,
+        taken_at=now,
+        recorded_by_id=actor.user_id,
+        consent_id=consent.id,
+        rest_inner_brow_distance=rest_m.inner_brow_distance,
+        rest_brow_eye_height=rest_m.brow_eye_height,
+        rest_line_intensity=rest_m.line_intensity,
+        frown_inner_brow_distance=frown_m.inner_brow_distance,
+        frown_brow_eye_height=frown_m.brow_eye_height,
+        frown_line_intensity=frown_m.line_intensity,
+        frown_activity_index=pair.index,
+        method_version=METHOD_VERSION,
+        rest_image=fernet.encrypt(rest),
+        frown_image=fernet.encrypt(frown),
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "photos.record", "frown_photo_pair", row.id, patient_id=patient_id)
+    return PhotoPairView(row.id, patient_id, row.taken_at, pair, pair.index, True)
 
 
 def view_photo(
@@ -169,3 +224,181 @@ def list_pairs(db: Database, actor: Actor, patient_id: int) -> list[PhotoPairVie
             )
             for r in rows
         ]
+
+
+@dataclass(frozen=True)
+class PhotoConsentView:
+    """The patient's current (not withdrawn) photo consent."""
+
+    id: int
+    granted_at: dt.datetime
+    allow_research: bool
+    given_by_patient: bool
+    """True when the patient agreed on their own link page (no staff member recorded it)."""
+
+
+def _current_consent(session: Session, patient_id: int) -> PhotoConsent | None:
+    return session.scalars(
+        select(PhotoConsent)
+        .where(PhotoConsent.patient_id == patient_id, PhotoConsent.withdrawn_at.is_(None))
+        .order_by(PhotoConsent.granted_at.desc(), PhotoConsent.id.desc())
+    ).first()
+
+
+def photo_consent_status(db: Database, actor: Actor, patient_id: int) -> PhotoConsentView | None:
+    """The patient's current photo consent, or None when photos may not be taken."""
+    require_role(actor, CLINICAL_ROLES, "view photo consent")
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        row = _current_consent(session, patient_id)
+        if row is None:
+            return None
+        return PhotoConsentView(
+            row.id, row.granted_at, row.allow_research, row.recorded_by_id is None
+        )
+
+
+@dataclass(frozen=True)
+class FrownRow:
+    """One stored pair as the patient page shows it (measures only; images by link)."""
+
+    id: int
+    taken_at: dt.datetime
+    index: float | None
+    """None would mean "measurement failed": it must never be shown or plotted as 0."""
+    rest: tuple[float, float, float]
+    """Inner-brow distance, brow-to-eye height (IOD units) and line intensity at rest."""
+    frown: tuple[float, float, float]
+    images_stored: bool
+    images_deleted_at: dt.datetime | None
+    taken_by_patient: bool
+    method_version: str
+
+
+def frown_history(db: Database, actor: Actor, patient_id: int) -> list[FrownRow]:
+    """The patient's measured pairs with their components, oldest first (audited read)."""
+    require_role(actor, CLINICAL_ROLES, "view photo measures")
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        rows = session.scalars(
+            select(FrownPhotoPair)
+            .where(FrownPhotoPair.patient_id == patient_id)
+            .order_by(FrownPhotoPair.taken_at, FrownPhotoPair.id)
+        ).all()
+        audit.record(session, actor, "photos.list", "patient", patient_id)
+        return [
+            FrownRow(
+                id=r.id,
+                taken_at=r.taken_at,
+                index=r.frown_activity_index,
+                rest=(r.rest_inner_brow_distance, r.rest_brow_eye_height, r.rest_line_intensity),
+                frown=(
+                    r.frown_inner_brow_distance,
+                    r.frown_brow_eye_height,
+                    r.frown_line_intensity,
+                ),
+                images_stored=r.rest_image is not None,
+                images_deleted_at=r.images_deleted_at,
+                taken_by_patient=r.recorded_by_id is None,
+                method_version=r.method_version,
+            )
+            for r in rows
+        ]
+
+
+# --- the patient's own link page -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkPhotoState:
+    """What the patient's link page may show: whether photo consent is on record and whether
+    this link already delivered its pair (no patient details, no measures)."""
+
+    consented: bool
+    received: bool
+
+
+def _link_patient_actor(session: Session, link: SelfReportLink, source: str | None) -> Actor:
+    patient = session.get(Patient, link.patient_id)
+    assert patient is not None
+    return Actor(
+        user_id=None,
+        username="patient-link",
+        role="patient",
+        clinic_id=patient.clinic_id,
+        source=source,
+    )
+
+
+def _link_received(session: Session, link: SelfReportLink) -> bool:
+    """A pair the patient sent (no staff member) since this link was issued: one per link."""
+    found = session.scalars(
+        select(FrownPhotoPair.id).where(
+            FrownPhotoPair.patient_id == link.patient_id,
+            FrownPhotoPair.recorded_by_id.is_(None),
+            FrownPhotoPair.taken_at >= link.created_at,
+        )
+    ).first()
+    return found is not None
+
+
+def link_photo_state(db: Database, token: str) -> LinkPhotoState:
+    """The photo section's state on the patient's page (``NotFound``/``Gone`` for a bad link)."""
+    with db.transaction() as session:
+        link = usable_link(session, token, db.now())
+        return LinkPhotoState(
+            consented=_current_consent(session, link.patient_id) is not None,
+            received=_link_received(session, link),
+        )
+
+
+def grant_photo_consent_by_link(
+    db: Database, token: str, *, confirmed: bool, source: str | None = None
+) -> int:
+    """The patient's own agreement to clinical photographs, given on their link page (clinical
+    use only; research use is recorded by the clinic). Audited as the patient link."""
+    if not confirmed:
+        raise Invalid("tick the box to agree to the photographs first", field="confirmed")
+    with db.transaction() as session:
+        link = usable_link(session, token, db.now())
+        actor = _link_patient_actor(session, link, source)
+        row = PhotoConsent(
+            patient_id=link.patient_id,
+            granted_at=db.now(),
+            allow_research=False,
+            recorded_by_id=None,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "photo_consent.grant",
+            "patient",
+            link.patient_id,
+            research=False,
+            link_id=link.id,
+        )
+        return row.id
+
+
+def submit_photos_by_link(
+    db: Database, token: str, rest: bytes, frown: bytes, key: bytes, source: str | None = None
+) -> int:
+    """The patient's own pair from their link page: checked and measured first (nothing stored
+    on failure), photo consent required, one pair per link. Returns the pair's id only: the
+    patient is not shown measures."""
+    with db.transaction() as session:
+        link = usable_link(session, token, db.now())
+        if _current_consent(session, link.patient_id) is None:
+            raise Forbidden("please agree to the photographs first")
+        if _link_received(session, link):
+            raise Gone("your photos for this link were already received; thank you")
+    pair = measure_both(rest, frown)
+    with db.transaction() as session:
+        now = db.now()
+        link = usable_link(session, token, now)
+        if _link_received(session, link):
+            raise Gone("your photos for this link were already received; thank you")
+        actor = _link_patient_actor(session, link, source)
+        return _store_pair(session, actor, link.patient_id, now, rest, frown, key, pair).id

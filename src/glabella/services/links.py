@@ -132,6 +132,12 @@ def _usable_link(session: Session, token: str, now: dt.datetime) -> SelfReportLi
     return link
 
 
+def usable_link(session: Session, token: str, now: dt.datetime) -> SelfReportLink:
+    """The link of ``token`` while it can still be used (``NotFound``/``Gone`` otherwise);
+    for other use cases on the patient's page (the frown photos, ``services.biomarker``)."""
+    return _usable_link(session, token, now)
+
+
 @dataclass(frozen=True)
 class OpenedLink:
     """What the patient's page shows: the instruments, and whether to ask about side effects."""

@@ -192,6 +192,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/patients/{patient_id}/adverse-events/new"): CLINICAL,
     ("GET", "/patients/{patient_id}/adverse-events/{event_id}"): CLINICAL,
     ("POST", "/patients/{patient_id}/adverse-events/{event_id}"): CLINICAL,
+    # frown photos on the patient page (issue 18): consent, capture, audited views, deletion
+    ("POST", "/patients/{patient_id}/photo-consent"): CLINICAL,
+    ("POST", "/patients/{patient_id}/photos/check"): CLINICAL,
+    ("POST", "/patients/{patient_id}/photos"): CLINICAL,
+    ("GET", "/patients/{patient_id}/photos/{pair_id}/{which}"): CLINICAL,
+    ("POST", "/patients/{patient_id}/photos/delete"): CLINICAL,
     # --- evidence base (published trial data, no patient data; researchers included) -------
     ("GET", "/api/v1/evidence/studies"): STAFF,
     ("GET", "/api/v1/evidence/studies/{study_id}"): STAFF,
@@ -228,6 +234,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # --- pages: the patient's link ----------------------------------------------------------
     ("GET", "/r/{token}"): PUBLIC,
     ("POST", "/r/{token}"): PUBLIC,
+    ("POST", "/r/{token}/photos/agree"): PUBLIC,
+    ("POST", "/r/{token}/photos/check"): PUBLIC,
+    ("POST", "/r/{token}/photos"): PUBLIC,
 }
 
 

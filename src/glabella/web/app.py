@@ -33,6 +33,7 @@ from glabella.web import (
     analytics_web,
     api,
     biomarker_api,
+    biomarker_pages,
     evidence_pages,
     fhir_api,
     pages,
@@ -316,6 +317,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(analytics_web.page_router)
     app.include_router(pages.router)
     app.include_router(pathway_pages.router)
+    app.include_router(biomarker_pages.router)
     app.include_router(evidence_pages.api_router)
     app.include_router(evidence_pages.router)
     app.include_router(report_pages.api_router)

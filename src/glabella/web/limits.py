@@ -9,7 +9,9 @@ any body is parsed (pure ASGI middleware, so nothing is buffered beyond the limi
 
 Route classes: sign-in, second factor and the patient's self-report link are ``small``
 (16 KiB: a username, a password, a code, a questionnaire's answers); the FHIR import is
-``import`` (4 MiB); everything else is ``api`` (1 MiB).
+``import`` (4 MiB); the frown photo uploads (API, clinician's page, patient's link page) are
+``photos`` (two photos of at most ``glabella.clinic.biomarker.MAX_BYTES`` each, plus the form
+fields); everything else is ``api`` (1 MiB).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import re
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from glabella.clinic.biomarker.decode import MAX_BYTES as PHOTO_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -34,13 +38,19 @@ class Limit:
 SMALL = Limit("small", 16 * 1024, 8, 500)
 API = Limit("api", 1024 * 1024, 32, 50_000)
 IMPORT = Limit("import", 4 * 1024 * 1024, 64, 500_000)
+PHOTOS = Limit("photos", 2 * PHOTO_MAX_BYTES + 64 * 1024, 8, 500)
 
 _SMALL_PATHS = re.compile(r"^(/api/v1/auth/|/login|/logout|/api/v1/self-report/|/r/)")
 _IMPORT_PATHS = re.compile(r"^/fhir/")
+_PHOTO_PATHS = re.compile(
+    r"^(/api/v1/patients/\d+/photos|/patients/\d+/photos(/check)?|/r/[^/]+/photos(/check)?)$"
+)
 
 
 def limit_for(path: str) -> Limit:
     """The route class of a request path."""
+    if _PHOTO_PATHS.match(path):
+        return PHOTOS
     if _SMALL_PATHS.match(path):
         return SMALL
     if _IMPORT_PATHS.match(path):

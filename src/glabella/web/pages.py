@@ -22,6 +22,7 @@ from glabella.services import users as user_service
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.services.roles import CLINICAL_ROLES
+from glabella.web import frown_views
 from glabella.web.charts import score_history_svg
 from glabella.web.deps import (
     check_csrf,
@@ -271,6 +272,17 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
         context["history"] = list(reversed(history))
         context["charts"] = charts
         context["alerts"] = alert_service.list_alerts(db, actor, status=None, patient_id=patient_id)
+        context["frown"] = frown_views.clinician_section(
+            request,
+            db,
+            actor,
+            patient_id,
+            phq9=[(a.submitted_at, a.total) for a in history if a.instrument_id == "phq9"],
+            treatments=[(t.treated_at, f"{t.total_units} U") for t in treatments],
+            timezone=get_settings_from(request).timezone,
+        )
+        context["frown_guidance"] = frown_views.GUIDANCE
+        context["fmt_measure"] = frown_views.fmt_measure
     return render(request, "patient.html", **context)
 
 
@@ -390,6 +402,7 @@ def self_report_page(request: Request, token: str, db: DbDep) -> HTMLResponse:
         chosen={},
         chosen_effects=[],
         token=token,
+        **frown_views.link_section(request, db, token),
     )
 
 
@@ -422,6 +435,7 @@ def self_report_submit(request: Request, token: str, form: FormDep, db: DbDep) -
             chosen_effects=effects,
             token=token,
             error=exc.message,
+            **frown_views.link_section(request, db, token),
         )
     return render(
         request,

@@ -131,3 +131,34 @@ def test_brighter_by_20_percent_is_refused_as_over_exposed() -> None:
     # large part of it, and the measure refuses the photo instead of reading clipped skin.
     with pytest.raises(PhotoQualityError, match="over-exposed"):
         measure_photo(_gain(1.2))
+
+
+def test_concurrent_measurements_agree_and_do_not_crash() -> None:
+    """The web server measures uploads on a thread pool: concurrent calls into dlib's shared
+    detector and predictor once corrupted the heap and killed the server process
+    ("free(): corrupted unsorted chunks"). Eight concurrent measurements of two photos (one of
+    them refused: no face) give the same answers as one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from skimage import data
+
+    face = astronaut()
+    cup = np.ascontiguousarray(data.coffee())
+    expected = measure_photo(face)
+
+    def one(i: int) -> object:
+        if i % 2:
+            try:
+                measure_photo(cup)
+            except PhotoQualityError as exc:
+                return exc.problems
+            return "measured a cup"
+        return measure_photo(face)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, range(16)))
+    for i, result in enumerate(results):
+        if i % 2:
+            assert isinstance(result, list) and "no face found" in result[0]
+        else:
+            assert result == expected

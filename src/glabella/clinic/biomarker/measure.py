@@ -55,6 +55,7 @@ engineering defaults of this software chosen on test images, not clinical values
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -127,6 +128,13 @@ class FrownMeasures:
     index: float
 
 
+_DLIB_LOCK = threading.Lock()
+"""dlib's detector and shape predictor are shared objects that are not safe to run from two
+threads at once (two concurrent uploads on the web server's thread pool corrupted the heap and
+killed the process: "free(): corrupted unsorted chunks"); every call into them holds this lock.
+The rest of the measurement (alignment, ridge filter) runs in parallel."""
+
+
 @lru_cache(maxsize=1)
 def _models() -> tuple[Any, Any]:
     """dlib's frontal face detector and the 68-point shape predictor (loaded once)."""
@@ -179,10 +187,12 @@ def _line_intensity(patch: FloatArray) -> float:
 
 def measure_photo(rgb: npt.NDArray[np.uint8], field: str = "photo") -> PhotoMeasures:
     """Measure one photo; :class:`PhotoQualityError` says what to fix when a check fails."""
-    detector, predictor = _models()
+    with _DLIB_LOCK:
+        detector, predictor = _models()
     gray_u8, _scale = _gray_work(rgb)
     upsample = 1 if min(gray_u8.shape) < 700 else 0
-    rects, scores, _kinds = detector.run(gray_u8, upsample, 0.0)
+    with _DLIB_LOCK:
+        rects, scores, _kinds = detector.run(gray_u8, upsample, 0.0)
     faces = [(r, s) for r, s in zip(rects, scores, strict=True) if s >= DETECT_MIN_SCORE]
     if not faces:
         raise PhotoQualityError(
@@ -194,8 +204,9 @@ def measure_photo(rgb: npt.NDArray[np.uint8], field: str = "photo") -> PhotoMeas
             field, [f"{len(faces)} faces found: only the patient may be in the photo"]
         )
     rect, score = faces[0]
-    shape = predictor(gray_u8, rect)
-    pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
+    with _DLIB_LOCK:
+        shape = predictor(gray_u8, rect)
+        pts = np.array([[shape.part(i).x, shape.part(i).y] for i in range(68)], dtype=np.float64)
 
     left = pts[36:42].mean(axis=0)
     right = pts[42:48].mean(axis=0)

@@ -104,3 +104,54 @@ document.addEventListener("click", function (event) {
     });
   });
 })();
+// Frown photos: check each photo as soon as it is chosen and say what to fix. Nothing is
+// stored by the check; the server checks both photos again when the form is sent.
+document.querySelectorAll("form[data-photo-check]").forEach(function (form) {
+  const url = form.getAttribute("data-photo-check");
+  const retake = form.getAttribute("data-retake") || "Retake this photo:";
+  form.querySelectorAll("input[type=file]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      const box = document.getElementById("check-" + input.name);
+      if (!box || !input.files || !input.files[0]) return;
+      const show = function (kind, title, items) {
+        box.className = "photo-check " + kind;
+        box.textContent = "";
+        const strong = document.createElement("strong");
+        strong.textContent = title;
+        box.appendChild(strong);
+        if (items && items.length) {
+          const list = document.createElement("ul");
+          items.forEach(function (text) {
+            const li = document.createElement("li");
+            li.textContent = text;
+            list.appendChild(li);
+          });
+          box.appendChild(list);
+        }
+        input.setAttribute("aria-invalid", kind === "bad" ? "true" : "false");
+        input.closest(".photo-field").classList.toggle("invalid", kind === "bad");
+      };
+      show("busy", "Checking the photo…", []);
+      const body = new FormData();
+      const csrf = form.querySelector("input[name=csrf_token]");
+      if (csrf) body.append("csrf_token", csrf.value);
+      body.append("field", input.name);
+      body.append("photo", input.files[0]);
+      fetch(url, { method: "POST", body: body, credentials: "same-origin" })
+        .then(function (response) { return response.json().then(function (data) { return [response.ok, data]; }); })
+        .then(function (result) {
+          const ok = result[0];
+          const data = result[1];
+          if (!ok) {
+            const message = data && data.error ? data.error.message : "the photo could not be checked";
+            show("bad", retake, [message]);
+          } else if (data.ok) {
+            show("ok", "✓ This photo can be measured.", []);
+          } else {
+            show("bad", retake, data.problems);
+          }
+        })
+        .catch(function () { show("busy", "The photo will be checked when you send the form.", []); });
+    });
+  });
+});
