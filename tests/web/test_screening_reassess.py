@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 
 from fastapi.testclient import TestClient
 
@@ -49,7 +50,8 @@ def _screen(api: TestClient, pid: int, **extra: object) -> dict[str, object]:
 
 
 def _text(page: str) -> str:
-    return html.unescape(page)
+    """The page's text: tags removed, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
 
 
 def test_pregnancy_reads_not_eligible_now_with_when_to_reassess(api: TestClient) -> None:
@@ -116,3 +118,28 @@ def test_the_screening_page_says_what_each_entry_was_read_as(api: TestClient) ->
     _screen(api, pid, medications=["Eliquis 5 mg"])
     page = _text(api.get(f"/patients/{pid}/screening").text)
     assert "Eliquis 5 mg → apixaban, B01AF02" in page
+
+
+def test_the_consultation_report_says_not_now_and_when(api: TestClient) -> None:
+    """The report used to fail (500) for a "not eligible now" outcome: no message for it."""
+    pid = _patient(api, "RA-6")
+    last = dt.date.today() - dt.timedelta(days=28)
+    _screen(
+        api,
+        pid,
+        last_bont_date=last.isoformat(),
+        answers={"bont_last_12_weeks": "yes", "pregnant": "yes"},
+    )
+    day = last + dt.timedelta(days=84)
+    english = api.get(f"/patients/{pid}/report")
+    assert english.status_code == 200, english.text[:500]
+    text = _text(english.text)
+    assert "cannot be treated now, but this can be looked at again later" in text
+    assert "When this can be looked at again: after the pregnancy and any breastfeeding" in text
+    assert f"When this can be looked at again: on {day.strftime('%d %b %Y')}" in text
+    german = api.get(f"/patients/{pid}/report", params={"lang": "de"})
+    assert german.status_code == 200, german.text[:500]
+    text = _text(german.text)
+    assert "jetzt keine Behandlung, eine spätere Prüfung ist aber möglich" in text
+    assert "nach der Schwangerschaft und einer eventuellen Stillzeit" in text
+    assert f"am {day.strftime('%d.%m.%Y')}" in text

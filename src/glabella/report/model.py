@@ -30,10 +30,11 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from glabella.clinic import eligibility as eligibility_rules
 from glabella.clinic import instruments, outcomes, protocol, schedule
@@ -162,6 +163,24 @@ class EligibilityReason:
     detail: str
     overridden_by: str | None
     override_reason: str | None
+    reassess: str = ""
+    """When to reassess, for a temporary contraindication of a "not eligible now" outcome."""
+    reassess_on: dt.date | None = None
+    """The day to reassess when ``reassess`` names one ("on 2026-12-24 (...)")."""
+
+
+_REASSESS_ON: Final = re.compile(r"on (\d{4}-\d{2}-\d{2})\b")
+
+
+def _reassess_day(text: str) -> dt.date | None:
+    """The date of a reassessment written "on YYYY-MM-DD ..." (see clinic.eligibility)."""
+    found = _REASSESS_ON.match(text)
+    if found is None:
+        return None
+    try:
+        return dt.date.fromisoformat(found.group(1))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -940,6 +959,10 @@ def build_report(
                     detail=r.detail,
                     overridden_by=r.overridden_by,
                     override_reason=r.override_reason,
+                    reassess=r.reassess if scr.outcome == "not_eligible_now" else "",
+                    reassess_on=_reassess_day(r.reassess)
+                    if scr.outcome == "not_eligible_now"
+                    else None,
                 )
                 for r in scr.reasons
             ),

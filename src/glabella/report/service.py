@@ -208,6 +208,7 @@ def _snapshot(
                     detail=r.detail,
                     overridden_by=r.override.clinician if r.override else None,
                     override_reason=r.override.reason if r.override else None,
+                    reassess=r.reassess,
                 )
                 for r in decision.reasons
             ),

@@ -66,6 +66,8 @@ class ReasonSnapshot:
     detail: str = ""
     overridden_by: str | None = None
     override_reason: str | None = None
+    reassess: str = ""
+    """When to reassess a temporary contraindication (empty otherwise)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""
@@ -77,6 +79,7 @@ class ReasonSnapshot:
             "detail": self.detail,
             "overridden_by": self.overridden_by,
             "override_reason": self.override_reason,
+            "reassess": self.reassess,
         }
 
     @classmethod
@@ -90,6 +93,7 @@ class ReasonSnapshot:
             detail=str(d.get("detail") or ""),
             overridden_by=d.get("overridden_by"),
             override_reason=d.get("override_reason"),
+            reassess=str(d.get("reassess") or ""),
         )
 
 
