@@ -80,3 +80,78 @@ def rate_command(
         lambda: assessment_service.submit_assessment(db, actor, patient_id, "gls", answers)
     )
     typer.echo(json.dumps(result.assessment.to_dict(), indent=2, default=str))
+
+
+@app.command("consent")
+def consent_command(
+    patient_id: int = typer.Argument(..., help="the patient's id"),
+    research: bool = typer.Option(
+        False, "--research", help="the patient also allows the numeric measures in research"
+    ),
+    confirmed: bool = typer.Option(
+        False, "--confirmed", help="the patient has agreed to clinical photographs (required)"
+    ),
+) -> None:
+    """Record the patient's separate photo consent (needed before any photo is stored)."""
+    from glabella.cli.common import cli_actor, database, run_service
+    from glabella.services import biomarker as bio_service
+
+    db = database()
+    actor = cli_actor(db)
+    consent_id = run_service(
+        lambda: bio_service.grant_photo_consent(
+            db, actor, patient_id, allow_research=research, confirmed=confirmed
+        )
+    )
+    typer.echo(json.dumps({"photo_consent_id": consent_id, "research": research}))
+
+
+@app.command("upload")
+def upload_command(
+    patient_id: int = typer.Argument(..., help="the patient's id"),
+    rest: Path = typer.Argument(..., help="photo of the face at rest"),
+    frown: Path = typer.Argument(..., help="photo of the face at maximal frown"),
+) -> None:
+    """Check, measure and store a photo pair for a patient (encrypted); print the measures."""
+    from glabella.cli.common import cli_actor, database, run_service
+    from glabella.services import biomarker as bio_service
+    from glabella.settings import get_settings
+
+    rest_bytes, frown_bytes = _read(rest, "rest"), _read(frown, "frown")
+    key = get_settings().resolved_photo_key()
+    db = database()
+    actor = cli_actor(db)
+    view = run_service(
+        lambda: bio_service.submit_photos(db, actor, patient_id, rest_bytes, frown_bytes, key)
+    )
+    typer.echo(json.dumps(view.to_dict(), indent=2, default=str))
+
+
+@app.command("photos")
+def photos_command(patient_id: int = typer.Argument(..., help="the patient's id")) -> None:
+    """List the patient's photo pairs and their measures (the images are not shown)."""
+    from glabella.cli.common import cli_actor, database, run_service
+    from glabella.services import biomarker as bio_service
+
+    db = database()
+    actor = cli_actor(db)
+    pairs = run_service(lambda: bio_service.list_pairs(db, actor, patient_id))
+    typer.echo(json.dumps([p.to_dict() for p in pairs], indent=2, default=str))
+
+
+@app.command("delete-photos")
+def delete_photos_command(
+    patient_id: int = typer.Argument(..., help="the patient's id"),
+    pair: int | None = typer.Option(None, "--pair", help="only this pair (default: all)"),
+    yes: bool = typer.Option(False, "--yes", help="confirm: the images cannot be recovered"),
+) -> None:
+    """Delete the patient's photos on request: the images go, the measures stay (audited)."""
+    from glabella.cli.common import cli_actor, database, run_service
+    from glabella.services import biomarker as bio_service
+
+    if not yes:
+        _fail("deleting photos cannot be undone: add --yes to confirm")
+    db = database()
+    actor = cli_actor(db)
+    n = run_service(lambda: bio_service.delete_images(db, actor, patient_id, pair))
+    typer.echo(json.dumps({"deleted_pairs": n, "measures_kept": True}))
