@@ -72,4 +72,12 @@ def test_report_page_shows_arrays_and_downloads_the_pdf(
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     pdf = httpx.get(f"{base}{href}", cookies=cookies, timeout=30)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # the preview link records nothing; the button records the report and downloads its PDF
+    expect(page.locator("text=Recorded reports")).to_have_count(0)
+    with page.expect_download() as download:
+        page.click("#record-pdf")
+    assert download.value.suggested_filename.startswith("consultation-report-")
+    assert "preview" not in download.value.suggested_filename
+    page.goto(f"{base}/patients/{pid}/report?lang=de")
+    expect(page.locator("text=Recorded reports")).to_be_visible()
     context.close()

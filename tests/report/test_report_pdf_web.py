@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -114,7 +115,7 @@ def test_page_api_and_pdf_download(api: TestClient, make_user: object, password:
     pid = _patient(api)
     page = api.get(f"/patients/{pid}/report?condition=mdd&lang=de")
     assert page.status_code == 200, page.text
-    assert "Download PDF" in page.text and "Ihr Ausgangsbefund" in page.text
+    assert "Record and download PDF" in page.text and "Ihr Ausgangsbefund" in page.text
     assert "9 von 27" in page.text
     assert "<script" not in page.text.split("<main", 1)[1]  # no inline script in the report
 
@@ -132,12 +133,31 @@ def test_page_api_and_pdf_download(api: TestClient, make_user: object, password:
     bad = api.post(f"/api/v1/patients/{pid}/consultation-reports", json={"condition": "flu"})
     assert bad.status_code == 422 and "condition" in bad.json()["error"]["message"]
 
+    # Opening the PDF link (a GET) is a preview: it records nothing (issue 16).
     pdf = api.get(f"/patients/{pid}/report.pdf?lang=en")
     assert pdf.status_code == 200
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    assert "preview" in pdf.headers["content-disposition"]
+    assert len(api.get(f"/api/v1/patients/{pid}/consultation-reports").json()) == 1
+    # Recording is an explicit POST from the page's form, with its CSRF token.
+    page = api.get(f"/patients/{pid}/report?lang=en").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    form = {"csrf_token": token.group(1), "condition": "mdd", "lang": "en", "protocol": ""}
+    no_token = api.post(f"/patients/{pid}/reports", data={**form, "csrf_token": "x"})
+    assert no_token.status_code == 403
+    assert len(api.get(f"/api/v1/patients/{pid}/consultation-reports").json()) == 1
+    recorded = api.post(f"/patients/{pid}/reports", data=form, follow_redirects=False)
+    assert recorded.status_code == 303
     listed = api.get(f"/api/v1/patients/{pid}/consultation-reports").json()
     assert len(listed) == 2
+    assert (
+        recorded.headers["location"] == f"/reports/{listed[0]['id']}.pdf"
+        or recorded.headers["location"] == f"/reports/{listed[-1]['id']}.pdf"
+    )
+    rebuilt = api.get(recorded.headers["location"])
+    assert rebuilt.status_code == 200 and rebuilt.content.startswith(b"%PDF")
 
     # A receptionist sees the register but no clinical report (access matrix).
     make_user("frontdesk", "receptionist")  # type: ignore[operator]

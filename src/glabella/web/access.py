@@ -220,6 +220,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # --- consultation report (clinical data; generation and reads audited) -----------------
     ("GET", "/patients/{patient_id}/report"): CLINICAL,
     ("GET", "/patients/{patient_id}/report.pdf"): CLINICAL,
+    ("POST", "/patients/{patient_id}/reports"): CLINICAL,
     ("GET", "/reports/{report_id}.pdf"): CLINICAL,
     ("GET", "/reports/report.css"): STAFF,
     ("GET", "/api/v1/patients/{patient_id}/consultation-report"): CLINICAL,

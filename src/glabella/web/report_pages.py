@@ -3,8 +3,11 @@
 Routes (all clinical staff; each read or generation writes an audit row in the service):
 
 * ``GET /patients/{id}/report`` - the report as a page (a preview, not recorded), with a
-  "Download PDF" link and the list of recorded reports;
-* ``GET /patients/{id}/report.pdf`` - generates, records and downloads the PDF;
+  "Record and download PDF" button, a "Preview PDF" link and the list of recorded reports;
+* ``GET /patients/{id}/report.pdf`` - the PDF as a preview, marked as such, recording nothing
+  (opening a link must not create a clinical record);
+* ``POST /patients/{id}/reports`` - generates and records the report (form with CSRF token),
+  then redirects to its PDF;
 * ``GET /reports/{report_id}.pdf`` - rebuilds a recorded report from its stored inputs;
 * JSON: ``GET /api/v1/patients/{id}/consultation-report`` (preview),
   ``POST /api/v1/patients/{id}/consultation-reports`` (generate and record),
@@ -29,8 +32,8 @@ from glabella.report.model import CONDITIONS
 from glabella.report.render import RenderMeta, render_body, render_pdf, report_stylesheet
 from glabella.services import patients as patient_service
 from glabella.services.context import Actor, Database
-from glabella.web.deps import client_source, database, page_user, request_actor
-from glabella.web.pages import render
+from glabella.web.deps import check_csrf, client_source, database, page_user, request_actor
+from glabella.web.pages import FormDep, redirect, render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
@@ -107,10 +110,29 @@ def report_pdf(
     protocol: ProtocolId = None,
 ) -> Response:
     actor = page_user(request).actor(client_source(request))
-    result = report_service.generate_report(
+    result = report_service.preview_report(
         db, actor, patient_id, condition=condition, lang=lang, protocol_id=protocol or None
     )
     return _pdf_response(result)
+
+
+@router.post("/patients/{patient_id}/reports")
+def record_report(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
+    """Generate and record the report (an explicit POST), then download its PDF."""
+    user = page_user(request)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    protocol = str(form.get("protocol", "")).strip()[:80]
+    result = report_service.generate_report(
+        db,
+        actor,
+        patient_id,
+        condition=str(form.get("condition", "mdd"))[:16],
+        lang=str(form.get("lang", "en"))[:8],
+        protocol_id=protocol or None,
+    )
+    assert result.record is not None  # generate_report always records
+    return redirect(f"/reports/{result.record.id}.pdf")
 
 
 @router.get("/reports/{report_id}.pdf")
