@@ -240,3 +240,31 @@ def test_adverse_event_refuses_loose_types_naming_the_field(
     response = api.post(f"/api/v1/patients/{pid}/adverse-events", json={**EVENT, **change})
     _refused(response, field, message)
     assert api.get(f"/api/v1/patients/{pid}/adverse-events").json() == []
+
+
+def test_adverse_event_update_refuses_loose_types_and_keeps_the_history(api: TestClient) -> None:
+    pid = _patient(api)
+    created = api.post(f"/api/v1/patients/{pid}/adverse-events", json=EVENT)
+    assert created.status_code == 201, created.text
+    event_id = created.json()["id"]
+    before = api.get(f"/api/v1/patients/{pid}/adverse-events/{event_id}").json()
+    update = {k: v for k, v in EVENT.items() if k not in ("type", "onset")}
+    for change, field, message in [
+        (
+            {"serious": "no"},
+            "serious",
+            'serious: must be true or false (without quotes), not the text "no"',
+        ),
+        (
+            {"resolved_on": "2026-02-29"},
+            "resolved_on",
+            "resolved on: is not a real date (2026-02-29)",
+        ),
+        ({"grade": 2.0}, "grade", "grade: must be a whole number, not 2.0"),
+    ]:
+        response = api.post(
+            f"/api/v1/patients/{pid}/adverse-events/{event_id}/updates", json={**update, **change}
+        )
+        _refused(response, field, message)
+    after = api.get(f"/api/v1/patients/{pid}/adverse-events/{event_id}").json()
+    assert after == before
