@@ -268,3 +268,32 @@ def test_adverse_event_update_refuses_loose_types_and_keeps_the_history(api: Tes
         _refused(response, field, message)
     after = api.get(f"/api/v1/patients/{pid}/adverse-events/{event_id}").json()
     assert after == before
+
+
+def _page_csrf(client: TestClient, path: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_screening_form_refuses_an_mdq_value_that_is_not_an_option(api: TestClient) -> None:
+    """The page's radio buttons send yes, no or "" (not done); anything else is refused."""
+    pid = _patient(api)
+    csrf = _page_csrf(api, f"/patients/{pid}/screening")
+    form = {
+        "csrf_token": csrf,
+        "product": "onabotulinumtoxinA",
+        **{k: str(v) for k, v in SAFE.items()},
+    }
+    refused = api.post(f"/patients/{pid}/screening", data={**form, "mdq_positive": "maybe"})
+    assert refused.status_code == 422
+    assert "MDQ positive: answer yes, no or not done" in refused.text
+    assert api.get(f"/api/v1/patients/{pid}/screenings").json() == []
+    done = api.post(
+        f"/patients/{pid}/screening", data={**form, "mdq_positive": "yes"}, follow_redirects=False
+    )
+    assert done.status_code == 303, done.text
+    stored = api.get(f"/api/v1/patients/{pid}/screenings").json()
+    assert [r["rule_id"] for r in stored[0]["reasons"]] == ["mdq_positive"]
