@@ -64,11 +64,16 @@ def test_update_changes_fields(db: Database, actor: Actor) -> None:
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("sex", "robot", "sex: Value error, must be one of"),
-        ("date_of_birth", "2999-01-01", "date_of_birth: Value error, is in the future"),
-        ("date_of_birth", "10/12/1985", "date_of_birth"),
+        ("sex", "robot", "sex: must be one of female, male, other, unknown"),
+        ("date_of_birth", "2999-01-01", "date of birth: is in the future (2999-01-01)"),
+        (
+            "date_of_birth",
+            "10/12/1985",
+            'date of birth: must be a date written YYYY-MM-DD, not the text "10/12/1985"',
+        ),
+        ("date_of_birth", "2023-02-30", "date of birth: is not a real date (2023-02-30)"),
         ("email", "not-an-email", "email"),
-        ("mrn", "", "mrn"),
+        ("mrn", "", "MRN: must not be empty"),
     ],
 )
 def test_bad_patient_input_names_the_field(field: str, value: str, message: str) -> None:

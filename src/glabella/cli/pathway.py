@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -15,7 +14,6 @@ from glabella.cli.common import cli_actor, console, database, fail, run_service
 from glabella.clinic import eligibility, protocol
 from glabella.clinic.products import PRODUCTS, Dose, get_product
 from glabella.services import followup as followup_service
-from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services import users as users_service
 from glabella.services.errors import ServiceError
@@ -110,31 +108,33 @@ def reconstitute(
 def eligibility_check(
     file: Path = typer.Argument(..., help="JSON: {product, date_of_birth, sex, answers, ...}"),
 ) -> None:
-    """Run the rules on a JSON file (no database, nothing stored); prints the decision."""
+    """Run the rules on a JSON file (no database, nothing stored); prints the decision.
+
+    The file is read by the same strict model as the JSON API (H-059): a string where a
+    boolean or a list is expected, an impossible or future date or an unknown field is
+    refused with exit code 2, naming the field.
+    """
+    from pydantic import ValidationError
+
+    from glabella.services.screening_request import EligibilityCheckRequest
+    from glabella.services.strict_inputs import invalid
+
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
         fail(f"{file}: {exc}")
-    answers = run_service(
-        lambda: screening_service.parse_screening_answers(data.get("answers", {}))
-    )
     try:
-        facts = eligibility.PatientFacts(
-            date_of_birth=dt.date.fromisoformat(data["date_of_birth"]),
-            sex=data["sex"],
-            last_bont_date=dt.date.fromisoformat(data["last_bont_date"])
-            if data.get("last_bont_date")
-            else None,
-            medications=tuple(data.get("medications", [])),
-            conditions=tuple(data.get("conditions", [])),
-            mdq_positive=data.get("mdq_positive"),
-        )
-        product = get_product(data.get("product", "onabotulinumtoxinA"))
-        on = dt.date.fromisoformat(data["date"]) if data.get("date") else dt.date.today()
-    except KeyError as exc:
-        fail(f"{file}: missing field {exc}")
-    except ValueError as exc:
-        fail(f"{file}: {exc}")
+        request = EligibilityCheckRequest.model_validate_json(text)
+    except ValidationError as exc:
+        problems = invalid(exc, EligibilityCheckRequest).problems
+        fail("\n".join(f"{file}: {p['message']}" for p in problems))
+    answers = run_service(request.answers.parsed)
+    try:
+        product = get_product(request.product)
+    except (KeyError, ValueError):
+        fail(f"{file}: product: unknown product {request.product!r}; see `glabella products list`")
+    facts = request.facts()
+    on = request.screening_date()
     decision = eligibility.screen(answers, facts, product, on)
     typer.echo(
         json.dumps(
@@ -201,6 +201,7 @@ def treatments_record(
     """Record a treatment from a JSON file; refused with every problem (each naming its field)."""
     from pydantic import ValidationError
 
+    from glabella.services.strict_inputs import invalid
     from glabella.services.treatment_request import TreatmentRequest
 
     try:
@@ -210,12 +211,7 @@ def treatments_record(
     try:
         request = TreatmentRequest.model_validate_json(text)
     except ValidationError as exc:
-        fail(
-            "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-                for e in exc.errors(include_url=False)
-            )
-        )
+        fail("\n".join(str(p["message"]) for p in invalid(exc, TreatmentRequest).problems))
     db = database()
     try:
         view = treatment_service.record_treatment(db, cli_actor(db), patient_id, request.to_input())

@@ -536,7 +536,21 @@ def screen(
     on: date,
     rules: RuleSet | None = None,
 ) -> Decision:
-    """Evaluate every rule for a planned treatment with ``product`` on date ``on``."""
+    """Evaluate every rule for a planned treatment with ``product`` on date ``on``.
+
+    Raises ``ValueError`` for a date of birth or a last BoNT date after ``on``: an age below
+    zero ("age -4") or a dose in the future is a typing error, never a screening fact (H-059).
+    """
+    if facts.date_of_birth > on:
+        raise ValueError(
+            f"date of birth: is after the screening date {on.isoformat()} "
+            f"({facts.date_of_birth.isoformat()})"
+        )
+    if facts.last_bont_date is not None and facts.last_bont_date > on:
+        raise ValueError(
+            f"last BoNT date: is after the screening date {on.isoformat()} "
+            f"({facts.last_bont_date.isoformat()})"
+        )
     ruleset = rules if rules is not None else load_rules()
     reasons: list[Reason] = []
     for rule in ruleset.rules:

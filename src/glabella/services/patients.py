@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, fi
 from sqlalchemy import ColumnElement, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from glabella.services import audit
+from glabella.services import audit, strict_inputs
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Conflict, Forbidden, Invalid, NotFound, OtherClinic
+from glabella.services.errors import Conflict, Forbidden, NotFound, OtherClinic
 from glabella.services.roles import PATIENT_ADMIN_ROLES
+from glabella.services.strict_inputs import IsoDate
 from glabella.store.models import Patient
 
 SEXES = ("female", "male", "other", "unknown")
@@ -37,13 +38,13 @@ class PatientInput(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    mrn: str = Field(min_length=1, max_length=64)
-    given_name: str = Field(min_length=1, max_length=120)
-    family_name: str = Field(min_length=1, max_length=120)
-    date_of_birth: dt.date
-    sex: str
-    phone: str | None = Field(default=None, max_length=40)
-    email: EmailStr | None = None
+    mrn: str = Field(min_length=1, max_length=64, title="MRN")
+    given_name: str = Field(min_length=1, max_length=120, title="given name")
+    family_name: str = Field(min_length=1, max_length=120, title="family name")
+    date_of_birth: IsoDate = Field(title="date of birth")
+    sex: str = Field(title="sex")
+    phone: str | None = Field(default=None, max_length=40, title="phone")
+    email: EmailStr | None = Field(default=None, title="email")
 
     @field_validator("mrn", "given_name", "family_name", "phone")
     @classmethod
@@ -69,9 +70,9 @@ class PatientInput(BaseModel):
     @classmethod
     def _dob(cls, value: dt.date) -> dt.date:
         if value > dt.date.today():
-            raise ValueError("is in the future")
+            raise ValueError(f"is in the future ({value.isoformat()})")
         if value.year < 1900:
-            raise ValueError("is before 1900")
+            raise ValueError(f"is before 1900 ({value.isoformat()})")
         return value
 
     @field_validator("phone", "email", mode="before")
@@ -85,9 +86,7 @@ def parse_patient_input(data: dict[str, object]) -> PatientInput:
     try:
         return PatientInput.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "patient"
-        raise Invalid(f"{where}: {first['msg']}", field=where) from None
+        raise strict_inputs.invalid(exc, PatientInput) from None
 
 
 @dataclass(frozen=True)

@@ -246,7 +246,10 @@ def run_screening(
             mdq_positive=mdq_positive,
         )
         answers = _with_stored_item9(answers, _recent_item9(session, patient_id, now))
-        decision = eligibility.screen(answers, facts, product, today)
+        try:
+            decision = eligibility.screen(answers, facts, product, today)
+        except ValueError as exc:  # a date of birth after today (clinic calendar)
+            raise Invalid(str(exc), field="date_of_birth") from None
         row = Screening(
             patient_id=patient_id,
             product_id=product.id,

@@ -7,11 +7,11 @@ site of any bad number. Lengths are bounded so no field can make the request exp
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatments import TreatmentInput
 
 Quantity = Annotated[StrictStr | StrictInt | StrictFloat, Field(union_mode="left_to_right")]
@@ -23,16 +23,16 @@ class TreatmentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     product: str = Field(max_length=40)
-    lot_number: str = Field(max_length=80)
-    lot_expiry: dt.date
-    vial_units: Quantity
-    saline_ml: Quantity
+    lot_number: str = Field(max_length=80, title="lot number")
+    lot_expiry: IsoDate = Field(title="lot expiry")
+    vial_units: Quantity = Field(title="vial units")
+    saline_ml: Quantity = Field(title="saline (mL)")
     sites: dict[Annotated[str, Field(max_length=40)], Quantity] = Field(max_length=20)
-    consent_id: int = Field(ge=1, le=2**31 - 1)
-    protocol_id: str | None = Field(default=None, max_length=80)
+    consent_id: StrictInt = Field(ge=1, le=2**31 - 1, title="consent id")
+    protocol_id: str | None = Field(default=None, max_length=80, title="protocol")
     notes: str = Field(default="", max_length=4000)
-    treated_at: dt.datetime | None = None
-    backdate_reason: str = Field(default="", max_length=2000)
+    treated_at: IsoDateTime | None = Field(default=None, title="treatment time")
+    backdate_reason: str = Field(default="", max_length=2000, title="back-dating reason")
 
     def to_input(self) -> TreatmentInput:
         return TreatmentInput(

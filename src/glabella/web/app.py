@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -23,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
-from glabella.services import audit
+from glabella.services import audit, strict_inputs
 from glabella.services.context import Actor, Database
 from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
@@ -96,11 +97,25 @@ def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
     )
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[str, str]:
-    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
-    where = ".".join(loc) or "request"
-    return f"{where}: {first.get('msg', 'invalid')}", where
+def _body_model(request: Request) -> type[BaseModel] | None:
+    """The route's body model, whose field titles label the errors ("date of birth")."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    annotation = getattr(getattr(field, "field_info", None), "annotation", None)
+    return (
+        annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    )
+
+
+def _describe_validation(
+    exc: RequestValidationError, model: type[BaseModel] | None = None
+) -> tuple[str, str, list[dict[str, str | None]]]:
+    """First message, its field and every problem, each naming its field (H-059)."""
+    problems = strict_inputs.describe(list(exc.errors()), model, skip=("body", "query", "path"))
+    if not problems:
+        return "request: invalid request", "request", []
+    first = problems[0]
+    return str(first["message"]), first["field"] or "request", problems
 
 
 class SecurityHeaders:
@@ -245,10 +260,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        message, where = _describe_validation(exc)
+        message, where, problems = _describe_validation(exc, _body_model(request))
         if _wants_json(request):
             return JSONResponse(
-                {"error": {"code": "invalid", "message": message, "field": where}},
+                {
+                    "error": {
+                        "code": "invalid",
+                        "message": message,
+                        "field": where,
+                        "problems": problems,
+                    }
+                },
                 status_code=422,
             )
         return _error_page(request, 422, message)

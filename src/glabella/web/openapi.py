@@ -26,6 +26,18 @@ ERROR_SCHEMA: dict[str, Any] = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "problems": {
+                    "type": "array",
+                    "description": "Every problem when there are several, each naming its field",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "field": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                        },
+                    },
+                },
             },
         }
     },

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from glabella.clinic import protocol
 from glabella.clinic.products import PRODUCTS
@@ -18,6 +17,8 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
+from glabella.services.screening_request import ScreeningRequest
+from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatment_request import TreatmentRequest
 from glabella.web.deps import database, request_actor
 
@@ -30,13 +31,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ScreeningBody(Strict):
-    product: str
-    answers: dict[str, str | int | None]
-    medications: list[str] = Field(default_factory=list)
-    conditions: list[str] = Field(default_factory=list)
-    last_bont_date: dt.date | None = None
-    mdq_positive: bool | None = None
+ScreeningBody = ScreeningRequest
+"""The request model shared with ``glabella eligibility check`` (strict types, H-059)."""
 
 
 class OverrideBody(Strict):
@@ -51,7 +47,7 @@ class ConfirmUnrecognisedBody(Strict):
 class ConsentBody(Strict):
     version: str
     signed_name: str = Field(max_length=200)
-    confirmed: bool
+    confirmed: StrictBool
 
 
 TreatmentBody = TreatmentRequest
@@ -61,15 +57,15 @@ TreatmentBody = TreatmentRequest
 class _Judgement(Strict):
     """The clinician's answers: every one required, none has a default (H-090)."""
 
-    grade: int
-    serious: bool = Field(description="Any ICH E2A seriousness criterion applies.")
-    seriousness: list[str] = Field(
+    grade: StrictInt
+    serious: StrictBool = Field(description="Any ICH E2A seriousness criterion applies.")
+    seriousness: list[StrictStr] = Field(
         default_factory=list, description="The ICH E2A criteria that apply (when serious)."
     )
     relatedness: str
     action: str
     outcome: str
-    resolved_on: dt.date | None = None
+    resolved_on: IsoDate | None = Field(default=None, title="resolved on")
 
     def judgement(self) -> ae_service.Judgement:
         return ae_service.Judgement(
@@ -85,9 +81,9 @@ class _Judgement(Strict):
 
 class AdverseEventBody(_Judgement):
     type: str
-    onset: dt.datetime
+    onset: IsoDateTime
     description: str = Field(default="", max_length=4000)
-    treatment_id: int | Literal["latest"] | None = Field(
+    treatment_id: StrictInt | Literal["latest"] | None = Field(
         default="latest",
         description="The treatment the event followed: an id, 'latest' (the latest at or "
         "before the onset; the default) or null (none).",
@@ -95,7 +91,7 @@ class AdverseEventBody(_Judgement):
 
 
 class AdverseEventUpdateBody(_Judgement):
-    treatment_id: int | Literal["unchanged"] | None = "unchanged"
+    treatment_id: StrictInt | Literal["unchanged"] | None = "unchanged"
     note: str = Field(default="", max_length=2000)
 
 
@@ -206,9 +202,7 @@ def run_screening(
     patient_id: int, body: ScreeningBody, actor: ActorDep, db: DbDep
 ) -> dict[str, object]:
     """Run the eligibility rules; the decision lists every reason with its source."""
-    answers = screening_service.parse_screening_answers(
-        {k: "" if v is None else str(v) for k, v in body.answers.items()}
-    )
+    answers = body.answers.parsed()
     return screening_service.run_screening(
         db,
         actor,

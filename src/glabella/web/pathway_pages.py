@@ -108,7 +108,10 @@ def screening_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             raise Invalid(
                 "last BoNT date must be a date (YYYY-MM-DD)", field="last_bont_date"
             ) from None
-        mdq = {"yes": True, "no": False}.get(values.get("mdq_positive", ""))
+        mdq_raw = values.get("mdq_positive", "").strip().lower()
+        if mdq_raw not in ("yes", "no", ""):  # a tampered form is refused, never "not done"
+            raise Invalid("MDQ positive: answer yes, no or not done", field="mdq_positive")
+        mdq = {"yes": True, "no": False}.get(mdq_raw)
         screening_service.run_screening(
             db,
             actor,
