@@ -14,6 +14,7 @@ from glabella.cli.common import cli_actor, console, database, fail, run_service
 from glabella.clinic import eligibility, protocol
 from glabella.clinic.products import PRODUCTS, Dose, get_product
 from glabella.services import followup as followup_service
+from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services import users as users_service
 from glabella.services.errors import ServiceError
