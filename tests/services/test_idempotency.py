@@ -1,8 +1,8 @@
 """Idempotency keys (issue 17 item 4), in the service layer, on SQLite and PostgreSQL: a key
-claimed and completed in the transaction of the record it created; the same key and request
+stored with its answer in the transaction of the record it created; the same key and request
 answered from it with nothing new stored; another request with the key refused; a rollback
-leaving neither; concurrent claims from two database handles (two server processes) storing
-once; keys kept 24 hours."""
+leaving neither; concurrent duplicates from two database handles (two server processes)
+storing once; keys kept 24 hours."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from glabella.services import assessments, idempotency, patients
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
 from glabella.services.users import create_user
-from glabella.store.models import Assessment, IdempotencyKey
+from glabella.store.models import Assessment, Clinic, IdempotencyKey
 
 ROUTE = "POST /api/v1/patients/{patient_id}/assessments"
 ANSWERS = {f"phq9_{i}": 1 for i in range(1, 10)}  # total 9 (Kroenke 2001: a plain sum)
@@ -44,24 +44,28 @@ def _count(db: Database, model: type[Assessment] | type[IdempotencyKey]) -> int:
 def _submit_once(
     db: Database, actor: Actor, patient_id: int, key: str, digest: str
 ) -> tuple[object, bool]:
-    """What the assessment route does in its job: claim, store, complete (one transaction)."""
+    """What the assessment route does in its job: find, store, record (one transaction)."""
     assert actor.user_id is not None
     scored = assessments.score_answers("phq9", ANSWERS)
+    uid = actor.user_id
     with db.transaction() as session:
-        claimed = idempotency.claim(
+        stored = idempotency.find(
+            session, user_id=uid, route=ROUTE, key=key, request_hash=digest, now=db.now()
+        )
+        if stored is not None:
+            return stored.body, True
+        result = assessments.record_submission(session, actor, patient_id, scored, now=db.now())
+        out = result.assessment.to_dict()
+        idempotency.record(
             session,
-            user_id=actor.user_id,
+            user_id=uid,
             route=ROUTE,
             key=key,
             request_hash=digest,
             now=db.now(),
+            status=201,
+            body=out,
         )
-        if claimed.stored is not None:
-            return claimed.stored.body, True
-        assert claimed.claim_id is not None
-        result = assessments.record_submission(session, actor, patient_id, scored, now=db.now())
-        out = result.assessment.to_dict()
-        idempotency.complete(session, claimed.claim_id, 201, out)
         return out, False
 
 
@@ -129,17 +133,17 @@ def test_a_rollback_leaves_neither_the_record_nor_its_key(db: Database, actor: A
     digest = idempotency.request_hash("/p", ANSWERS)
     scored = assessments.score_answers("phq9", ANSWERS)
     with pytest.raises(RuntimeError, match="power cut"), db.transaction() as session:
-        claimed = idempotency.claim(
+        out = assessments.record_submission(session, actor, pid, scored, now=db.now())
+        idempotency.record(
             session,
             user_id=actor.user_id,
             route=ROUTE,
             key="k-3",
             request_hash=digest,
             now=db.now(),
+            status=201,
+            body=out.assessment.to_dict(),
         )
-        assert claimed.claim_id is not None
-        out = assessments.record_submission(session, actor, pid, scored, now=db.now())
-        idempotency.complete(session, claimed.claim_id, 201, out.assessment.to_dict())
         raise RuntimeError("power cut before the commit")
     assert _count(db, Assessment) == 0 and _count(db, IdempotencyKey) == 0
     _, replayed = _submit_once(db, actor, pid, "k-3", digest)  # the retry stores it, once
@@ -148,8 +152,9 @@ def test_a_rollback_leaves_neither_the_record_nor_its_key(db: Database, actor: A
 
 def test_concurrent_duplicates_from_two_processes_store_one(db: Database, actor: Actor) -> None:
     """Two database handles (as two server processes have): the first holds its transaction
-    open after claiming the key; the second claims the same key meanwhile and must wait (on
-    PostgreSQL for the unique key, on SQLite for the write lock), then gets the first answer."""
+    open after storing the key; the second submits with the same key meanwhile and must wait
+    (on PostgreSQL for the unique key, after its own writes, which then roll back; on SQLite
+    for the write lock), then gets the first answer."""
     pid = _patient(db, actor)
     url = db.engine.url.render_as_string(hide_password=False)
     other = Database.from_url(url)
@@ -162,24 +167,41 @@ def test_concurrent_duplicates_from_two_processes_store_one(db: Database, actor:
         assert actor.user_id is not None
         scored = assessments.score_answers("phq9", ANSWERS)
         with db.transaction() as session:
-            claimed = idempotency.claim(
+            out = assessments.record_submission(session, actor, pid, scored, now=db.now())
+            idempotency.record(
                 session,
                 user_id=actor.user_id,
                 route=ROUTE,
                 key="k-4",
                 request_hash=digest,
                 now=db.now(),
+                status=201,
+                body=out.assessment.to_dict(),
             )
-            assert claimed.claim_id is not None
-            out = assessments.record_submission(session, actor, pid, scored, now=db.now())
-            idempotency.complete(session, claimed.claim_id, 201, out.assessment.to_dict())
             results["first"] = out.assessment.to_dict()
             claimed_first.set()
             release.wait(timeout=30)
 
     def second() -> None:
         claimed_first.wait(timeout=30)
-        results["second"], results["replayed"] = _submit_once(other, actor, pid, "k-4", digest)
+        try:
+            results["second"], results["replayed"] = _submit_once(other, actor, pid, "k-4", digest)
+        except idempotency.KeyTaken:
+            # PostgreSQL: the second looked before the first committed, wrote its row, and its
+            # insert of the key waited for the first; its transaction rolled back. The answer
+            # is then the first's (what the routes do: ``web.idempotency.winner``).
+            with other.read() as session:
+                stored = idempotency.find(
+                    session,
+                    user_id=actor.user_id or 0,
+                    route=ROUTE,
+                    key="k-4",
+                    request_hash=digest,
+                    now=other.now(),
+                )
+            assert stored is not None
+            results["second"], results["replayed"] = stored.body, True
+            results["taken"] = True
 
     threads = [threading.Thread(target=first), threading.Thread(target=second)]
     try:
@@ -196,6 +218,8 @@ def test_concurrent_duplicates_from_two_processes_store_one(db: Database, actor:
         other.engine.dispose()
     assert results["replayed"] is True and results["second"] == results["first"]
     assert _count(db, Assessment) == 1 and _count(db, IdempotencyKey) == 1
+    # Which path: on PostgreSQL the unique key decided, on SQLite the write lock.
+    assert results.get("taken", False) is (db.engine.dialect.name == "postgresql")
 
 
 def test_keys_are_kept_24_hours_then_can_be_used_again(db: Database, actor: Actor) -> None:
@@ -210,4 +234,32 @@ def test_keys_are_kept_24_hours_then_can_be_used_again(db: Database, actor: Acto
     db.clock = lambda: start + idempotency.KEY_TTL + dt.timedelta(seconds=1)
     _, replayed = _submit_once(db, actor, pid, "k-5", digest)
     assert not replayed and _count(db, Assessment) == 2  # 24 h on, the key is new again
-    assert _count(db, IdempotencyKey) == 1  # the expired one was deleted
+    assert _count(db, IdempotencyKey) == 1  # the expired one was taken over
+
+
+def test_a_use_case_inside_a_joined_transaction_commits_with_it(db: Database) -> None:
+    """``Database.joined_transaction``: a ``transaction()`` opened inside it commits only with
+    it, and one that raises is rolled back alone (a savepoint), as its own would be."""
+
+    def add(name: str) -> None:
+        with db.transaction() as session:
+            session.add(Clinic(name=name, timezone="UTC", created_at=db.now()))
+            session.flush()
+
+    def names() -> set[str]:
+        with db.read() as session:
+            return set(session.scalars(select(Clinic.name)))
+
+    before = names()
+    with pytest.raises(RuntimeError), db.joined_transaction():
+        add("Joined A")
+        raise RuntimeError("the outer block fails after the use case returned")
+    assert names() == before  # the use case's write went with the outer rollback
+    with db.joined_transaction():
+        add("Joined B")
+        with pytest.raises(RuntimeError), db.transaction() as session:
+            session.add(Clinic(name="Joined C", timezone="UTC", created_at=db.now()))
+            session.flush()
+            raise RuntimeError("this use case fails")
+        add("Joined D")
+    assert names() == before | {"Joined B", "Joined D"}

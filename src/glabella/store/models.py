@@ -241,7 +241,7 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of the request path and its canonical JSON body."""
-    status: Mapped[int | None] = mapped_column(Integer, default=None)
-    response: Mapped[str | None] = mapped_column(Text, default=None)
-    """The JSON body of the answer (None only inside the transaction that claimed the key)."""
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    """The JSON body of the answer."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

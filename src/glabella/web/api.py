@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from glabella.clinic import instruments, safety
 from glabella.services import alerts as alert_service
@@ -238,14 +239,14 @@ async def submit_assessment(
 ) -> JSONResponse:
     """A clinician enters answers: scored, stored with any alert and an audit row.
 
-    With an ``Idempotency-Key`` header the key is claimed, and completed with the answer, in
-    that same transaction: a retry is answered from it and stores nothing new
-    (``glabella.services.idempotency``).
-
     The clinic's hot path. The access matrix let the request in on the role its signed session
     claims (``access.CONFIRMED_IN_TRANSACTION``); the claim is confirmed against the database in
     the same transaction as the writes, which the group-commit writer shares with other
     submissions (``glabella.services.group_commit``). The answer comes after the commit.
+
+    With an ``Idempotency-Key`` header the key is looked up, and stored with the answer, in
+    that same transaction: a retry is answered from it and stores nothing new
+    (``glabella.services.idempotency``).
     """
     claim = session_claim(request)
     if claim is None:
@@ -254,23 +255,35 @@ async def submit_assessment(
     scored = assessment_service.score_answers(body.instrument, body.answers)
     now = db.now()
     allowed, route = MATRIX[_SUBMIT_ROUTE], " ".join(_SUBMIT_ROUTE)
-    digest = idempotency.request_hash(request.url.path, body.model_dump(mode="json"))
+    digest = (
+        ""
+        if key is None
+        else idempotency.request_hash(request.url.path, body.model_dump(mode="json"))
+    )
 
     def write(session: Session) -> tuple[int, object, bool]:
         """The answer's status and body, and whether it is a replay (``Idempotency-Key``)."""
         actor = confirmed_actor(session, claim, allowed, route)
-        claimed = None
         if key is not None:
-            claimed = idempotency.claim(
+            stored = idempotency.find(
                 session, user_id=claim.user_id, route=route, key=key, request_hash=digest, now=now
             )
-            if claimed.stored is not None:
-                return claimed.stored.status, claimed.stored.body, True
+            if stored is not None:
+                return stored.status, stored.body, True
         result = assessment_service.record_submission(session, actor, patient_id, scored, now=now)
         out = result.assessment.to_dict()
         out["alerts"] = [_alert_rule_dict(a) for a in result.alerts]
-        if claimed is not None and claimed.claim_id is not None:
-            idempotency.complete(session, claimed.claim_id, 201, out)
+        if key is not None:
+            idempotency.record(
+                session,
+                user_id=claim.user_id,
+                route=route,
+                key=key,
+                request_hash=digest,
+                now=now,
+                status=201,
+                body=out,
+            )
         return 201, out, False
 
     try:
@@ -278,6 +291,11 @@ async def submit_assessment(
     except Unauthorized:
         request.session.clear()  # the account was deactivated or signed out meanwhile
         raise
+    except idempotency.KeyTaken:  # a duplicate in another process won: answer with its answer
+        assert key is not None
+        return await run_in_threadpool(
+            idempotency_web.winner, db, claim.user_id, route, key, digest
+        )
     touch_session(request)
     if replayed:
         return idempotency_web.replay(idempotency.Stored(status, out))

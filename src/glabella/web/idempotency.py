@@ -2,7 +2,7 @@
 
 A route that creates a clinical record answers through :func:`respond`: without the header the
 use case runs as before; with it, the use case runs in a joined transaction
-(``Database.joined_transaction``) in which the key is claimed first and completed with the
+(``Database.joined_transaction``) in which the key is looked up first and stored with the
 answer last, so the record and its key commit together. A retry with the same key and request
 is answered with the stored status and body and the header ``Idempotent-Replayed: true``.
 """
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from glabella.services import idempotency
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Invalid
+from glabella.services.errors import Conflict, Invalid
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 
@@ -65,6 +65,20 @@ def replay(stored: idempotency.Stored) -> JSONResponse:
     return JSONResponse(stored.body, status_code=stored.status, headers={REPLAYED_HEADER: "true"})
 
 
+def winner(db: Database, user_id: int, route: str, key: str, request_hash: str) -> JSONResponse:
+    """The answer of the request that stored ``key`` first (after :class:`KeyTaken`)."""
+    with db.read() as session:
+        stored = idempotency.find(
+            session, user_id=user_id, route=route, key=key, request_hash=request_hash, now=db.now()
+        )
+    if stored is None:  # the winner's transaction rolled back after all
+        raise Conflict(
+            f"another request with this {idempotency.HEADER} was being carried out: try again",
+            field=idempotency.HEADER,
+        )
+    return replay(stored)
+
+
 def respond(
     request: Request,
     db: Database,
@@ -79,18 +93,26 @@ def respond(
     if key is None or actor.user_id is None:
         return JSONResponse(jsonable_encoder(work()), status_code=status)
     digest = idempotency.request_hash(request.url.path, jsonable_encoder(body))
-    with db.joined_transaction() as session:
-        claimed = idempotency.claim(
-            session,
-            user_id=actor.user_id,
-            route=route_of(request),
-            key=key,
-            request_hash=digest,
-            now=db.now(),
-        )
-        if claimed.stored is not None:
-            return replay(claimed.stored)
-        assert claimed.claim_id is not None
-        out = jsonable_encoder(work())
-        idempotency.complete(session, claimed.claim_id, status, out)
+    user_id, route = actor.user_id, route_of(request)
+    try:
+        with db.joined_transaction() as session:
+            now = db.now()
+            stored = idempotency.find(
+                session, user_id=user_id, route=route, key=key, request_hash=digest, now=now
+            )
+            if stored is not None:
+                return replay(stored)
+            out = jsonable_encoder(work())
+            idempotency.record(
+                session,
+                user_id=user_id,
+                route=route,
+                key=key,
+                request_hash=digest,
+                now=now,
+                status=status,
+                body=out,
+            )
+    except idempotency.KeyTaken:  # a duplicate in another transaction won
+        return winner(db, user_id, route, key, digest)
     return JSONResponse(out, status_code=status)
