@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import os
 import platform
 import tempfile
 import time
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--out", default=str(RESULTS / "idempotency_bench.json"))
     args = parser.parse_args(argv)
+    # One audit key for the seeding here and the server (services.audit): both hash the chain.
+    os.environ.setdefault("GLABELLA_AUDIT_KEY", "bench-audit-key-not-used-anywhere-else")
     results: dict[str, Any] = {
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
