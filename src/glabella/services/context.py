@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
@@ -28,6 +29,12 @@ class Actor:
     role: str
     clinic_id: int
     source: str | None = None
+
+
+_JOINED: ContextVar[tuple[object, Session] | None] = ContextVar(
+    "glabella_joined_transaction", default=None
+)
+"""The transaction of ``Database.joined_transaction`` on this thread (with its database)."""
 
 
 @dataclass
@@ -61,7 +68,17 @@ class Database:
         SQLite's busy handler sleeps in growing steps while it waits, which under 50 concurrent
         clients turned short waits into long stalls (measured in bench/clinic_bench.py). Other
         processes (the CLI, a second server) still wait through the busy timeout.
+
+        Inside :meth:`joined_transaction` it opens no transaction of its own: the block runs in
+        a savepoint of the joined one (rolled back to on an exception, as a transaction of its
+        own would be), and commits with it.
         """
+        joined = _JOINED.get()
+        if joined is not None and joined[0] is self:
+            session = joined[1]
+            with session.begin_nested():
+                yield session
+            return
         if self._writer is None:
             with self.sessions.begin() as session:
                 yield session
@@ -74,6 +91,19 @@ class Database:
         finally:
             if acquired:
                 self._writer.release()
+
+    @contextmanager
+    def joined_transaction(self) -> Iterator[Session]:
+        """One transaction that every :meth:`transaction` of this database opened in the block
+        (on this thread) joins: a use case that opens its own transaction and something written
+        after it (an idempotency key with the use case's answer,
+        ``glabella.services.idempotency``) commit together or not at all."""
+        with self.transaction() as session:
+            token = _JOINED.set((self, session))
+            try:
+                yield session
+            finally:
+                _JOINED.reset(token)
 
     @contextmanager
     def read(self) -> Iterator[Session]:

@@ -238,3 +238,26 @@ class AuditEvent(Base):
     entity_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(64))
+
+
+class IdempotencyKey(Base):
+    """A client's ``Idempotency-Key`` and the answer its request got (see
+    ``glabella.services.idempotency``): written in the transaction of the record it created,
+    so a crash leaves both or neither. Unique per scope (user and route) and key."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "route", "key", name="uq_idempotency_keys_scope_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    route: Mapped[str] = mapped_column(String(200))
+    """The route template, e.g. ``POST /api/v1/patients/{patient_id}/assessments``."""
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of the request path and its canonical JSON body."""
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[str] = mapped_column(Text)
+    """The JSON body of the answer."""
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)

@@ -8,17 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from glabella.clinic import instruments, safety
 from glabella.services import alerts as alert_service
 from glabella.services import assessments as assessment_service
 from glabella.services import dashboard as dashboard_service
+from glabella.services import idempotency
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
 from glabella.services import users as user_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound, Unauthorized
 from glabella.services.group_commit import GroupCommitWriter
+from glabella.web import idempotency as idempotency_web
 from glabella.web.access import MATRIX
 from glabella.web.deps import (
     client_source,
@@ -188,10 +191,20 @@ def search_patients(body: SearchBody, actor: ActorDep, db: DbDep) -> list[dict[s
     return [p.to_dict() for p in patient_service.search_patients(db, actor, body.q)]
 
 
-@router.post("/patients", status_code=201, tags=["patients"])
-def create_patient(body: dict[str, object], actor: ActorDep, db: DbDep) -> dict[str, object]:
+@router.post("/patients", status_code=201, tags=["patients"], response_model=dict[str, object])
+def create_patient(
+    body: dict[str, object], request: Request, actor: ActorDep, db: DbDep
+) -> JSONResponse:
+    """Register a patient (an ``Idempotency-Key`` makes a retry safe)."""
     data = patient_service.parse_patient_input(body)
-    return patient_service.create_patient(db, actor, data).to_dict()
+    return idempotency_web.respond(
+        request,
+        db,
+        actor,
+        body,
+        201,
+        lambda: patient_service.create_patient(db, actor, data).to_dict(),
+    )
 
 
 @router.get("/patients/{patient_id}", tags=["patients"])
@@ -230,27 +243,63 @@ async def submit_assessment(
     claims (``access.CONFIRMED_IN_TRANSACTION``); the claim is confirmed against the database in
     the same transaction as the writes, which the group-commit writer shares with other
     submissions (``glabella.services.group_commit``). The answer comes after the commit.
+
+    With an ``Idempotency-Key`` header the key is looked up, and stored with the answer, in
+    that same transaction: a retry is answered from it and stores nothing new
+    (``glabella.services.idempotency``).
     """
     claim = session_claim(request)
     if claim is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/login")
+    key = idempotency_web.key_of(request)
     scored = assessment_service.score_answers(body.instrument, body.answers)
     now = db.now()
     allowed, route = MATRIX[_SUBMIT_ROUTE], " ".join(_SUBMIT_ROUTE)
+    digest = (
+        ""
+        if key is None
+        else idempotency.request_hash(request.url.path, body.model_dump(mode="json"))
+    )
 
-    def write(session: Session) -> assessment_service.Submission:
+    def write(session: Session) -> tuple[int, object, bool]:
+        """The answer's status and body, and whether it is a replay (``Idempotency-Key``)."""
         actor = confirmed_actor(session, claim, allowed, route)
-        return assessment_service.record_submission(session, actor, patient_id, scored, now=now)
+        if key is not None:
+            stored = idempotency.find(
+                session, user_id=claim.user_id, route=route, key=key, request_hash=digest, now=now
+            )
+            if stored is not None:
+                return stored.status, stored.body, True
+        result = assessment_service.record_submission(session, actor, patient_id, scored, now=now)
+        out = result.assessment.to_dict()
+        out["alerts"] = [_alert_rule_dict(a) for a in result.alerts]
+        if key is not None:
+            idempotency.record(
+                session,
+                user_id=claim.user_id,
+                route=route,
+                key=key,
+                request_hash=digest,
+                now=now,
+                status=201,
+                body=out,
+            )
+        return 201, out, False
 
     try:
-        result = await writer.run(write)
+        status, out, replayed = await writer.run(write)
     except Unauthorized:
         request.session.clear()  # the account was deactivated or signed out meanwhile
         raise
+    except idempotency.KeyTaken:  # a duplicate in another process won: answer with its answer
+        assert key is not None
+        return await run_in_threadpool(
+            idempotency_web.winner, db, claim.user_id, route, key, digest
+        )
     touch_session(request)
-    out = result.assessment.to_dict()
-    out["alerts"] = [_alert_rule_dict(a) for a in result.alerts]
-    return JSONResponse(out, status_code=201)
+    if replayed:
+        return idempotency_web.replay(idempotency.Stored(status, out))
+    return JSONResponse(out, status_code=status)
 
 
 @router.get("/assessments/{assessment_id}", tags=["assessments"])

@@ -5,6 +5,9 @@ exception handlers in ``glabella.web.app``). FastAPI only documents 422 (with it
 shape, which this app does not send); :func:`document_errors` adds the ``Error`` schema and
 the error statuses to every operation, so a client - and the schema fuzzing in
 ``tests/security/test_fuzzing.py`` - can rely on the description.
+
+The submission routes of ``glabella.web.idempotency.IDEMPOTENT_ROUTES`` also document their
+optional ``Idempotency-Key`` request header and the ``Idempotent-Replayed`` answer header.
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+
+from glabella.services import idempotency
+from glabella.web.idempotency import HEADER_DESCRIPTION, IDEMPOTENT_ROUTES, REPLAYED_HEADER
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -68,10 +74,12 @@ def document_errors(app: FastAPI) -> None:
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         components["Error"] = ERROR_SCHEMA
         error_body = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        for item in schema.get("paths", {}).values():
-            for operation in item.values():
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
                 if not isinstance(operation, dict) or "responses" not in operation:
                     continue
+                if (method.upper(), path) in IDEMPOTENT_ROUTES:
+                    document_idempotency_key(operation)
                 for status, description in ERROR_STATUSES.items():
                     operation["responses"][status] = {
                         "description": description,
@@ -81,3 +89,29 @@ def document_errors(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": HEADER_DESCRIPTION,
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": idempotency.MAX_KEY_LENGTH,
+        "pattern": idempotency.KEY_PATTERN,
+    },
+}
+
+
+def document_idempotency_key(operation: dict[str, Any]) -> None:
+    """Add the ``Idempotency-Key`` header and the replay marker of its answer to ``operation``."""
+    operation.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+    for status, response in operation["responses"].items():
+        if status.startswith("2"):
+            response.setdefault("headers", {})[REPLAYED_HEADER] = {
+                "description": "`true` when this is the stored answer of an earlier request "
+                "with the same Idempotency-Key (nothing new was stored)",
+                "schema": {"type": "string", "enum": ["true"]},
+            }

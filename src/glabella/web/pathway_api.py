@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from glabella.clinic import protocol
@@ -20,6 +21,7 @@ from glabella.services.errors import Invalid
 from glabella.services.screening_request import ScreeningRequest
 from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatment_request import TreatmentRequest
+from glabella.web import idempotency as idempotency_web
 from glabella.web.deps import database, request_actor
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
@@ -197,23 +199,30 @@ def list_screenings(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[st
     return [s.to_dict() for s in screening_service.list_screenings(db, actor, patient_id)]
 
 
-@router.post("/patients/{patient_id}/screenings", status_code=201)
+@router.post("/patients/{patient_id}/screenings", status_code=201, response_model=dict[str, object])
 def run_screening(
-    patient_id: int, body: ScreeningBody, actor: ActorDep, db: DbDep
-) -> dict[str, object]:
+    patient_id: int, body: ScreeningBody, request: Request, actor: ActorDep, db: DbDep
+) -> JSONResponse:
     """Run the eligibility rules; the decision lists every reason with its source."""
     answers = body.answers.parsed()
-    return screening_service.run_screening(
+    return idempotency_web.respond(
+        request,
         db,
         actor,
-        patient_id,
-        body.product,
-        answers,
-        medications=tuple(body.medications),
-        conditions=tuple(body.conditions),
-        last_bont_elsewhere=body.last_bont_date,
-        mdq_positive=body.mdq_positive,
-    ).to_dict()
+        body,
+        201,
+        lambda: screening_service.run_screening(
+            db,
+            actor,
+            patient_id,
+            body.product,
+            answers,
+            medications=tuple(body.medications),
+            conditions=tuple(body.conditions),
+            last_bont_elsewhere=body.last_bont_date,
+            mdq_positive=body.mdq_positive,
+        ).to_dict(),
+    )
 
 
 @router.post("/screenings/{screening_id}/overrides")
@@ -259,10 +268,10 @@ def list_treatments(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[st
     return [t.to_dict() for t in treatment_service.list_treatments(db, actor, patient_id)]
 
 
-@router.post("/patients/{patient_id}/treatments", status_code=201)
+@router.post("/patients/{patient_id}/treatments", status_code=201, response_model=dict[str, object])
 def record_treatment(
-    patient_id: int, body: TreatmentBody, actor: ActorDep, db: DbDep
-) -> dict[str, object]:
+    patient_id: int, body: TreatmentBody, request: Request, actor: ActorDep, db: DbDep
+) -> JSONResponse:
     """Record a treatment; refused with every reason when any check fails."""
     if body.treated_at is not None and body.treated_at.tzinfo is None:
         raise Invalid(
@@ -270,7 +279,14 @@ def record_treatment(
             field="treated_at",
         )
     data = body.to_input()
-    return treatment_service.record_treatment(db, actor, patient_id, data).to_dict()
+    return idempotency_web.respond(
+        request,
+        db,
+        actor,
+        body,
+        201,
+        lambda: treatment_service.record_treatment(db, actor, patient_id, data).to_dict(),
+    )
 
 
 @router.get("/patients/{patient_id}/adverse-events")
@@ -278,26 +294,32 @@ def list_adverse_events(patient_id: int, actor: ActorDep, db: DbDep) -> list[dic
     return [e.to_dict() for e in ae_service.list_adverse_events(db, actor, patient_id)]
 
 
-@router.post("/patients/{patient_id}/adverse-events", status_code=201)
+@router.post(
+    "/patients/{patient_id}/adverse-events", status_code=201, response_model=dict[str, object]
+)
 def record_adverse_event(
-    patient_id: int, body: AdverseEventBody, actor: ActorDep, db: DbDep
-) -> dict[str, object]:
+    patient_id: int, body: AdverseEventBody, request: Request, actor: ActorDep, db: DbDep
+) -> JSONResponse:
     """Record an adverse event; serious events and possible distant spread raise alerts."""
     if body.onset.tzinfo is None:
         raise Invalid("onset must include a timezone offset", field="onset")
-    view, alerts = ae_service.record_adverse_event(
-        db,
-        actor,
-        patient_id,
-        type_=body.type,
-        onset=body.onset,
-        judgement=body.judgement(),
-        description=body.description,
-        treatment_id=body.treatment_id,
-    )
-    out = view.to_dict()
-    out["alerts"] = [{"code": a.code, "level": a.level, "message": a.message} for a in alerts]
-    return out
+
+    def record() -> dict[str, object]:
+        view, alerts = ae_service.record_adverse_event(
+            db,
+            actor,
+            patient_id,
+            type_=body.type,
+            onset=body.onset,
+            judgement=body.judgement(),
+            description=body.description,
+            treatment_id=body.treatment_id,
+        )
+        out = view.to_dict()
+        out["alerts"] = [{"code": a.code, "level": a.level, "message": a.message} for a in alerts]
+        return out
+
+    return idempotency_web.respond(request, db, actor, body, 201, record)
 
 
 @router.get("/patients/{patient_id}/adverse-events/{event_id}")
