@@ -94,7 +94,7 @@ def server_info(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine can take long to start it
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:

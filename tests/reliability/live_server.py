@@ -77,7 +77,7 @@ class LiveServer:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a loaded machine can take long to start it
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 break

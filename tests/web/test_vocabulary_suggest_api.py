@@ -11,7 +11,7 @@ URL = "/api/v1/vocabulary/suggest"
 
 
 def test_a_brand_prefix_returns_label_and_what_it_maps_to(api: TestClient) -> None:
-    response = api.get(URL, params={"field": "medications", "q": "eli"})
+    response = api.get(URL, params={"field": "medications", "term": "eli"})
     assert response.status_code == 200, response.text
     first = response.json()[0]
     assert first == {
@@ -25,7 +25,7 @@ def test_a_brand_prefix_returns_label_and_what_it_maps_to(api: TestClient) -> No
 
 def test_each_field_reads_its_own_vocabulary(api: TestClient) -> None:
     def texts(field: str, q: str) -> list[str]:
-        response = api.get(URL, params={"field": field, "q": q})
+        response = api.get(URL, params={"field": field, "term": q})
         assert response.status_code == 200, response.text
         return [s["text"] for s in response.json()]
 
@@ -37,24 +37,24 @@ def test_each_field_reads_its_own_vocabulary(api: TestClient) -> None:
     assert texts("medications", "") == []
 
 
-def test_a_long_query_is_refused_naming_q(api: TestClient) -> None:
-    response = api.get(URL, params={"field": "medications", "q": "x" * 51})
+def test_a_long_term_is_refused_naming_it(api: TestClient) -> None:
+    response = api.get(URL, params={"field": "medications", "term": "x" * 51})
     assert response.status_code == 422
     error = response.json()["error"]
-    assert error["field"] == "q"
+    assert error["field"] == "term"
     assert "50 characters" in error["message"]
-    assert api.get(URL, params={"field": "medications", "q": "x" * 50}).status_code == 200
+    assert api.get(URL, params={"field": "medications", "term": "x" * 50}).status_code == 200
 
 
 def test_an_unknown_field_is_refused_naming_it(api: TestClient) -> None:
-    response = api.get(URL, params={"field": "drugs", "q": "eli"})
+    response = api.get(URL, params={"field": "drugs", "term": "eli"})
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "field"
     assert "medications" in response.json()["error"]["message"]
 
 
 def test_sign_in_is_required(app_client: TestClient) -> None:
-    response = app_client.get(URL, params={"field": "medications", "q": "eli"})
+    response = app_client.get(URL, params={"field": "medications", "term": "eli"})
     assert response.status_code == 401
     assert "Eliquis" not in response.text
 
@@ -65,14 +65,14 @@ def test_a_receptionist_is_refused(
     make_user("desk", "receptionist")
     login = app_client.post("/api/v1/auth/login", json={"username": "desk", "password": password})
     assert login.status_code == 200, login.text
-    response = app_client.get(URL, params={"field": "medications", "q": "eli"})
+    response = app_client.get(URL, params={"field": "medications", "term": "eli"})
     assert response.status_code == 403
 
 
 def test_openapi_documents_the_route_and_its_bound(app_client: TestClient) -> None:
     operation = app_client.get("/api/openapi.json").json()["paths"][URL]["get"]
     params = {p["name"]: p for p in operation["parameters"]}
-    assert params["q"]["schema"]["maxLength"] == 50
+    assert params["term"]["schema"]["maxLength"] == 50
     assert params["field"]["required"] is True
     assert "422" in operation["responses"]
 

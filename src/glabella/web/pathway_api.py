@@ -177,11 +177,12 @@ def vocabulary_suggest(
         Literal["medications", "conditions", "allergies"],
         Query(description="The screening field being typed in."),
     ],
-    q: Annotated[
+    term: Annotated[
         str,
         Query(
             max_length=MAX_SUGGEST_QUERY,
-            description="What has been typed of one entry so far (the text after the last comma).",
+            description="What has been typed of one medicine, condition or allergy so far (the "
+            "text after the last comma); never a patient's name or other identifier.",
         ),
     ] = "",
 ) -> list[VocabularySuggestion]:
@@ -190,7 +191,7 @@ def vocabulary_suggest(
         VocabularySuggestion(
             label=s.term, maps_to=s.maps_to, code=s.code, group=s.group_id, text=s.describe()
         )
-        for s in load_vocabulary().suggest(q, _FIELD_KINDS[field])
+        for s in load_vocabulary().suggest(term, _FIELD_KINDS[field])
     ]
 
 

@@ -86,7 +86,7 @@ document.addEventListener("click", function (event) {
         if (!q || q.length > 50) return;
         const mine = ++latest;
         const url = "/api/v1/vocabulary/suggest?field=" +
-          encodeURIComponent(input.getAttribute("data-suggest")) + "&q=" + encodeURIComponent(q);
+          encodeURIComponent(input.getAttribute("data-suggest")) + "&term=" + encodeURIComponent(q);
         fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
           .then(function (response) { return response.ok ? response.json() : []; })
           .then(function (items) {
