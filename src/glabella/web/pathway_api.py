@@ -164,9 +164,12 @@ def run_screening(
     patient_id: int, body: ScreeningBody, actor: ActorDep, db: DbDep
 ) -> dict[str, object]:
     """Run the eligibility rules; the decision lists every reason with its source."""
-    answers = screening_service.parse_screening_answers(
-        {k: "" if v is None else str(v) for k, v in body.answers.items()}
-    )
+    try:
+        answers = screening_service.parse_screening_answers(
+            {k: "" if v is None else str(v) for k, v in body.answers.items()}
+        )
+    except Invalid as exc:  # name the field as the body has it: answers.<question>
+        raise Invalid(exc.message, field=f"answers.{exc.field or ''}".rstrip(".")) from None
     return screening_service.run_screening(
         db,
         actor,
