@@ -29,6 +29,7 @@ _PARAM = re.compile(r"{[^}]+}")
 
 @dataclass(frozen=True)
 class _Template:
+    prefix: str  # the literal start of the template: a cheap test before the regex
     regex: re.Pattern[str]
     params: int
     methods: frozenset[str]
@@ -56,7 +57,7 @@ def _templates(routes: list[BaseRoute]) -> list[_Template]:
         entry = by_path.setdefault(path, (regex, set()))
         entry[1].update(m.upper() for m in methods)
     return [
-        _Template(regex, len(_PARAM.findall(path)), frozenset(methods))
+        _Template(path.split("{", 1)[0], regex, len(_PARAM.findall(path)), frozenset(methods))
         for path, (regex, methods) in by_path.items()
     ]
 
@@ -64,7 +65,7 @@ def _templates(routes: list[BaseRoute]) -> list[_Template]:
 def _allowed(templates: list[_Template], path: str) -> frozenset[str] | None:
     """The methods served at ``path`` by its most specific route templates, or None when no
     route template matches the path at all (a 404, not a 405)."""
-    matching = [t for t in templates if t.regex.match(path)]
+    matching = [t for t in templates if path.startswith(t.prefix) and t.regex.match(path)]
     if not matching:
         return None
     fewest = min(t.params for t in matching)

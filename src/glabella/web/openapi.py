@@ -101,6 +101,43 @@ BODY_MODELS: dict[tuple[str, str], type[BaseModel]] = {
 """Routes that take a raw JSON object and validate it in the service: the model they use."""
 
 
+_USER: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "username", "full_name", "role", "must_change_password"],
+    "properties": {
+        "id": {"type": "integer"},
+        "username": {"type": "string"},
+        "full_name": {"type": "string"},
+        "role": {
+            "type": "string",
+            "enum": ["admin", "clinician", "nurse", "receptionist", "researcher"],
+        },
+        "must_change_password": {"type": "boolean"},
+    },
+}
+
+
+def _flag(name: str) -> dict[str, Any]:
+    return {"type": "object", "required": [name], "properties": {name: {"type": "boolean"}}}
+
+
+RESPONSE_SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/v1/auth/login"): _USER,
+    ("GET", "/api/v1/me"): _USER,
+    ("POST", "/api/v1/auth/logout"): _flag("signed_out"),
+    ("POST", "/api/v1/auth/password"): _flag("changed"),
+    ("POST", "/api/v1/self-report/{token}"): {
+        "type": "object",
+        "required": ["received", "show_crisis_resources"],
+        "properties": {
+            "received": {"type": "boolean"},
+            "show_crisis_resources": {"type": "boolean"},
+        },
+    },
+}
+"""Success bodies of routes that return a plain dict (FastAPI documents them as any object)."""
+
+
 def _has_body(operation: dict[str, Any]) -> bool:
     return "requestBody" in operation
 
@@ -200,6 +237,11 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
                 content = operation["requestBody"].setdefault("content", {})
                 content["application/json"] = {"schema": _body_schema(model, components)}
             responses = operation["responses"]
+            success = RESPONSE_SCHEMAS.get(key)
+            if success is not None:
+                for status, response in responses.items():
+                    if status.startswith("2"):
+                        response["content"] = {"application/json": {"schema": success}}
             for status in list(responses):
                 if status.startswith(("4", "5")):
                     del responses[status]  # FastAPI's 422 shape is not the one this app sends
