@@ -45,7 +45,7 @@ from glabella.services import assessments, links, patients
 from glabella.services.context import Database
 from glabella.services.users import create_user
 from glabella.settings import Settings
-from glabella.web.access import ALL_ROLES, ANONYMOUS, MATRIX
+from glabella.web.access import ALL_ROLES, ANONYMOUS, MATRIX, PUBLIC
 from glabella.web.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -369,3 +369,40 @@ def test_the_run_catches_a_document_looser_than_the_server(clinic: Clinic) -> No
     label = "GET /api/v1/assessments/{assessment_id} [status_code_conformance]"
     assert label in run.failures, run.failures
     assert "404" in run.failures[label][0]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "statuses", "body_bytes"),
+    [
+        # Signed-in reference data: only the access answers can go wrong.
+        ("get", "/api/v1/instruments", {"200", "401", "403"}, None),
+        # Sign-in: public (no 403), credentials (401), locks (429), a small body (16 KiB).
+        ("post", "/api/v1/auth/login", {"200", "400", "401", "413", "422", "429"}, 16 * 1024),
+        # The patient's link: no session at all; unknown (404), used or expired (410).
+        (
+            "post",
+            "/api/v1/self-report/{token}",
+            {"200", "400", "404", "410", "413", "422"},
+            16 * 1024,
+        ),
+        # A clinical write under the 1 MiB API limit.
+        (
+            "post",
+            "/api/v1/alerts/{alert_id}/action",
+            {"200", "400", "401", "403", "404", "409", "413", "422"},
+            1024 * 1024,
+        ),
+    ],
+)
+def test_each_operation_documents_exactly_its_answers(
+    clinic: Clinic, method: str, path: str, statuses: set[str], body_bytes: int | None
+) -> None:
+    operation = clinic.app.openapi()["paths"][path][method]
+    assert set(operation["responses"]) == statuses
+    assert operation["responses"]["200"]["content"]
+    if body_bytes is None:
+        assert "x-body-limit" not in operation
+    else:
+        assert operation["x-body-limit"]["max_bytes"] == body_bytes
+        assert f"At most {body_bytes} bytes" in operation["requestBody"]["description"]
+    assert ("security" in operation) == (MATRIX[(method.upper(), path)] != PUBLIC)

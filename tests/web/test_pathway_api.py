@@ -131,7 +131,9 @@ def test_pathway_bad_inputs(api: TestClient) -> None:
         f"/api/v1/patients/{pid}/screenings",
         json={"product": "onabotulinumtoxinA", "answers": {**SAFE, "pregnant": "maybe"}},
     )
-    assert bad_answer.status_code == 422 and bad_answer.json()["error"]["field"] == "pregnant"
+    assert (
+        bad_answer.status_code == 422 and bad_answer.json()["error"]["field"] == "answers.pregnant"
+    )
     bad_product = api.post(
         f"/api/v1/patients/{pid}/screenings", json={"product": "snake-oil", "answers": SAFE}
     )

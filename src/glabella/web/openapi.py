@@ -11,7 +11,9 @@ document, centrally, so that each operation lists exactly the answers it can giv
   input to refuse, 429 on sign-in, plus the statuses a service raises (``EXTRA_STATUSES``);
 * the session cookie as the security scheme of every operation that needs a signed-in role;
 * record ids as the integers the database can hold (1 to 2**31 - 1, PostgreSQL's INTEGER);
-* request bodies the route reads itself (``BODY_MODELS``) with their real schema.
+* request bodies the route reads itself (``BODY_MODELS``) with their real schema, and every
+  body's size and JSON shape limits (``x-body-limit``, from ``glabella.web.limits``);
+* the success bodies of routes that return a plain dict (``RESPONSE_SCHEMAS``).
 
 Some rules cannot be written in JSON Schema (a dose ceiling per product, dates relative to
 today, answers that depend on the chosen instrument): a request can match the schema and still
@@ -29,6 +31,7 @@ from pydantic import BaseModel
 
 from glabella.services.patients import PatientInput
 from glabella.web.access import MATRIX, PUBLIC
+from glabella.web.limits import limit_for
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -83,6 +86,8 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[str]] = {
     # Sign-in: a password or code that does not match (401) is the answer for a bad attempt.
     ("POST", "/api/v1/auth/logout"): frozenset({"403"}),  # CSRF: another site's request
     ("POST", "/api/v1/auth/password"): frozenset({"401"}),
+    # A search in the query string is refused (names must not go into URLs): POST .../search.
+    ("GET", "/api/v1/patients"): frozenset({"422"}),
     # An alert closes once: acting on a closed one is a conflict.
     ("POST", "/api/v1/alerts/{alert_id}/action"): frozenset({"409"}),
     # A patient's link: unknown (404), expired or used (410).
@@ -250,6 +255,19 @@ def refine(schema: dict[str, Any]) -> dict[str, Any]:
                     "description": ERROR_STATUSES[status],
                     "content": error_body,
                 }
+            if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+                limit = limit_for(path)
+                operation["x-body-limit"] = {
+                    "route_class": limit.name,
+                    "max_bytes": limit.max_bytes,
+                    "max_json_depth": limit.max_depth,
+                    "max_json_members": limit.max_members,
+                }
+                if _has_body(operation):
+                    operation["requestBody"]["description"] = (
+                        f"At most {limit.max_bytes} bytes (413 beyond); JSON at most "
+                        f"{limit.max_depth} levels deep with {limit.max_members} members (422)."
+                    )
             if MATRIX.get(key, frozenset()) != PUBLIC:
                 operation["security"] = [{SESSION_SCHEME: []}]
             for parameter in operation.get("parameters", []):
