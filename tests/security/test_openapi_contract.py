@@ -198,6 +198,7 @@ def _run_role(
 ) -> RoleRun:
     config: dict[str, Any] = {
         "seed": 17,
+        "cache": {"enabled": False},  # no state kept between runs (nor a .schemathesis/ dir)
         "generation": {"max-examples": EXAMPLES, "database": "none"},
         "checks": {
             "enabled": True,
