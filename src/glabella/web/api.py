@@ -124,9 +124,14 @@ def change_password(body: PasswordBody, request: Request, db: DbDep) -> dict[str
     user = session_user(request)
     if user is None:
         raise Unauthorized("sign in first: POST /api/v1/auth/login")
-    generation = user_service.change_password(
-        db, user.actor(client_source(request)), body.current_password, body.new_password
-    )
+    try:
+        generation = user_service.change_password(
+            db, user.actor(client_source(request)), body.current_password, body.new_password
+        )
+    except Invalid as exc:  # the passphrase rules name "password": here it is new_password
+        if exc.field != "password":
+            raise
+        raise Invalid(exc.message, field="new_password") from None
     keep_session(request, generation)  # other sessions of this user end here
     return {"changed": True}
 

@@ -46,6 +46,7 @@ from glabella.web import (
 from glabella.web.access import EnforceAccess
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.limits import BoundedRequests
+from glabella.web.methods import MethodNotAllowed
 from glabella.web.openapi import document_errors
 from glabella.web.proxies import TrustedProxies, parse_trusted
 from glabella.web.routes import planning as planning_routes
@@ -245,6 +246,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.https,
     )
 
+    # Outside the access matrix: a method the path does not serve is a 405 with its Allow.
+    app.add_middleware(MethodNotAllowed)
     # Outside the session and the app: an oversized body is refused before anything reads it.
     app.add_middleware(BoundedRequests)
     app.add_middleware(SecurityHeaders, https=settings.https)

@@ -301,7 +301,9 @@ def api_pool(
 ) -> dict[str, object]:
     base = current_evidence()
     if dose is not None and dose not in sy.DOSE_BANDS:
-        raise Invalid(f"unknown dose band {dose!r}; choose one of {', '.join(sy.DOSE_BANDS)}")
+        raise Invalid(
+            f"unknown dose band {dose!r}; choose one of {', '.join(sy.DOSE_BANDS)}", field="dose"
+        )
     if sponsor is not None and sponsor not in sy.SPONSOR_GROUPS:
         raise Invalid(
             f"unknown sponsor group {sponsor!r}; choose one of {', '.join(sy.SPONSOR_GROUPS)}",

@@ -32,6 +32,7 @@ from glabella.report.model import CONDITIONS
 from glabella.report.render import RenderMeta, render_body, render_pdf, report_stylesheet
 from glabella.services import patients as patient_service
 from glabella.services.context import Actor, Database
+from glabella.services.errors import Invalid
 from glabella.web.deps import check_csrf, client_source, database, page_user, request_actor
 from glabella.web.pages import FormDep, redirect, render
 
@@ -172,11 +173,15 @@ def api_preview(
     lang: Lang = "en",
     protocol: ProtocolId = None,
 ) -> dict[str, object]:
-    return _json(
-        report_service.preview_report(
+    try:
+        result = report_service.preview_report(
             db, actor, patient_id, condition=condition, lang=lang, protocol_id=protocol
         )
-    )
+    except Invalid as exc:  # the service's field is ``protocol_id``; this query names it protocol
+        if exc.field != "protocol_id":
+            raise
+        raise Invalid(exc.message, field="protocol") from None
+    return _json(result)
 
 
 @api_router.post("/patients/{patient_id}/consultation-reports", status_code=201)
