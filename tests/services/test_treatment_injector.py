@@ -213,3 +213,17 @@ def test_an_earlier_time_needs_a_reason_and_passes_the_interval_checks(
         db, actor, pid, second, treated_at=earlier, backdate_reason="paper record typed in late"
     )
     assert view.treated_at == earlier and view.backdate_reason == "paper record typed in late"
+
+
+def test_the_chosen_injector_is_the_fhir_procedure_performer(
+    db: Database, actor: Actor, clock: dict[str, dt.datetime]
+) -> None:
+    from glabella.services import fhir
+
+    nurse = _staff(db, "nurse.frost", "Nurse Ada Frost", "nurse")
+    pid, consent_id = _ready_patient(db, actor)
+    _treat(db, actor, pid, consent_id, injector_id=nurse)
+    procedures = [
+        r for r in fhir.export_patient(db, actor, pid) if r["resourceType"] == "Procedure"
+    ]
+    assert [p["performer"] for p in procedures] == [[{"actor": {"display": "Nurse Ada Frost"}}]]
