@@ -161,3 +161,18 @@ def test_the_chosen_injector_and_an_earlier_time_are_recorded(
     assert stored.strftime("%Y-%m-%dT%H:%M") == earlier
     patient_page = api.get(f"/patients/{pid}").text
     assert "Nurse.Kay" in patient_page
+
+
+def test_the_default_time_left_unchanged_is_the_time_of_recording(api: TestClient) -> None:
+    # Screening and consent seconds ago, in the same minute the form shows: had the shown
+    # minute (seconds cut off) been stored, the treatment would be dated before both.
+    pid, consent_id = _ready(api)
+    page = api.get(f"/patients/{pid}/treatments/new").text
+    shown = _value(page, "treated_at")
+    assert f'name="treated_at_shown" value="{shown}"' in page
+    done = _post(api, pid, consent_id, treated_at=shown, treated_at_shown=shown)
+    assert done.status_code == 303  # type: ignore[attr-defined]
+    [record] = api.get(f"/api/v1/patients/{pid}/treatments").json()
+    consent = api.get(f"/api/v1/patients/{pid}/consents").json()[0]
+    treated = dt.datetime.fromisoformat(record["treated_at"])
+    assert treated >= dt.datetime.fromisoformat(consent["signed_at"])

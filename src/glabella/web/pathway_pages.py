@@ -260,6 +260,7 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
         "vial_units": "100",
         "saline_ml": "2.5",
         "treated_at": context["now_local"],
+        "treated_at_shown": context["now_local"],
     }
     if context["default_injector"] is not None:
         values["injector_id"] = str(context["default_injector"])
@@ -314,7 +315,7 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             consent_id=consent_id,
             protocol_id=values.get("protocol_id") or None,
             notes=values.get("notes", ""),
-            treated_at=_treated_at(values.get("treated_at", "")),
+            treated_at=_treated_at(values.get("treated_at", ""), values.get("treated_at_shown")),
             backdate_reason=values.get("backdate_reason", ""),
             injector_id=_injector_field(values.get("injector_id", "")),
         )
@@ -323,6 +324,9 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
         context = _treatment_context(db, actor, patient_id)
         units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
         chosen = protocol.load_protocols().get(values.get("protocol_id", ""))
+        if values.get("treated_at") == values.get("treated_at_shown"):
+            # Left at its default: still "now" on the form shown again.
+            values["treated_at"] = values["treated_at_shown"] = context["now_local"]
         return render(
             request,
             "treatment.html",
@@ -351,11 +355,13 @@ def _injector_field(raw: str) -> int | None:
     return int(text)
 
 
-def _treated_at(raw: str) -> dt.datetime | None:
-    """The form's optional treatment time; empty means now. A time without an offset (the
-    browser's date-and-time input) is the clinic's local time, applied by the service."""
+def _treated_at(raw: str, shown: str | None = None) -> dt.datetime | None:
+    """The form's treatment time; empty, or left at the "now" the form was shown with, means
+    now (the time of recording: the shown minute would otherwise fall before a screening or
+    consent made seconds earlier). A time without an offset (the browser's date-and-time
+    input) is the clinic's local time, applied by the service."""
     text = raw.strip()
-    if not text:
+    if not text or (shown is not None and text == shown.strip()):
         return None
     try:
         if len(text) > 40:
