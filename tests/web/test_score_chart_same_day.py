@@ -24,8 +24,8 @@ def test_same_day_baseline_and_follow_up_are_spread_inside_the_axis() -> None:
     points = [(day, 20), (day + dt.timedelta(hours=6), 12)]
     svg = score_history_svg(PHQ9, points, markers=[(day + dt.timedelta(hours=1), "29 U")])
     # One day: centred at 249; three events (baseline 09:00, treatment 10:00, follow-up
-    # 15:00) 14 px apart in time order: 235, 249, 263.
-    assert [x for x, _ in _circles(svg)] == [235.0, 263.0]
+    # 15:00) 40 px apart in time order (one day only: SINGLE_DAY_SPREAD): 209, 249, 289.
+    assert [x for x, _ in _circles(svg)] == [209.0, 289.0]
     assert 'x1="249.0"' in svg  # the treatment marker between them
     for x, y in _circles(svg):
         assert LEFT < x < LEFT + PLOT_W and TOP <= y <= HEIGHT

@@ -26,6 +26,10 @@ SPREAD = 14
 """Pixels between results (and treatment markers) that share a day: at 4 px radius they
 neither overlap nor read as one point."""
 
+SINGLE_DAY_SPREAD = 40
+"""When every result is on one day there are no neighbouring days to collide with: spread
+them wider so a same-day baseline and follow-up read as a change, not a blot."""
+
 LABEL_GAP = 72
 """Minimum pixels between two date labels (a 10-character date at 11 px is about 62 px)."""
 
@@ -35,7 +39,8 @@ def _layout(
 ) -> tuple[list[float], list[float], dict[dt.date, float]]:
     """x of every point and marker, and of every day: days are placed proportionally between
     the padded edges, and events sharing a day are spread ``SPREAD`` px apart around their
-    day in time order (a same-day baseline, treatment and follow-up read left to right)."""
+    day in time order (``SINGLE_DAY_SPREAD`` when there is only one day), so a same-day
+    baseline, treatment and follow-up read left to right."""
     plot_w = WIDTH - LEFT - RIGHT
     events = sorted(
         [(t, 0, i) for i, (t, _) in enumerate(points)]
@@ -56,10 +61,11 @@ def _layout(
     day_xs = {d: day_x(d) for d in days}
     point_x = [0.0] * len(points)
     marker_x = [0.0] * len(markers)
+    step = SINGLE_DAY_SPREAD if span == 0 else SPREAD
     for day in days:
         same = [(kind, index) for t, kind, index in events if t.date() == day]
         for k, (kind, index) in enumerate(same):
-            at = day_xs[day] + (k - (len(same) - 1) / 2) * SPREAD
+            at = day_xs[day] + (k - (len(same) - 1) / 2) * step
             at = min(max(at, LEFT + 6.0), LEFT + plot_w - 6.0)
             if kind == 0:
                 point_x[index] = at
