@@ -35,6 +35,7 @@ import yaml
 from glabella.clinic.products import Dose, Product, get_product, total_dose
 
 __all__ = [
+    "NO_SITE_UNITS_NOTE",
     "Citation",
     "InjectionSite",
     "Lot",
@@ -43,6 +44,7 @@ __all__ = [
     "Reconstitution",
     "SiteDose",
     "SiteInjection",
+    "TemplateSite",
     "TreatmentPlan",
     "TreatmentRefusedError",
     "ValidatedTreatment",
@@ -50,8 +52,11 @@ __all__ = [
     "expiry_from_month",
     "load_protocols",
     "load_sites",
+    "site_template",
     "validate_treatment",
 ]
+
+NO_SITE_UNITS_NOTE = "This protocol's source gives no per-site units: enter them."
 
 Side = Literal["left", "right", "midline"]
 Sex = Literal["female", "male", "any"]
@@ -432,3 +437,36 @@ def protocols_for(product: Product, protocols: Iterable[Protocol] | None = None)
     """Protocols of one product (units are never carried over to another product)."""
     pool = load_protocols().values() if protocols is None else protocols
     return [p for p in pool if p.product.id == product.id]
+
+
+_SIDE_ORDER: dict[str, int] = {"midline": 0, "right": 1, "left": 2}
+
+
+@dataclass(frozen=True)
+class TemplateSite:
+    """One row of the treatment form's site table for a chosen protocol.
+
+    ``units`` are the protocol's per-site units only when its split was verified against its
+    source (``verified: true`` in protocols.yaml, with the source in ``verification_note``);
+    otherwise None, never a share of the total worked out here. ``in_pattern`` says whether
+    the protocol injects this site: None when the protocol's pattern is not known.
+    """
+
+    site: InjectionSite
+    units: Decimal | None
+    in_pattern: bool | None
+
+
+def site_template(
+    chosen: Protocol | None, sites: Mapping[str, InjectionSite] | None = None
+) -> tuple[TemplateSite, ...]:
+    """The sites in reading order (midline, then the patient's right, then left), each with
+    the chosen protocol's verified units (see :class:`TemplateSite`)."""
+    site_map = sites if sites is not None else load_sites()
+    known = chosen is not None and chosen.site_units_known
+    units = {s.site_id: s.units for s in chosen.sites} if chosen is not None and known else {}
+    ordered = sorted(site_map.values(), key=lambda s: _SIDE_ORDER[s.side])
+    return tuple(
+        TemplateSite(site, units.get(site.id), (site.id in units) if known else None)
+        for site in ordered
+    )

@@ -22,6 +22,10 @@ PATIENT_ADMIN_ROLES = CLINICAL_ROLES | {Role.RECEPTIONIST}
 ALERT_ACTION_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
 """Roles that may record the action taken on a safety alert."""
 
+INJECTOR_ROLES = frozenset({Role.CLINICIAN, Role.NURSE})
+"""Roles whose holders may be recorded as the person who injected (README: the clinician is
+the prescriber, the nurse the injector; an administrator or receptionist account never is)."""
+
 ROLE_LABELS: dict[str, str] = {
     Role.ADMIN: "Administrator",
     Role.CLINICIAN: "Clinician",

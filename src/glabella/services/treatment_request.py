@@ -33,6 +33,7 @@ class TreatmentRequest(BaseModel):
     notes: str = Field(default="", max_length=4000)
     treated_at: IsoDateTime | None = Field(default=None, title="treatment time")
     backdate_reason: str = Field(default="", max_length=2000, title="back-dating reason")
+    injector_id: StrictInt | None = Field(default=None, ge=1, le=2**31 - 1, title="injector")
 
     def to_input(self) -> TreatmentInput:
         return TreatmentInput(
@@ -47,4 +48,5 @@ class TreatmentRequest(BaseModel):
             notes=self.notes,
             treated_at=self.treated_at,
             backdate_reason=self.backdate_reason,
+            injector_id=self.injector_id,
         )

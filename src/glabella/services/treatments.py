@@ -27,9 +27,9 @@ from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid
 from glabella.services.patients import load_patient, require_role
-from glabella.services.roles import Role
+from glabella.services.roles import INJECTOR_ROLES, Role, role_label
 from glabella.services.screening import decision_of
-from glabella.store.models import Patient
+from glabella.store.models import Patient, User
 from glabella.store.pathway import ConsentRecord, Screening, Treatment, TreatmentSite
 
 TREATMENT_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN, Role.NURSE})
@@ -51,6 +51,19 @@ class TreatmentInput:
     notes: str = ""
     treated_at: dt.datetime | None = None
     backdate_reason: str = ""
+    injector_id: int | None = None
+    """Who injected: an active clinician or nurse of the clinic; None means the signed-in
+    user, refused when that user may not inject (an administrator, the CLI operator)."""
+
+
+@dataclass(frozen=True)
+class Injector:
+    """A member of staff who may be recorded as the injector."""
+
+    id: int
+    full_name: str
+    role: str
+    role_label: str
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,7 @@ class TreatmentView:
     sites: tuple[SiteView, ...]
     notes: str | None
     backdate_reason: str | None = None
+    injector_id: int | None = None
 
     @property
     def dose_label(self) -> str:
@@ -92,6 +106,7 @@ class TreatmentView:
             "treated_at": self.treated_at.isoformat(),
             "treatment_date": self.treatment_date.isoformat(),
             "injector": self.injector_name,
+            "injector_id": self.injector_id,
             "product": self.product_id,
             "unit_name": self.unit_name,
             "protocol": self.protocol_id,
@@ -143,6 +158,7 @@ def _view(row: Treatment) -> TreatmentView:
         ),
         notes=row.notes,
         backdate_reason=row.backdate_reason,
+        injector_id=row.injector_id,
     )
 
 
@@ -193,6 +209,60 @@ def _lock_patient(session: Session, patient_id: int) -> None:
     session.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
 
 
+def _eligible_injectors(session: Session, clinic_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.clinic_id == clinic_id,
+                User.active.is_(True),
+                User.role.in_(sorted(INJECTOR_ROLES)),
+            )
+            .order_by(User.full_name, User.id)
+        ).all()
+    )
+
+
+def injector_choices(db: Database, actor: Actor) -> list[Injector]:
+    """The staff who may be recorded as injector: active clinicians and nurses of the actor's
+    clinic, by name (the treatment form's list)."""
+    require_role(actor, TREATMENT_ROLES, "record treatments")
+    with db.read() as session:
+        return [
+            Injector(u.id, u.full_name, u.role, role_label(u.role))
+            for u in _eligible_injectors(session, actor.clinic_id)
+        ]
+
+
+def default_injector(actor: Actor, choices: list[Injector]) -> int | None:
+    """The signed-in user when they may inject, else None (the form then asks)."""
+    return actor.user_id if any(c.id == actor.user_id for c in choices) else None
+
+
+def _injector(session: Session, actor: Actor, wanted: int | None) -> User | Problem:
+    """The injector to store, or the problem with the choice (named at ``injector_id``)."""
+    eligible = {u.id: u for u in _eligible_injectors(session, actor.clinic_id)}
+    if wanted is None:
+        if actor.user_id is not None and actor.user_id in eligible:
+            return eligible[actor.user_id]
+        return Problem(
+            "injector_required",
+            "choose who injected: you are not a clinician or nurse of this clinic, so the "
+            "treatment cannot be recorded in your name",
+            "injector_id",
+        )
+    if wanted in eligible:
+        return eligible[wanted]
+    user = session.get(User, wanted)
+    if user is None or user.clinic_id != actor.clinic_id:
+        why = "is not a member of staff of this clinic"
+    elif not user.active:
+        why = f"({user.full_name}) is deactivated"
+    else:
+        why = f"({user.full_name}) is {role_label(user.role).lower()}, not a clinician or nurse"
+    return Problem("injector_ineligible", f"injector {wanted} {why}", "injector_id")
+
+
 def _refused(problems: list[Problem]) -> Invalid:
     return Invalid(
         "treatment not recorded: " + "; ".join(p.message for p in problems),
@@ -237,17 +307,21 @@ def record_treatment(
             consent=_consent_fact(session, patient_id, data.consent_id),
             other_treatments=tuple(others),
         )
+        injector = _injector(session, actor, data.injector_id)
         problems = check_treatment(draft, ctx)
+        if isinstance(injector, Problem):
+            problems.insert(0, injector)
         if problems:
             raise _refused(problems)
+        assert isinstance(injector, User)  # a Problem was refused above
         ready = prepare(draft, ctx)
         volumes = dict(ready.site_volumes_ml)
         row = Treatment(
             patient_id=patient_id,
             treated_at=ready.treated_at,
             treatment_date=ready.treatment_date,
-            injector_id=actor.user_id,
-            injector_name=actor.username,
+            injector_id=injector.id,
+            injector_name=injector.full_name,
             product_id=ready.product.id,
             protocol_id=ready.protocol_id,
             lot_number=draft.lot_number.strip(),
@@ -280,6 +354,7 @@ def record_treatment(
             patient_id=patient_id,
             product=ready.product.id,
             total_units=str(ready.total_units),
+            injector_id=injector.id,
         )
         if ready.backdated:
             audit.record(

@@ -18,33 +18,92 @@ TOP = 16
 BOTTOM = 36
 
 
+PAD = 28
+"""Inner horizontal margin: the first and last days sit this far inside the axis, so their
+points, their same-day neighbours and their date labels are never cut by the plot edge."""
+
+SPREAD = 14
+"""Pixels between results (and treatment markers) that share a day: at 4 px radius they
+neither overlap nor read as one point."""
+
+SINGLE_DAY_SPREAD = 40
+"""When every result is on one day there are no neighbouring days to collide with: spread
+them wider so a same-day baseline and follow-up read as a change, not a blot."""
+
+LABEL_GAP = 72
+"""Minimum pixels between two date labels (a 10-character date at 11 px is about 62 px)."""
+
+
+def _layout(
+    points: Sequence[tuple[dt.datetime, int]], markers: Sequence[tuple[dt.datetime, str]]
+) -> tuple[list[float], list[float], dict[dt.date, float]]:
+    """x of every point and marker, and of every day: days are placed proportionally between
+    the padded edges, and events sharing a day are spread ``SPREAD`` px apart around their
+    day in time order (``SINGLE_DAY_SPREAD`` when there is only one day), so a same-day
+    baseline, treatment and follow-up read left to right."""
+    plot_w = WIDTH - LEFT - RIGHT
+    events = sorted(
+        [(t, 0, i) for i, (t, _) in enumerate(points)]
+        + [(t, 1, j) for j, (t, _) in enumerate(markers)]
+    )
+    days = sorted({t.date() for t, _, _ in events})
+    if not days:
+        return [], [], {}
+    first, last = days[0], days[-1]
+    span = (last - first).days
+    inner_w = plot_w - 2 * PAD
+
+    def day_x(day: dt.date) -> float:
+        if span == 0:
+            return LEFT + plot_w / 2
+        return LEFT + PAD + (day - first).days / span * inner_w
+
+    day_xs = {d: day_x(d) for d in days}
+    point_x = [0.0] * len(points)
+    marker_x = [0.0] * len(markers)
+    step = SINGLE_DAY_SPREAD if span == 0 else SPREAD
+    for day in days:
+        same = [(kind, index) for t, kind, index in events if t.date() == day]
+        for k, (kind, index) in enumerate(same):
+            at = day_xs[day] + (k - (len(same) - 1) / 2) * step
+            at = min(max(at, LEFT + 6.0), LEFT + plot_w - 6.0)
+            if kind == 0:
+                point_x[index] = at
+            else:
+                marker_x[index] = at
+    return point_x, marker_x, day_xs
+
+
 def score_history_svg(
     instrument: Instrument,
     points: Sequence[tuple[dt.datetime, int]],
     *,
     markers: Sequence[tuple[dt.datetime, str]] = (),
 ) -> str:
-    """An accessible SVG line chart of totals over time, drawn over the instrument's bands."""
+    """An accessible SVG line chart of totals over time, drawn over the instrument's bands.
+
+    Results sharing a day are spread apart (:func:`_layout`) and the value axis always
+    includes every point, even one outside the instrument's range."""
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
-    lo, hi = instrument.min_total, instrument.max_total
+    values = [v for _, v in points]
+    lo = min([instrument.min_total, *values])
+    hi = max([instrument.max_total, *values])
     span = max(hi - lo, 1)
 
     def y(value: float) -> float:
         return float(TOP + plot_h - (value - lo) / span * plot_h)
 
-    times = [t for t, _ in points] + [t for t, _ in markers]
-    t0 = min(times) if times else dt.datetime.now(dt.UTC)
-    t1 = max(times) if times else t0
-    seconds = max((t1 - t0).total_seconds(), 1.0)
+    point_x, marker_x, day_xs = _layout(points, markers)
+    shared = {d for d in day_xs if sum(1 for t, _ in points if t.date() == d) > 1}
 
-    def x(when: dt.datetime) -> float:
-        if len(points) <= 1 and not markers:
-            return LEFT + plot_w / 2
-        return LEFT + (when - t0).total_seconds() / seconds * plot_w
+    def when_text(when: dt.datetime) -> str:
+        if when.date() in shared:
+            return when.strftime("%Y-%m-%d %H:%M")
+        return when.date().isoformat()
 
     name = escape(instrument.short_name)
-    summary = ", ".join(f"{t.date().isoformat()}: {v}" for t, v in points) or "no results"
+    summary = ", ".join(f"{when_text(t)}: {v}" for t, v in points) or "no results"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby="chart-{instrument.id}-title" class="chart">',
@@ -72,8 +131,7 @@ def score_history_svg(
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{LEFT + plot_w}" y2="{TOP + plot_h}" '
         'stroke="#90a4ae"/>'
     )
-    for when, label in markers:
-        mx = x(when)
+    for (_, label), mx in zip(markers, marker_x, strict=True):
         parts.append(
             f'<line x1="{mx:.1f}" y1="{TOP}" x2="{mx:.1f}" y2="{TOP + plot_h}" stroke="#6a1b9a" '
             'stroke-dasharray="4 3" class="marker"/>'
@@ -83,23 +141,31 @@ def score_history_svg(
             f"{escape(label)}</text>"
         )
     if points:
-        path = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
+        order = sorted(range(len(points)), key=lambda i: (points[i][0], i))
+        path = " ".join(f"{point_x[i]:.1f},{y(points[i][1]):.1f}" for i in order)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#1565c0" stroke-width="2"/>')
-        for when, value in points:
+        for i in order:
+            when, value = points[i]
             parts.append(
-                f'<circle cx="{x(when):.1f}" cy="{y(value):.1f}" r="4" fill="#1565c0" '
+                f'<circle cx="{point_x[i]:.1f}" cy="{y(value):.1f}" r="4" fill="#1565c0" '
                 'class="point">'
-                f"<title>{when.date().isoformat()}: {value}</title></circle>"
+                f"<title>{when_text(when)}: {value}</title></circle>"
             )
-        first, last = points[0][0], points[-1][0]
-        parts.append(
-            f'<text x="{x(first):.1f}" y="{HEIGHT - 12}" font-size="11" text-anchor="middle" '
-            f'fill="#37474f">{first.date().isoformat()}</text>'
-        )
-        if last != first:
+        point_days = sorted({t.date() for t, _ in points})
+        labels: list[dt.date] = []
+        for day in point_days:
+            if labels and day_xs[day] - day_xs[labels[-1]] < LABEL_GAP:
+                if day != point_days[-1]:
+                    continue
+                if len(labels) > 1:
+                    labels.pop()  # the last day is always labelled
+                else:
+                    continue
+            labels.append(day)
+        for day in labels:
             parts.append(
-                f'<text x="{x(last):.1f}" y="{HEIGHT - 12}" font-size="11" text-anchor="middle" '
-                f'fill="#37474f">{last.date().isoformat()}</text>'
+                f'<text x="{day_xs[day]:.1f}" y="{HEIGHT - 12}" font-size="11" '
+                f'text-anchor="middle" fill="#37474f" class="day">{day.isoformat()}</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

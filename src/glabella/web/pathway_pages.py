@@ -18,6 +18,7 @@ from glabella.services import followup as followup_service
 from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
+from glabella.services.clinic_time import clinic_now
 from glabella.services.errors import Invalid, ServiceError
 from glabella.web.deps import check_csrf, client_source, page_user
 from glabella.web.injection_map import injection_map_svg
@@ -232,9 +233,15 @@ def _treatment_context(db: Any, actor: Any, patient_id: int) -> dict[str, Any]:
         if c.used_by_treatment is None
     ]
     previous = treatment_service.list_treatments(db, actor, patient_id)
+    injectors = treatment_service.injector_choices(db, actor)
+    now = clinic_now(db, actor)
     return {
         "patient": patient_service.get_patient(db, actor, patient_id),
         "sites": sites,
+        "injectors": injectors,
+        "default_injector": treatment_service.default_injector(actor, injectors),
+        "now_local": now.strftime("%Y-%m-%dT%H:%M"),
+        "clinic_tz_name": str(now.tzinfo),
         "products": list(PRODUCTS.values()),
         "protocols": list(protocol.load_protocols().values()),
         "consents": consents,
@@ -252,15 +259,24 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
     user = page_user(request)
     actor = user.actor(client_source(request))
     context = _treatment_context(db, actor, patient_id)
-    values: dict[str, str] = {"vial_units": "100", "saline_ml": "2.5"}
+    values: dict[str, str] = {
+        "vial_units": "100",
+        "saline_ml": "2.5",
+        "treated_at": context["now_local"],
+        "treated_at_shown": context["now_local"],
+    }
+    if context["default_injector"] is not None:
+        values["injector_id"] = str(context["default_injector"])
     template_id = request.query_params.get("protocol", "")
     chosen = protocol.load_protocols().get(template_id)
     if chosen is not None:
         values["product"] = chosen.product.id
         values["protocol_id"] = chosen.id
-        if chosen.site_units_known:
-            for s in chosen.sites:
-                values[f"site_{s.site_id}"] = str(s.units)
+        # Only units the protocol's source gives per site (verified, cited); never a share of
+        # the total worked out here (hazard H-097).
+        for row in protocol.site_template(chosen, context["sites"]):
+            if row.units is not None:
+                values[f"site_{row.site.id}"] = str(row.units)
     units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
     return render(
         request,
@@ -268,6 +284,8 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
         user=user,
         values=values,
         chosen_protocol=chosen,
+        site_rows=protocol.site_template(chosen, context["sites"]),
+        no_site_units_note=protocol.NO_SITE_UNITS_NOTE,
         map_svg=injection_map_svg(context["sites"], units),
         **context,
     )
@@ -300,20 +318,27 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
             consent_id=consent_id,
             protocol_id=values.get("protocol_id") or None,
             notes=values.get("notes", ""),
-            treated_at=_treated_at(values.get("treated_at", "")),
+            treated_at=_treated_at(values.get("treated_at", ""), values.get("treated_at_shown")),
             backdate_reason=values.get("backdate_reason", ""),
+            injector_id=_injector_field(values.get("injector_id", "")),
         )
         treatment_service.record_treatment(db, actor, patient_id, data)
     except ServiceError as exc:
         context = _treatment_context(db, actor, patient_id)
         units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
+        chosen = protocol.load_protocols().get(values.get("protocol_id", ""))
+        if values.get("treated_at") == values.get("treated_at_shown"):
+            # Left at its default: still "now" on the form shown again.
+            values["treated_at"] = values["treated_at_shown"] = context["now_local"]
         return render(
             request,
             "treatment.html",
             status_code=exc.status_code,
             user=user,
             values=values,
-            chosen_protocol=None,
+            chosen_protocol=chosen,
+            site_rows=protocol.site_template(chosen, context["sites"]),
+            no_site_units_note=protocol.NO_SITE_UNITS_NOTE,
             map_svg=injection_map_svg(context["sites"], units),
             error=exc.message,
             field_errors=_field_errors(exc),
@@ -322,11 +347,24 @@ def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
     return redirect(f"/patients/{patient_id}#pathway")
 
 
-def _treated_at(raw: str) -> dt.datetime | None:
-    """The form's optional treatment time; empty means now. A time without an offset (the
-    browser's date-and-time input) is the clinic's local time, applied by the service."""
+def _injector_field(raw: str) -> int | None:
+    """The form's injector: a staff id; empty is refused by the service unless the signed-in
+    user may inject (then it means them)."""
     text = raw.strip()
     if not text:
+        return None
+    if not text.isdigit() or len(text) > 10:
+        raise Invalid("choose who injected from the list", field="injector_id")
+    return int(text)
+
+
+def _treated_at(raw: str, shown: str | None = None) -> dt.datetime | None:
+    """The form's treatment time; empty, or left at the "now" the form was shown with, means
+    now (the time of recording: the shown minute would otherwise fall before a screening or
+    consent made seconds earlier). A time without an offset (the browser's date-and-time
+    input) is the clinic's local time, applied by the service."""
+    text = raw.strip()
+    if not text or (shown is not None and text == shown.strip()):
         return None
     try:
         if len(text) > 40:

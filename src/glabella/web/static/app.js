@@ -48,6 +48,12 @@ document.addEventListener("click", function (event) {
     form.querySelector("#total-volume").textContent = isNaN(perMl) ? "–" : round(volume, 3) + " mL";
     const product = form.querySelector("#product");
     form.querySelector("#total-product").textContent = product ? product.value : "";
+    const target = document.getElementById("target-units");
+    const diff = form.querySelector("#target-diff");
+    if (target && diff) {
+      const gap = round(total - num(target.getAttribute("data-target")), 3);
+      diff.textContent = gap === 0 ? "(= target)" : "(" + (gap > 0 ? "+" : "") + gap + " U against the target)";
+    }
   }
   form.addEventListener("input", update);
   form.addEventListener("change", update);

@@ -1,0 +1,51 @@
+"""Score charts stay readable when results share a day (issue 16, item 5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from glabella.clinic import instruments
+from glabella.web.charts import HEIGHT, LEFT, RIGHT, TOP, WIDTH, score_history_svg
+
+PHQ9 = instruments.get("phq9")
+PLOT_W = WIDTH - LEFT - RIGHT  # 640 - 48 - 190 = 402
+CENTRE = LEFT + PLOT_W / 2  # 48 + 201 = 249
+
+
+def _circles(svg: str) -> list[tuple[float, float]]:
+    return [
+        (float(x), float(y)) for x, y in re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)"', svg)
+    ]
+
+
+def test_same_day_baseline_and_follow_up_are_spread_inside_the_axis() -> None:
+    day = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    points = [(day, 20), (day + dt.timedelta(hours=6), 12)]
+    svg = score_history_svg(PHQ9, points, markers=[(day + dt.timedelta(hours=1), "29 U")])
+    # One day: centred at 249; three events (baseline 09:00, treatment 10:00, follow-up
+    # 15:00) 40 px apart in time order (one day only: SINGLE_DAY_SPREAD): 209, 249, 289.
+    assert [x for x, _ in _circles(svg)] == [209.0, 289.0]
+    assert 'x1="249.0"' in svg  # the treatment marker between them
+    for x, y in _circles(svg):
+        assert LEFT < x < LEFT + PLOT_W and TOP <= y <= HEIGHT
+    # One date label for the shared day; the point titles carry the time.
+    assert svg.count('class="day"') == 1
+    assert "2026-11-02 09:00: 20" in svg and "2026-11-02 15:00: 12" in svg
+
+
+def test_first_day_is_inside_the_axis_not_on_its_edge() -> None:
+    day = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    points = [(day, 20), (day + dt.timedelta(minutes=5), 18), (day + dt.timedelta(days=42), 8)]
+    xs = [x for x, _ in _circles(score_history_svg(PHQ9, points))]
+    # Days span 48 + 28 = 76 to 48 + 402 - 28 = 422; the first day's two results sit at
+    # 76 - 7 = 69 and 76 + 7 = 83, the follow-up at 422.
+    assert xs == [69.0, 83.0, 422.0]
+
+
+def test_value_axis_includes_a_point_outside_the_instrument_range() -> None:
+    day = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    svg = score_history_svg(PHQ9, [(day, 30), (day + dt.timedelta(days=7), 0)])
+    ys = [y for _, y in _circles(svg)]
+    # The axis runs 0-30 (not 0-27): 30 is drawn at the top, TOP = 16, 0 at the bottom, 224.
+    assert ys == [16.0, float(HEIGHT - 36)]
