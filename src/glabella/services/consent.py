@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from glabella.clinic import consent as consent_rules
 from glabella.clinic.consent_name import check_signed_name
+from glabella.report.consent_pdf import ConsentDocument
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
@@ -241,20 +242,7 @@ def withdraw_consent(
         return _view(session, row, None)
 
 
-@dataclass(frozen=True)
-class ConsentCopy:
-    """What the patient's copy of a signed consent shows."""
-
-    consent: ConsentView
-    text: str
-    patient_name: str
-    date_of_birth: dt.date
-    mrn: str
-    recorded_by: str
-    clinic_tz: str
-
-
-def consent_copy(db: Database, actor: Actor, patient_id: int, consent_id: int) -> ConsentCopy:
+def consent_copy(db: Database, actor: Actor, patient_id: int, consent_id: int) -> ConsentDocument:
     """The signed consent with its exact text, for the patient's PDF copy (audited)."""
     require_role(actor, CLINICAL_ROLES, "print a consent")
     with db.transaction() as session:
@@ -267,13 +255,23 @@ def consent_copy(db: Database, actor: Actor, patient_id: int, consent_id: int) -
                 field="consent_id",
             )
         witness = session.get(User, row.witnessed_by_id) if row.witnessed_by_id else None
+        view = _view(session, row, used)
         audit.record(session, actor, "consent.copy", "consent", row.id, patient_id=patient_id)
-        return ConsentCopy(
-            consent=_view(session, row, used),
+        return ConsentDocument(
+            consent_id=row.id,
+            version=row.version,
+            text_sha256=row.text_sha256,
             text=version.text,
             patient_name=f"{patient.family_name}, {patient.given_name}",
             date_of_birth=patient.date_of_birth,
             mrn=patient.mrn,
+            signed_at=row.signed_at,
+            signed_name=row.signed_name,
+            name_mismatch_reason=row.name_mismatch_reason,
             recorded_by="unknown" if witness is None else witness.full_name,
+            withdrawn_at=view.withdrawn_at,
+            withdrawn_reason=view.withdrawn_reason,
+            withdrawn_by=view.withdrawn_by,
             clinic_tz=str(clinic_zone(session, actor)),
+            printed_at=db.now(),
         )

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from glabella.clinic import protocol
@@ -20,6 +21,7 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
 from glabella.services.treatment_request import TreatmentRequest
 from glabella.web.deps import database, request_actor
+from glabella.web.pathway_pages import consent_pdf_response
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
 DbDep = Annotated[Database, Depends(database)]
@@ -52,6 +54,19 @@ class ConsentBody(Strict):
     version: str
     signed_name: str = Field(max_length=200)
     confirmed: bool
+    different_name_reason: str | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "Only when the typed name does not match the patient record: why the patient "
+            "signed with a different name (e.g. a carer or legal representative). Without it "
+            "such a name is refused (H-094)."
+        ),
+    )
+
+
+class WithdrawalBody(Strict):
+    reason: str = Field(max_length=2000)
 
 
 TreatmentBody = TreatmentRequest
@@ -256,8 +271,34 @@ def sign_consent(
     patient_id: int, body: ConsentBody, actor: ActorDep, db: DbDep
 ) -> dict[str, object]:
     return consent_service.sign_consent(
-        db, actor, patient_id, body.version, body.signed_name, body.confirmed
+        db,
+        actor,
+        patient_id,
+        body.version,
+        body.signed_name,
+        body.confirmed,
+        different_name_reason=body.different_name_reason,
     ).to_dict()
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/withdrawal")
+def withdraw_consent(
+    patient_id: int, consent_id: int, body: WithdrawalBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record the patient's withdrawal of an unused consent (no treatment can use it after)."""
+    return consent_service.withdraw_consent(
+        db, actor, patient_id, consent_id, body.reason
+    ).to_dict()
+
+
+@router.get(
+    "/patients/{patient_id}/consents/{consent_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def consent_pdf(patient_id: int, consent_id: int, actor: ActorDep, db: DbDep) -> Response:
+    """The patient's PDF copy of a signed consent."""
+    return consent_pdf_response(consent_service.consent_copy(db, actor, patient_id, consent_id))
 
 
 @router.get("/patients/{patient_id}/treatments")
