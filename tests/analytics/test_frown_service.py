@@ -83,7 +83,7 @@ def _course(
         answers = screening_svc.parse_screening_answers(dict(SAFE))
         screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
         version = consent_svc.current_text(db).version
-        signed = consent_svc.sign_consent(db, actor, pid, version, f"Fran {mrn}", True).id
+        signed = consent_svc.sign_consent(db, actor, pid, version, f"Fran Course{mrn}", True).id
         state["now"] = T
         treatment_svc.record_treatment(
             db,

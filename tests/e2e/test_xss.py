@@ -121,7 +121,13 @@ def _seed(database_url: str) -> tuple[int, dict[str, str]]:
         )
         version = consent.current_text(db).version
         consent_id = consent.sign_consent(
-            db, actor, pid, version, fields["consent signed name"], True
+            db,
+            actor,
+            pid,
+            version,
+            fields["consent signed name"],
+            True,
+            different_name_reason="the payload name differs from the record on purpose",
         ).id
         treatments.record_treatment(
             db,

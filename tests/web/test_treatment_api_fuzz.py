@@ -47,7 +47,7 @@ def _ready_patient(api: TestClient) -> tuple[int, int]:
     version = api.get("/api/v1/consent/current").json()["version"]
     consent = api.post(
         f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
+        json={"version": version, "signed_name": "Nora Fuzz", "confirmed": True},
     )
     assert consent.status_code == 201, consent.text
     return pid, int(consent.json()["id"])

@@ -48,6 +48,10 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "protocols": ("pathway:protocols_app", "Named injection protocols."),
     "eligibility": ("pathway:eligibility_app", "Eligibility screening rules."),
     "treatments": ("pathway:treatments_app", "Treatment records."),
+    "consent": (
+        "consent:app",
+        "Informed consent: sign, withdraw, list, PDF copy for the patient.",
+    ),
     "followup": ("pathway:followup_app", "Follow-up schedule and outcomes."),
     "audit": ("audit:app", "The audit trail."),
     "report": ("report:app", "Consultation reports (PDF, A4)."),

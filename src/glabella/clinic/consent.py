@@ -13,6 +13,13 @@ Rule (:func:`can_record_treatment`): a treatment at ``treated_at`` may be record
 4. consent was signed no later than the treatment;
 5. consent was signed at most ``max_age`` before the treatment (default 30 days, a clinic
    choice: consent is per treatment, not a standing permission).
+
+A consent the patient withdrew is refused by the treatment gate
+(:mod:`glabella.clinic.treatment`, hazard H-095).
+
+The texts are CommonMark; :func:`render_consent_html` turns one into HTML for the page and
+the patient's PDF copy with raw HTML disabled in the parser (a ``<script>`` in a text is shown
+as text, never run) and markdown-it's default link check (no ``javascript:`` links).
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 import yaml
+from markdown_it import MarkdownIt
 
 __all__ = [
     "DEFAULT_MAX_CONSENT_AGE",
@@ -36,6 +44,7 @@ __all__ = [
     "can_record_treatment",
     "current_version",
     "load_consent_versions",
+    "render_consent_html",
 ]
 
 DEFAULT_MAX_CONSENT_AGE: Final = timedelta(days=30)
@@ -90,6 +99,20 @@ def load_consent_versions() -> Mapping[str, ConsentVersion]:
             retired_on=None if retired is None else date.fromisoformat(str(retired)),
         )
     return MappingProxyType(out)
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # "commonmark" preset with html off: raw HTML blocks and inline tags are escaped, not
+    # passed through (markdown-it-py docs, "Security"); typographer off keeps the text as
+    # written and hashed.
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def render_consent_html(text: str) -> str:
+    """The consent text (CommonMark) as an HTML fragment; raw HTML in the text is escaped."""
+    html: str = _markdown().render(text)
+    return html
 
 
 def current_version(on: date) -> ConsentVersion:

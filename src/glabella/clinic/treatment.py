@@ -27,8 +27,9 @@ Rules:
   before it; it is refused when there is none (or only later ones: "dated before its
   screening"), when that screening is older than :data:`SCREENING_VALID_DAYS`, or when its
   outcome does not allow treatment.
-* **Consent**: signed, unused by any other treatment (one consent, one treatment), and valid
-  by :func:`glabella.clinic.consent.can_record_treatment`.
+* **Consent**: signed, not withdrawn by the patient (H-095), unused by any other treatment
+  (one consent, one treatment), and valid by
+  :func:`glabella.clinic.consent.can_record_treatment`.
 * **Time**: a time without an offset is clinic-local (:func:`local_time`); not in the future
   (5 minutes' clock tolerance); more than :data:`BACKDATE_GRACE` (1 h) in
   the past needs a reason of at least :data:`MIN_BACKDATE_REASON` characters.
@@ -188,6 +189,7 @@ class ConsentFact:
     signed_at: datetime
     version: str
     used_by_treatment: int | None = None
+    withdrawn_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -496,6 +498,15 @@ def _check_consent(at: datetime, ctx: TreatmentContext, problems: list[Problem])
             Problem("no_consent", "no signed consent selected for this treatment", "consent_id")
         )
         return
+    if consent.withdrawn_at is not None:
+        # H-095: the patient took this consent back; treating on it would be without consent.
+        problems.append(
+            Problem(
+                "consent_withdrawn",
+                "the patient withdrew this consent; a new consent must be signed",
+                "consent_id",
+            )
+        )
     if consent.used_by_treatment is not None:
         problems.append(
             Problem(

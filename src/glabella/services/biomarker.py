@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from glabella.clinic import biomarker
 from glabella.services import audit
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Forbidden, Gone, Invalid, NotFound
+from glabella.services.errors import Conflict, Forbidden, Gone, Invalid, NotFound
 from glabella.services.links import usable_link
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.store.biomarker import FrownPhotoPair, PhotoConsent
-from glabella.store.models import Patient, SelfReportLink
+from glabella.store.models import Patient, SelfReportLink, User
 
 METHOD_VERSION = "fai-1"
 
@@ -66,6 +66,94 @@ def grant_photo_consent(
             session, actor, "photo_consent.grant", "patient", patient_id, research=allow_research
         )
         return row.id
+
+
+MIN_WITHDRAWAL_REASON = 5
+MAX_WITHDRAWAL_REASON = 2000
+
+
+def withdraw_photo_consent(db: Database, actor: Actor, patient_id: int, reason: str) -> int:
+    """Record that the patient withdrew their photo consent (now, why, by the actor).
+
+    Every photo consent in force is withdrawn (an older one must not revive); no new photo can
+    be stored until consent is given again. Stored photos stay until deleted on request (a
+    separate action). Returns how many consents were withdrawn.
+    """
+    require_role(actor, CLINICAL_ROLES, "record a photo consent withdrawal")
+    why = reason.strip()
+    if len(why) < MIN_WITHDRAWAL_REASON:
+        raise Invalid(
+            f"give the reason for the withdrawal (at least {MIN_WITHDRAWAL_REASON} characters)",
+            field="reason",
+        )
+    if len(why) > MAX_WITHDRAWAL_REASON:
+        raise Invalid(
+            f"the reason is longer than {MAX_WITHDRAWAL_REASON} characters", field="reason"
+        )
+    now = db.now()
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        rows = session.scalars(
+            select(PhotoConsent).where(
+                PhotoConsent.patient_id == patient_id, PhotoConsent.withdrawn_at.is_(None)
+            )
+        ).all()
+        if not rows:
+            raise Conflict("no photo consent in force to withdraw", field="form")
+        for row in rows:
+            row.withdrawn_at = now
+            row.withdrawn_reason = why
+            row.withdrawn_by_id = actor.user_id
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "photo_consent.withdraw",
+            "patient",
+            patient_id,
+            consents=[r.id for r in rows],
+        )
+        return len(rows)
+
+
+@dataclass(frozen=True)
+class PhotoWithdrawalView:
+    """A withdrawn photo consent as the patient record shows it."""
+
+    consent_id: int
+    granted_at: dt.datetime
+    withdrawn_at: dt.datetime
+    reason: str | None
+    withdrawn_by: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "consent_id": self.consent_id,
+            "granted_at": self.granted_at.isoformat(),
+            "withdrawn_at": self.withdrawn_at.isoformat(),
+            "reason": self.reason,
+            "withdrawn_by": self.withdrawn_by,
+        }
+
+
+def photo_consent_withdrawals(
+    db: Database, actor: Actor, patient_id: int
+) -> list[PhotoWithdrawalView]:
+    """The patient's withdrawn photo consents, newest withdrawal first."""
+    require_role(actor, CLINICAL_ROLES, "view photo consent")
+    with db.transaction() as session:
+        load_patient(session, actor, patient_id)
+        rows = session.execute(
+            select(PhotoConsent, User.full_name)
+            .outerjoin(User, User.id == PhotoConsent.withdrawn_by_id)
+            .where(PhotoConsent.patient_id == patient_id, PhotoConsent.withdrawn_at.is_not(None))
+            .order_by(PhotoConsent.withdrawn_at.desc(), PhotoConsent.id.desc())
+        ).all()
+        return [
+            PhotoWithdrawalView(c.id, c.granted_at, c.withdrawn_at, c.withdrawn_reason, name)
+            for c, name in rows
+            if c.withdrawn_at is not None
+        ]
 
 
 def submit_photos(

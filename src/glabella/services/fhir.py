@@ -174,6 +174,7 @@ def _chart(
                 text_sha256=c.text_sha256,
                 signed_at=c.signed_at,
                 signed_name=c.signed_name,
+                withdrawn=c.withdrawn_at is not None,
             )
             for c in consents
         ),

@@ -199,7 +199,7 @@ def _consent_fact(session: Session, patient_id: int, consent_id: int) -> Consent
     if consent is None or consent.patient_id != patient_id:
         return None
     used = session.scalars(select(Treatment.id).where(Treatment.consent_id == consent.id)).first()
-    return ConsentFact(consent.id, consent.signed_at, consent.version, used)
+    return ConsentFact(consent.id, consent.signed_at, consent.version, used, consent.withdrawn_at)
 
 
 def _lock_patient(session: Session, patient_id: int) -> None:

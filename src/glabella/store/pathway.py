@@ -65,6 +65,12 @@ class ConsentRecord(Base):
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     signed_name: Mapped[str] = mapped_column(String(200))
     witnessed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Migration 0019: why a typed name that does not match the record was accepted (H-094),
+    # and the patient's withdrawal (when, why, recorded by whom; H-095).
+    name_mismatch_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
 
 
 class Treatment(Base):

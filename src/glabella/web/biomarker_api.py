@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from glabella.clinic.biomarker import MAX_BYTES
 from glabella.services import biomarker as bio_service
@@ -42,6 +42,26 @@ def grant_photo_consent(
         db, actor, patient_id, allow_research=body.allow_research, confirmed=body.confirmed
     )
     return {"id": cid, "patient_id": patient_id, "allow_research": body.allow_research}
+
+
+class PhotoWithdrawBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=2000)
+
+
+@router.post("/patients/{patient_id}/photo-consent/withdraw")
+def withdraw_photo_consent(
+    patient_id: int, body: PhotoWithdrawBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record that the patient withdrew photo consent (no new photo until consent again)."""
+    n = bio_service.withdraw_photo_consent(db, actor, patient_id, body.reason)
+    return {
+        "patient_id": patient_id,
+        "withdrawn": n,
+        "withdrawals": [
+            w.to_dict() for w in bio_service.photo_consent_withdrawals(db, actor, patient_id)
+        ],
+    }
 
 
 @router.post("/patients/{patient_id}/photos", status_code=201)

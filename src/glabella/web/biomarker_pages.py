@@ -124,6 +124,20 @@ def photo_consent_submit(request: Request, patient_id: int, form: FormDep, db: D
     return _redirect(f"/patients/{patient_id}#frown")
 
 
+@router.post("/patients/{patient_id}/photo-consent/withdraw")
+def photo_consent_withdraw(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
+    """The patient withdraws photo consent: when, why and by whom are recorded."""
+    user = _page_user(request)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    try:
+        bio_service.withdraw_photo_consent(db, actor, patient_id, str(form.get("reason", "")))
+    except ServiceError as exc:
+        return _patient_page_again(request, patient_id, db, exc)
+    request.session["frown_notice"] = "Photo consent withdrawal recorded."
+    return _redirect(f"/patients/{patient_id}#frown")
+
+
 @router.post("/patients/{patient_id}/photos/check")
 def photo_check(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
     """Check one photo as soon as it is chosen (JSON for the page's script; nothing stored)."""

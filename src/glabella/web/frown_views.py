@@ -54,6 +54,8 @@ class FrownSection:
     """The same chart drawn 360 wide, shown on phones instead of ``chart``."""
     problems: dict[str, list[str]]
     notice: str | None
+    withdrawals: tuple[bio_service.PhotoWithdrawalView, ...] = ()
+    """Withdrawn photo consents (when, why, recorded by whom), newest first."""
 
 
 def problems_by_field(exc: ServiceError) -> dict[str, list[str]]:
@@ -64,7 +66,7 @@ def problems_by_field(exc: ServiceError) -> dict[str, list[str]]:
             str(problem.get("message") or "")
         )
     if not grouped:
-        grouped[exc.field if exc.field in ("rest", "frown", "confirmed") else "form"] = [
+        grouped[exc.field if exc.field in ("rest", "frown", "confirmed", "reason") else "form"] = [
             exc.message
         ]
     return grouped
@@ -100,6 +102,7 @@ def clinician_section(
         chart_narrow,
         problems,
         notice if isinstance(notice, str) else None,
+        tuple(bio_service.photo_consent_withdrawals(db, actor, patient_id)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 from glabella.clinic import protocol
@@ -23,6 +23,7 @@ from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatment_request import TreatmentRequest
 from glabella.web import idempotency as idempotency_web
 from glabella.web.deps import database, request_actor
+from glabella.web.pathway_pages import consent_pdf_response
 
 router = APIRouter(prefix="/api/v1", tags=["pathway"])
 DbDep = Annotated[Database, Depends(database)]
@@ -50,6 +51,19 @@ class ConsentBody(Strict):
     version: str
     signed_name: str = Field(max_length=200)
     confirmed: StrictBool
+    different_name_reason: StrictStr | None = Field(
+        default=None,
+        max_length=2000,
+        description=(
+            "Only when the typed name does not match the patient record: why the patient "
+            "signed with a different name (e.g. a carer or legal representative). Without it "
+            "such a name is refused (H-094)."
+        ),
+    )
+
+
+class WithdrawalBody(Strict):
+    reason: StrictStr = Field(max_length=2000)
 
 
 TreatmentBody = TreatmentRequest
@@ -260,8 +274,34 @@ def sign_consent(
     patient_id: int, body: ConsentBody, actor: ActorDep, db: DbDep
 ) -> dict[str, object]:
     return consent_service.sign_consent(
-        db, actor, patient_id, body.version, body.signed_name, body.confirmed
+        db,
+        actor,
+        patient_id,
+        body.version,
+        body.signed_name,
+        body.confirmed,
+        different_name_reason=body.different_name_reason,
     ).to_dict()
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/withdrawal")
+def withdraw_consent(
+    patient_id: int, consent_id: int, body: WithdrawalBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record the patient's withdrawal of an unused consent (no treatment can use it after)."""
+    return consent_service.withdraw_consent(
+        db, actor, patient_id, consent_id, body.reason
+    ).to_dict()
+
+
+@router.get(
+    "/patients/{patient_id}/consents/{consent_id}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def consent_pdf(patient_id: int, consent_id: int, actor: ActorDep, db: DbDep) -> Response:
+    """The patient's PDF copy of a signed consent."""
+    return consent_pdf_response(consent_service.consent_copy(db, actor, patient_id, consent_id))
 
 
 @router.get("/patients/{patient_id}/treatments")

@@ -7,11 +7,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import FormData
 
 from glabella.clinic import protocol
+from glabella.clinic.consent import render_consent_html
 from glabella.clinic.products import PRODUCTS
 from glabella.clinic.vocabulary import Suggestion, load_vocabulary
+from glabella.report.consent_pdf import ConsentDocument, render_consent_pdf
 from glabella.services import adverse_events as ae_service
 from glabella.services import consent as consent_service
 from glabella.services import followup as followup_service
@@ -178,19 +181,39 @@ def override_submit(request: Request, screening_id: int, form: FormDep, db: DbDe
 # --- consent ------------------------------------------------------------------------------
 
 
-@router.get("/patients/{patient_id}/consent")
-def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+def _consent_page(
+    request: Request,
+    db: Any,
+    patient_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    error_field: str | None = None,
+    values: dict[str, str] | None = None,
+) -> HTMLResponse:
     user = page_user(request)
     actor = user.actor(client_source(request))
     patient = patient_service.get_patient(db, actor, patient_id)
+    text = consent_service.current_text(db)
     return render(
         request,
         "consent.html",
+        status_code=status_code,
         user=user,
         patient=patient,
-        consent=consent_service.current_text(db),
+        consent=text,
+        # raw HTML is disabled in the parser: a tag in a consent file is shown, never run
+        consent_html=Markup(render_consent_html(text.text)),
         consents=consent_service.list_consents(db, actor, patient_id),
+        error=error,
+        error_field=error_field,
+        values=values or {},
     )
+
+
+@router.get("/patients/{patient_id}/consent")
+def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
+    return _consent_page(request, db, patient_id)
 
 
 @router.post("/patients/{patient_id}/consent")
@@ -198,28 +221,75 @@ def consent_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) 
     user = page_user(request)
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
+    different = form.get("different_name") == "yes"
+    values = {
+        "signed_name": str(form.get("signed_name", "")),
+        "confirmed": "yes" if form.get("confirmed") == "yes" else "",
+        "different_name": "yes" if different else "",
+        "different_name_reason": str(form.get("different_name_reason", "")),
+    }
     try:
         consent_service.sign_consent(
             db,
             actor,
             patient_id,
             str(form.get("version", "")),
-            str(form.get("signed_name", "")),
-            form.get("confirmed") == "yes",
+            values["signed_name"],
+            values["confirmed"] == "yes",
+            different_name_reason=values["different_name_reason"] if different else None,
         )
     except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        return render(
+        return _consent_page(
             request,
-            "consent.html",
+            db,
+            patient_id,
             status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            consent=consent_service.current_text(db),
-            consents=consent_service.list_consents(db, actor, patient_id),
             error=exc.message,
+            error_field=exc.field,
+            values=values,
         )
     return redirect(f"/patients/{patient_id}/treatments/new")
+
+
+@router.post("/patients/{patient_id}/consents/{consent_id}/withdraw")
+def consent_withdraw(
+    request: Request, patient_id: int, consent_id: int, form: FormDep, db: DbDep
+) -> Response:
+    """The patient withdraws a signed consent: when, why and by whom are recorded."""
+    user = page_user(request)
+    check_csrf(request, str(form.get("csrf_token", "")))
+    actor = user.actor(client_source(request))
+    try:
+        consent_service.withdraw_consent(
+            db, actor, patient_id, consent_id, str(form.get("reason", ""))
+        )
+    except ServiceError as exc:
+        return _consent_page(
+            request,
+            db,
+            patient_id,
+            status_code=exc.status_code,
+            error=f"consent {consent_id} not withdrawn: {exc.message}",
+            error_field=f"withdraw-{consent_id}",
+        )
+    return redirect(f"/patients/{patient_id}/consent#signed")
+
+
+@router.get("/patients/{patient_id}/consents/{consent_id}.pdf")
+def consent_pdf(request: Request, patient_id: int, consent_id: int, db: DbDep) -> Response:
+    """The patient's PDF copy of a signed consent (recorded in the audit trail)."""
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    return consent_pdf_response(consent_service.consent_copy(db, actor, patient_id, consent_id))
+
+
+def consent_pdf_response(doc: ConsentDocument) -> Response:
+    """A consent copy as a PDF download (shared with the JSON API)."""
+    return Response(
+        render_consent_pdf(doc),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="consent-{doc.consent_id}.pdf"'},
+    )
 
 
 # --- treatment ----------------------------------------------------------------------------
@@ -230,7 +300,7 @@ def _treatment_context(db: Any, actor: Any, patient_id: int) -> dict[str, Any]:
     consents = [
         c
         for c in consent_service.list_consents(db, actor, patient_id)
-        if c.used_by_treatment is None
+        if c.usable  # not used by a treatment, not withdrawn (H-095)
     ]
     previous = treatment_service.list_treatments(db, actor, patient_id)
     injectors = treatment_service.injector_choices(db, actor)

@@ -478,7 +478,8 @@ def consent(data: ConsentData) -> Resource:
             {"url": codes.EXT_TEXT_SHA256, "valueString": data.text_sha256},
             {"url": codes.EXT_SIGNED_NAME, "valueString": data.signed_name},
         ],
-        "status": "active",
+        # R4 Consent.status: a consent the patient withdrew is no longer in force
+        "status": "inactive" if data.withdrawn else "active",
         "scope": _concept(codes.CONSENT_SCOPE, "treatment", "Treatment"),
         "category": [_concept(codes.LOINC, codes.CONSENT_DOCUMENT_LOINC, "Consent Document")],
         "patient": _ref("Patient", data.patient_id),

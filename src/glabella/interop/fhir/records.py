@@ -112,6 +112,8 @@ class ConsentData:
     text_sha256: str
     signed_at: dt.datetime
     signed_name: str
+    withdrawn: bool = False
+    """The patient withdrew it (exported with status ``inactive``)."""
 
 
 @dataclass(frozen=True)
