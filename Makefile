@@ -50,6 +50,7 @@ bench: $(STAMP)
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi
+	$(BIN)/python -m bench.dashboard_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

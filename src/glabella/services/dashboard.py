@@ -31,7 +31,7 @@ from glabella.services.errors import Invalid
 from glabella.services.followup import FOLLOWUP_INSTRUMENT
 from glabella.services.patients import require_role
 from glabella.services.roles import CLINICAL_ROLES
-from glabella.services.worklist_sql import date_days, day_number, local_day
+from glabella.services.worklist_sql import date_days, date_shifted, day_number, local_day
 from glabella.store.models import Alert, Assessment, Patient
 from glabella.store.pathway import Screening, Treatment
 
@@ -209,15 +209,33 @@ def _worklist(
     first_overdue = []
     for index, spec in enumerate(schedule.DEFAULT_VISITS):
         target = spec.week * 7
+        opens, closes = target - spec.days_before, target + spec.days_after
         done = exists().where(
             Assessment.patient_id == Patient.id,
             Assessment.instrument_id == FOLLOWUP_INSTRUMENT,
+            # coarse UTC range first (an index range scan), then the exact local day
+            Assessment.submitted_at >= date_shifted(dialect, latest.c.treated_on, opens - 1),
+            Assessment.submitted_at < date_shifted(dialect, latest.c.treated_on, closes + 2),
             assessed_day >= day0 + (target - spec.days_before),
             assessed_day <= day0 + (target + spec.days_after),
         )
         closes_at = day0 + (target + spec.days_after)
         first_overdue.append((and_(closes_at < today_n, ~done), literal(index)))
     visit_index = case(*first_overdue, else_=None)
+    conditions: list[ColumnElement[bool]] = [Patient.clinic_id == actor.clinic_id]
+    if filters.mine:
+        me = actor.user_id
+        conditions.append(
+            or_(
+                exists().where(Treatment.patient_id == Patient.id, Treatment.injector_id == me),
+                exists().where(Screening.patient_id == Patient.id, Screening.screened_by_id == me),
+                exists().where(Assessment.patient_id == Patient.id, Assessment.entered_by_id == me),
+            )
+        )
+    if filters.alert_level == "any":
+        conditions.append(alerts.c.rank.is_not(None))
+    elif filters.alert_level is not None:
+        conditions.append(alerts.c.rank == ALERT_LEVEL_RANK[filters.alert_level] + 1)
     keyed = (
         select(
             Patient.id.label("patient_id"),
@@ -230,22 +248,11 @@ def _worklist(
         )
         .outerjoin(alerts, alerts.c.patient_id == Patient.id)
         .outerjoin(latest, latest.c.patient_id == Patient.id)
-        .where(Patient.clinic_id == actor.clinic_id)
+        .where(*conditions)
     )
-    if filters.mine:
-        me = actor.user_id
-        keyed = keyed.where(
-            or_(
-                exists().where(Treatment.patient_id == Patient.id, Treatment.injector_id == me),
-                exists().where(Screening.patient_id == Patient.id, Screening.screened_by_id == me),
-                exists().where(Assessment.patient_id == Patient.id, Assessment.entered_by_id == me),
-            )
-        )
-    if filters.alert_level == "any":
-        keyed = keyed.where(alerts.c.rank.is_not(None))
-    elif filters.alert_level is not None:
-        keyed = keyed.where(alerts.c.rank == ALERT_LEVEL_RANK[filters.alert_level] + 1)
-    k = keyed.subquery("keyed")
+    # Materialised once: otherwise the planner inlines the visit CASE (four EXISTS) into
+    # every expression that reads it (days overdue, the sort key), evaluating it many times.
+    k = keyed.cte("keyed").prefix_with("MATERIALIZED")
     closes_offset = case(
         *(
             (k.c.visit_index == index, literal(spec.week * 7 + spec.days_after))
@@ -258,7 +265,15 @@ def _worklist(
     query = select(ranked)
     if filters.overdue_days is not None:
         query = query.where(ranked.c.overdue_days >= filters.overdue_days)
-    total = int(session.execute(select(func.count()).select_from(query.subquery())).scalar() or 0)
+    if filters.overdue_days is not None:
+        counted = select(func.count()).select_from(query.subquery())
+    else:  # the count needs no follow-up arithmetic
+        counted = (
+            select(func.count(Patient.id))
+            .outerjoin(alerts, alerts.c.patient_id == Patient.id)
+            .where(*conditions)
+        )
+    total = int(session.execute(counted).scalar() or 0)
     page_rows = session.execute(
         query.order_by(
             ranked.c.alert_rank.desc(),

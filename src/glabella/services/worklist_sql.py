@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, func, literal
+from sqlalchemy import DateTime, Integer, case, cast, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 
 EPOCH = dt.date(1970, 1, 1)
@@ -103,3 +103,12 @@ def local_day(
             previous = new
         offset = case(*whens, else_=literal(previous))
     return floor_days(dialect, days + offset / 1440.0)
+
+
+def date_shifted(dialect: str, column: Any, days: int) -> ColumnElement[Any]:
+    """Midnight (UTC) of a ``DATE`` column plus ``days``, comparable with a stored datetime:
+    a coarse bound that lets the database range-scan an index before the exact local-day
+    test (callers widen it by a day on each side for any UTC offset)."""
+    if dialect == "sqlite":
+        return func.datetime(column, f"{days:+d} days")
+    return cast(column + literal(days), DateTime(timezone=False))
