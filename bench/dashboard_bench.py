@@ -14,9 +14,9 @@ after one cold run:
 
 Wall clock and this process's CPU time (the app, SQLite and the test client all run in it:
 on the shared 2-core machine the wall clock also counts waiting for the other jobs' cores, so
-the load average is recorded with each size). Each for the default first page, page 5, and
-the filters ``overdue_days=7``, ``mine=1`` and ``alert_level=urgent``. Goal: every request
-under 300 ms at both sizes. The growth ratio
+the load average is recorded with each size, and the fastest run beside the median). Each
+for the default first page, page 5, and the filters ``overdue_days=7``, ``mine=1`` and
+``alert_level=urgent``. Goal: every request under 300 ms at both sizes. The growth ratio
 5,000 / 500 (patients x 10) shows whether the page time still grows with the clinic.
 
 Results: ``bench/results/dashboard_bench.json``. Options: ``--sizes 500,5000 --repeats 7``.
@@ -108,6 +108,7 @@ def _median(run: Callable[[], object], repeats: int) -> dict[str, float]:
     return {
         "cold_s": times[0],
         "median_s": statistics.median(times[1:]),
+        "min_s": min(times[1:]),
         "max_s": max(times[1:]),
         "cpu_median_s": statistics.median(cpu[1:]),
     }
@@ -184,13 +185,15 @@ def main(argv: list[str] | None = None) -> None:
             measured["load_average"] = os.getloadavg()[0]
             worst = max(v["median_s"] for v in measured["request"].values())
             worst_cpu = max(v["cpu_median_s"] for v in measured["request"].values())
+            worst_min = max(v["min_s"] for v in measured["request"].values())
+            measured["worst_request_min_s"] = worst_min
             measured["worst_request_median_s"] = worst
             measured["worst_request_cpu_median_s"] = worst_cpu
             measured["meets_goal"] = worst < GOAL_S
             results["sizes"][str(size)] = measured
             print(
                 f"{size:>6} patients: worst GET / median {worst * 1000:.0f} ms wall, "
-                f"{worst_cpu * 1000:.0f} ms CPU "
+                f"{worst_cpu * 1000:.0f} ms CPU, best run {worst_min * 1000:.0f} ms "
                 f"(first page {measured['request']['first_page']['median_s'] * 1000:.0f} ms, "
                 f"service {measured['service']['first_page']['median_s'] * 1000:.0f} ms); "
                 f"goal < {GOAL_S * 1000:.0f} ms: {'met' if worst < GOAL_S else 'NOT met'}"
