@@ -51,6 +51,7 @@ bench: $(STAMP)
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi
 	if [ -f bench/idempotency_bench.py ]; then $(BIN)/python -m bench.idempotency_bench; fi
+	$(BIN)/python -m bench.dashboard_bench
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -83,9 +83,9 @@ def test_services_never_cross_clinics(db: Database, two_clinics: dict[str, objec
         alerts.record_action(db, a, south_alert, "closing another clinic's alert")
     board = dashboard.dashboard(db, a)
     assert board.alerts == [] and board.recent == []
-    assert [d.mrn for d in board.due] == ["SAME-1"] and board.due[0].patient_name.startswith(
-        "Northman"
-    )
+    rows = board.worklist.rows
+    assert [r.mrn for r in rows] == ["SAME-1"] and rows[0].patient_name.startswith("Northman")
+    assert board.worklist.total == 1
 
 
 def test_api_never_crosses_clinics(

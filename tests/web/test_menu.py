@@ -53,6 +53,7 @@ def test_menus_by_role() -> None:
     assert labels["nurse"] == [
         "Dashboard",
         "Patients",
+        "Alerts",
         "Evidence",
         "Trial planning",
         "Outcomes",

@@ -241,3 +241,68 @@ def followup_due() -> None:
             d.patient_name, d.mrn, d.visit.label, d.visit.target.isoformat(), d.visit.status
         )
     console.print(table)
+
+
+@followup_app.command("worklist")
+def followup_worklist(
+    page: int = typer.Option(1, help="Page number, from 1."),
+    per_page: int = typer.Option(50, "--per-page", help="Patients per page (1-200)."),
+    overdue_days: int | None = typer.Option(
+        None, "--overdue-days", help="Only follow-ups overdue by at least N days."
+    ),
+    alert_level: str | None = typer.Option(
+        None, "--alert-level", help="Only patients with an open alert: any, urgent, high, ..."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """The dashboard's worklist: open alerts first, then overdue follow-ups, then by name."""
+    from glabella.services import dashboard as dashboard_service
+
+    db = database()
+    filters = dashboard_service.WorklistFilters(
+        page=page, per_page=per_page, overdue_days=overdue_days, alert_level=alert_level
+    )
+    found = run_service(lambda: dashboard_service.worklist(db, cli_actor(db), filters))
+    if as_json:
+        typer.echo(json.dumps(found.to_dict(), indent=2))
+        return
+    table = Table("patient", "MRN", "open alert", "follow-up", "last assessed")
+    for r in found.rows:
+        table.add_row(
+            r.patient_name,
+            r.mrn,
+            f"{r.alert_level} x{r.open_alerts}" if r.alert_level else "",
+            f"{r.overdue_visit} overdue {r.overdue_days} d" if r.overdue_days is not None else "",
+            r.last_assessed_at.isoformat(timespec="minutes") if r.last_assessed_at else "never",
+        )
+    console.print(table)
+    typer.echo(
+        f"patients {found.first_index}-{found.last_index} of {found.total}, "
+        f"page {filters.page} of {found.pages}"
+    )
+
+
+@followup_app.command("alerts")
+def followup_alerts(
+    status: str = typer.Option("all", help="open, closed or all."),
+    level: str | None = typer.Option(None, help="Only this alert level (e.g. urgent)."),
+    patient: int | None = typer.Option(None, help="Only this patient's alerts (id)."),
+    page: int = typer.Option(1, help="Page number, from 1."),
+) -> None:
+    """Alert history as JSON: every alert, open and closed, newest first (who, what, when)."""
+    from glabella.services import alerts as alert_service
+
+    if status not in ("open", "closed", "all"):
+        fail("--status must be open, closed or all")
+    db = database()
+    history = run_service(
+        lambda: alert_service.alert_history(
+            db,
+            cli_actor(db),
+            status=None if status == "all" else status,
+            level=level,
+            patient_id=patient,
+            page=page,
+        )
+    )
+    typer.echo(json.dumps(history.to_dict(), indent=2))

@@ -108,6 +108,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/patients/{patient_id}/assessments"): CLINICAL,
     ("GET", "/api/v1/assessments/{assessment_id}"): CLINICAL,
     ("GET", "/api/v1/alerts"): CLINICAL,
+    ("GET", "/api/v1/alerts/history"): CLINICAL,
     ("POST", "/api/v1/alerts/{alert_id}/action"): ALERT_ACTION,
     ("GET", "/api/v1/dashboard"): CLINICAL,
     # --- JSON API: the patient's link (the token is the credential) -------------------------
@@ -184,6 +185,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/patients/{patient_id}/assess/{instrument_id}"): CLINICAL,
     ("POST", "/patients/{patient_id}/assess/{instrument_id}"): CLINICAL,
     ("POST", "/alerts/{alert_id}/action"): ALERT_ACTION,
+    ("GET", "/alerts"): CLINICAL,
     ("GET", "/patients/{patient_id}/screening"): CLINICAL,
     ("POST", "/patients/{patient_id}/screening"): CLINICAL,
     ("POST", "/screenings/{screening_id}/override"): PRESCRIBER,

@@ -372,6 +372,30 @@ def list_alerts(
     return [a.to_dict() for a in alert_service.list_alerts(db, actor, status=wanted)]
 
 
+@router.get("/alerts/history", tags=["alerts"])
+def alert_history(
+    actor: ActorDep,
+    db: DbDep,
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "all",
+    level: Annotated[str | None, Query(pattern="^[a-z_]+$")] = None,
+    patient_id: Annotated[int | None, Query(ge=1)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=alert_service.MAX_PER_PAGE)] = (
+        alert_service.HISTORY_PER_PAGE
+    ),
+) -> dict[str, object]:
+    """Every alert, open and closed, newest first: who raised it, what, when, who closed it."""
+    return alert_service.alert_history(
+        db,
+        actor,
+        status=None if status == "all" else status,
+        level=level,
+        patient_id=patient_id,
+        page=page,
+        per_page=per_page,
+    ).to_dict()
+
+
 @router.post("/alerts/{alert_id}/action", tags=["alerts"])
 def act_on_alert(alert_id: int, body: ActionBody, actor: ActorDep, db: DbDep) -> dict[str, object]:
     """Record what was done about an alert; this is the only way an alert closes."""
@@ -379,18 +403,37 @@ def act_on_alert(alert_id: int, body: ActionBody, actor: ActorDep, db: DbDep) ->
 
 
 @router.get("/dashboard", tags=["dashboard"])
-def dashboard(actor: ActorDep, db: DbDep) -> dict[str, object]:
-    board = dashboard_service.dashboard(db, actor)
+def dashboard(
+    actor: ActorDep,
+    db: DbDep,
+    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=dashboard_service.MAX_PER_PAGE, description="patients per page")
+    ] = dashboard_service.PER_PAGE,
+    mine: Annotated[
+        bool, Query(description="only patients I treated, screened or assessed")
+    ] = False,
+    overdue_days: Annotated[
+        int | None, Query(ge=0, description="only follow-ups overdue by at least N days")
+    ] = None,
+    alert_level: Annotated[
+        str | None, Query(description="only patients with an open alert: any, urgent, ...")
+    ] = None,
+) -> dict[str, object]:
+    """The dashboard: one worklist page in urgency order (open alerts by level and age, then
+    overdue follow-ups by days overdue, then by name), the open alerts and recent results."""
+    filters = dashboard_service.WorklistFilters(
+        page=page,
+        per_page=per_page,
+        mine=mine,
+        overdue_days=overdue_days,
+        alert_level=alert_level,
+    )
+    board = dashboard_service.dashboard(db, actor, filters)
     return {
         "alerts": [a.to_dict() for a in board.alerts],
-        "due": [
-            {
-                "patient_id": d.patient_id,
-                "reason": d.reason,
-                "since": d.since.isoformat() if d.since else None,
-            }
-            for d in board.due
-        ],
+        "open_alerts": board.open_alert_count,
+        "worklist": board.worklist.to_dict(),
         "recent": [
             {
                 "assessment_id": r.assessment_id,

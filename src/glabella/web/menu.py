@@ -27,6 +27,7 @@ MENU: tuple[MenuLink, ...] = (
     # (a receptionist is sent on to the patient list): gated by the dashboard's data route.
     MenuLink("Dashboard", "/", ("GET", "/api/v1/dashboard")),
     MenuLink("Patients", "/patients", ("GET", "/patients")),
+    MenuLink("Alerts", "/alerts", ("GET", "/alerts")),
     MenuLink("Evidence", "/evidence", ("GET", "/evidence")),
     MenuLink("Trial planning", "/evidence/planning", ("GET", "/evidence/planning")),
     MenuLink("Outcomes", "/analytics", ("GET", "/analytics")),

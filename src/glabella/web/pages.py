@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,7 +23,7 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services import users as user_service
 from glabella.services.context import Database
-from glabella.services.errors import ServiceError
+from glabella.services.errors import Invalid, ServiceError
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.web import frown_views
 from glabella.web.charts import score_history_svg
@@ -140,9 +143,40 @@ def home(request: Request, db: DbDep) -> Response:
     if user.role not in CLINICAL_ROLES:
         return redirect("/patients")
     actor = user.actor(client_source(request))
-    board = dashboard_service.dashboard(db, actor)
-    visits = followup_service.due_visits(db, actor)
-    return render(request, "dashboard.html", user=user, board=board, visits=visits)
+    return _render_dashboard(request, db, user, actor)
+
+
+def _render_dashboard(
+    request: Request, db: Database, user: Any, actor: Any, status_code: int = 200, **extra: Any
+) -> HTMLResponse:
+    """The dashboard page for the filters in the query string (paging links keep them)."""
+    params = dict(request.query_params)
+    filters = dashboard_service.parse_filters(params)
+    board = dashboard_service.dashboard(db, actor, filters)
+    kept = {
+        k: v
+        for k, v in (
+            ("mine", "1" if filters.mine else ""),
+            ("overdue_days", "" if filters.overdue_days is None else str(filters.overdue_days)),
+            ("alert_level", filters.alert_level or ""),
+            (
+                "per_page",
+                "" if filters.per_page == dashboard_service.PER_PAGE else str(filters.per_page),
+            ),
+        )
+        if v
+    }
+    return render(
+        request,
+        "dashboard.html",
+        status_code=status_code,
+        user=user,
+        board=board,
+        filters=filters,
+        query_base=urlencode(kept),
+        alert_levels=dashboard_service.ALERT_LEVEL_LABELS,
+        **extra,
+    )
 
 
 # --- patients -----------------------------------------------------------------------------
@@ -235,6 +269,36 @@ def patient_edit_submit(request: Request, patient_id: int, form: FormDep, db: Db
     return redirect(f"/patients/{patient_id}")
 
 
+@dataclass(frozen=True)
+class ItemAnswer:
+    number: int
+    text: str
+    value: int
+    label: str
+    flag: str | None
+    """The safety rule's message when this answer raised it (e.g. PHQ-9 item 9 above 0)."""
+
+
+def item_answers(instrument_id: str, answers: Mapping[str, int]) -> list[ItemAnswer]:
+    """Each stored item answer with its wording and option label, in item order; an answer
+    that meets a safety rule of the instrument (``phq9_9 > 0``) carries the rule's message."""
+    try:
+        instrument = instruments.get(instrument_id)
+    except instruments.InstrumentError:
+        return []
+    rules = {r.item_id: r for r in instrument.safety_rules}
+    out = []
+    for item in instrument.items:
+        if item.id not in answers:
+            continue
+        value = answers[item.id]
+        label = next((o.label for o in item.options if o.value == value), str(value))
+        rule = rules.get(item.id)
+        flag = rule.message if rule is not None and value > rule.when_gt else None
+        out.append(ItemAnswer(item.number, item.text, value, label, flag))
+    return out
+
+
 @router.get("/patients/{patient_id}")
 def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     user = page_user(request)
@@ -270,6 +334,7 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
         screenings = screening_service.list_screenings(db, actor, patient_id)
         context["screening"] = screenings[0] if screenings else None
         context["history"] = list(reversed(history))
+        context["item_answers"] = {a.id: item_answers(a.instrument_id, a.answers) for a in history}
         context["charts"] = charts
         context["alerts"] = alert_service.list_alerts(db, actor, status=None, patient_id=patient_id)
         context["frown"] = frown_views.clinician_section(
@@ -367,19 +432,36 @@ def alert_action(
     try:
         alert_service.record_action(db, actor, alert_id, action_text)
     except ServiceError as exc:
-        board = dashboard_service.dashboard(db, actor)
-        return render(
-            request,
-            "dashboard.html",
-            visits=followup_service.due_visits(db, actor),
-            status_code=exc.status_code,
-            user=user,
-            board=board,
-            error=exc.message,
-            error_alert=alert_id,
+        return _render_dashboard(
+            request, db, user, actor, exc.status_code, error=exc.message, error_alert=alert_id
         )
     safe_next = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
     return redirect(safe_next)
+
+
+@router.get("/alerts")
+def alert_history_page(request: Request, db: DbDep) -> HTMLResponse:
+    """Every safety alert, open and closed: who raised it, what, when, who closed it."""
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    params = dict(request.query_params)
+    status = params.get("status", "").strip() or None
+    if status == "all":
+        status = None
+    level = params.get("level", "").strip() or None
+    page_raw = params.get("page", "").strip() or "1"
+    if not page_raw.isdigit():
+        raise Invalid("the page number must be a whole number", field="page")
+    history = alert_service.alert_history(db, actor, status=status, level=level, page=int(page_raw))
+    kept = urlencode({k: v for k, v in (("status", status or ""), ("level", level or "")) if v})
+    return render(
+        request,
+        "alerts.html",
+        user=user,
+        history=history,
+        query_base=kept,
+        alert_levels=dashboard_service.ALERT_LEVEL_LABELS,
+    )
 
 
 # --- the patient's self-report link -------------------------------------------------------
