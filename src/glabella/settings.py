@@ -28,7 +28,16 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 60 * 60
     session_idle_seconds: int = 30 * 60
     https: bool = False
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""
+    """The address patients and staff reach the app at, e.g. ``https://clinic.example.org``.
+    Blank (the default): every link is built from the address of the request that made it
+    (scheme and host, ``X-Forwarded-Proto``/``-Host`` believed from a trusted proxy only).
+    When set and different from the address actually served, a warning is logged at start-up
+    and shown to admins on the dashboard (``web.base_url``)."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    """The address uvicorn listens on (``make run HOST=... PORT=...`` passes both): the CLI's
+    printed sign-in address when ``base_url`` is blank, and the start-up mismatch check."""
     trusted_proxies: str = ""
     """Comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` is believed
     (default none: the peer's own address is the client's). ``make run`` passes it to uvicorn's
@@ -45,6 +54,12 @@ class Settings(BaseSettings):
     created 0600 on first use). Every app process on one database must use the same key."""
     audit_checkpoint_file: Path | None = None
     """The append-only file of signed checkpoints (default ``data_dir/audit_checkpoints``)."""
+
+    def public_base_url(self) -> str:
+        """``base_url``, or the listening address when it is blank (for the CLI's messages)."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite under ``data_dir``."""

@@ -20,6 +20,7 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound, Unauthorized
 from glabella.services.group_commit import GroupCommitWriter
 from glabella.web.access import MATRIX
+from glabella.web.base_url import link_url
 from glabella.web.deps import (
     client_source,
     confirmed_actor,
@@ -278,7 +279,7 @@ def create_link(
         valid_hours=body.valid_hours or settings.self_report_link_hours,
     )
     out = issued.link.to_dict(db.now())
-    out["url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    out["url"] = link_url(request, settings, issued.token)
     out["token"] = issued.token
     return out
 

@@ -43,6 +43,7 @@ from glabella.web import (
     security_routes,
 )
 from glabella.web.access import EnforceAccess
+from glabella.web.base_url import startup_mismatch
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.limits import BoundedRequests
 from glabella.web.openapi import document_errors
@@ -162,6 +163,9 @@ def _audit_checkpoints(
                     log.exception("audit checkpoint failed")
                 await asyncio.sleep(CHECKPOINT_MINUTES * 60)
 
+        app.state.base_url_warning = startup_mismatch(settings)
+        if app.state.base_url_warning:
+            log.warning("%s", app.state.base_url_warning)
         task = asyncio.create_task(loop())
         try:
             yield

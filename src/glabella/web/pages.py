@@ -23,6 +23,7 @@ from glabella.services.context import Database
 from glabella.services.errors import ServiceError
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.web import frown_views
+from glabella.web.base_url import link_url
 from glabella.web.charts import score_history_svg
 from glabella.web.deps import (
     check_csrf,
@@ -142,7 +143,10 @@ def home(request: Request, db: DbDep) -> Response:
     actor = user.actor(client_source(request))
     board = dashboard_service.dashboard(db, actor)
     visits = followup_service.due_visits(db, actor)
-    return render(request, "dashboard.html", user=user, board=board, visits=visits)
+    warning = getattr(request.app.state, "base_url_warning", None) if user.role == "admin" else None
+    return render(
+        request, "dashboard.html", user=user, board=board, visits=visits, base_url_warning=warning
+    )
 
 
 # --- patients -----------------------------------------------------------------------------
@@ -299,7 +303,7 @@ def patient_link_submit(request: Request, patient_id: int, form: FormDep, db: Db
         chosen,
         valid_hours=settings.self_report_link_hours,
     )
-    request.session["new_link_url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    request.session["new_link_url"] = link_url(request, settings, issued.token)
     return redirect(f"/patients/{patient_id}#links")
 
 
