@@ -40,6 +40,7 @@ from glabella.web.deps import (
     sign_out,
 )
 from glabella.web.forms import answers_from_form, field_name
+from glabella.web.qr import qr_svg
 from glabella.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -245,12 +246,16 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     actor = user.actor(client_source(request))
     patient = patient_service.get_patient(db, actor, patient_id)
     links = link_service.list_links(db, actor, patient_id)
+    new_link = request.session.pop("new_link_url", None)
     context: dict[str, Any] = {
         "user": user,
         "patient": patient,
         "links": links,
         "now": db.now(),
-        "new_link_url": request.session.pop("new_link_url", None),
+        "new_link_url": new_link,
+        "new_link_qr": qr_svg(new_link, "QR code of the questionnaire link, for a tablet")
+        if new_link
+        else None,
         "patient_instruments": [
             i for i in instruments.all_instruments() if i.respondent == "patient"
         ],
