@@ -42,6 +42,22 @@ class Settings(BaseSettings):
     """Comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` is believed
     (default none: the peer's own address is the client's). ``make run`` passes it to uvicorn's
     ``--forwarded-allow-ips``; the app applies the same rule itself (``web.proxies``)."""
+    smtp_host: str = ""
+    """The mail server self-report links are e-mailed through; blank (default): e-mail is
+    not set up, and the link page offers copying and the QR code only."""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password_file: Path | None = None
+    """A file holding the SMTP password (never the password itself in the environment)."""
+    smtp_from: str = ""
+    """The sender address (default ``glabella@<smtp_host>``)."""
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before signing in (off only for a local relay)."""
+    followup_send_minutes: int = 0
+    """How often the server sends due follow-up questionnaires by itself (minutes); 0, the
+    default, leaves it to ``glabella followup send-due`` (cron, systemd timer)."""
+    followup_reminder_days: int = 3
+    """Days after the first e-mail of a visit's questionnaire before one reminder is sent."""
     research_key: str = ""
     """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
     photo_key: str = ""

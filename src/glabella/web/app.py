@@ -23,7 +23,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
-from glabella.services import audit
+from glabella.services import audit, delivery
 from glabella.services.context import Actor, Database
 from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
@@ -166,13 +166,29 @@ def _audit_checkpoints(
         app.state.base_url_warning = startup_mismatch(settings)
         if app.state.base_url_warning:
             log.warning("%s", app.state.base_url_warning)
-        task = asyncio.create_task(loop())
+
+        async def followup() -> None:
+            while True:
+                await asyncio.sleep(settings.followup_send_minutes * 60)
+                try:
+                    report = await asyncio.to_thread(delivery.run_schedule, db, settings)
+                    if report.failed:
+                        log.error("follow-up e-mails: %s failed", report.failed)
+                except ServiceError as exc:
+                    log.error("follow-up e-mails not sent: %s", exc.message)
+                except Exception:  # the schedule must never take the server down
+                    log.exception("follow-up e-mails failed")
+
+        tasks = [asyncio.create_task(loop())]
+        if settings.followup_send_minutes > 0:
+            tasks.append(asyncio.create_task(followup()))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return lifespan
 

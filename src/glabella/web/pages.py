@@ -13,6 +13,7 @@ from glabella.services import adverse_events as ae_service
 from glabella.services import alerts as alert_service
 from glabella.services import assessments as assessment_service
 from glabella.services import dashboard as dashboard_service
+from glabella.services import delivery as delivery_service
 from glabella.services import followup as followup_service
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
@@ -21,6 +22,7 @@ from glabella.services import treatments as treatment_service
 from glabella.services import users as user_service
 from glabella.services.context import Database
 from glabella.services.errors import ServiceError
+from glabella.services.mail import SmtpConfig
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.web import frown_views
 from glabella.web.base_url import link_url
@@ -253,6 +255,9 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
         "links": links,
         "now": db.now(),
         "new_link_url": new_link,
+        "new_link_delivery": request.session.pop("new_link_delivery", None),
+        "deliveries": delivery_service.list_deliveries(db, actor, patient_id),
+        "email_ready": SmtpConfig.from_settings(get_settings_from(request)) is not None,
         "new_link_qr": qr_svg(new_link, "QR code of the questionnaire link, for a tablet")
         if new_link
         else None,
@@ -301,14 +306,23 @@ def patient_link_submit(request: Request, patient_id: int, form: FormDep, db: Db
     check_csrf(request, str(form.get("csrf_token", "")))
     settings = get_settings_from(request)
     chosen = [str(v) for v in form.getlist("instruments")]
+    actor = user.actor(client_source(request))
+    smtp = SmtpConfig.from_settings(settings)
+    by_email = form.get("deliver") == "email"
+    if by_email:  # refused before a link is made whose URL would be lost
+        delivery_service.check_can_email(db, actor, patient_id, smtp)
     issued = link_service.create_link(
-        db,
-        user.actor(client_source(request)),
-        patient_id,
-        chosen,
-        valid_hours=settings.self_report_link_hours,
+        db, actor, patient_id, chosen, valid_hours=settings.self_report_link_hours
     )
-    request.session["new_link_url"] = link_url(request, settings, issued.token)
+    url = link_url(request, settings, issued.token)
+    request.session["new_link_url"] = url
+    if by_email:
+        sent = delivery_service.email_link(db, actor, issued.link.id, url, smtp)
+        request.session["new_link_delivery"] = (
+            f"E-mailed to {sent.address}."
+            if sent.status == "sent"
+            else f"The e-mail was not sent ({sent.error}): copy the link or show the QR code."
+        )
     return redirect(f"/patients/{patient_id}#links")
 
 
