@@ -16,12 +16,16 @@ import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
 from sqlalchemy import select
+from typer.testing import CliRunner, Result
 
+from glabella.cli import app as cli_app
 from glabella.services import consent as consent_svc
 from glabella.services import delivery
 from glabella.services import links as link_svc
@@ -31,11 +35,14 @@ from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Gone, Invalid
 from glabella.services.mail import SmtpConfig
-from glabella.settings import Settings
+from glabella.services.users import UserView
+from glabella.settings import Settings, get_settings
 from glabella.store.delivery import LinkDelivery
+from glabella.web.app import create_app
 
 TREATED = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 BASE = "https://clinic.example.org"
+PASSWORD = "correct horse battery staple"
 SAFE_ANSWERS = {
     "prior_bont_reaction": "no",
     "infection_or_inflammation_at_sites": "no",
@@ -289,3 +296,103 @@ def test_schedule_needs_a_base_url_and_smtp(db: Database) -> None:
     with pytest.raises(Invalid, match="not set up"):
         delivery.run_schedule(db, Settings(base_url=BASE, smtp_host=""))
     assert delivery.mask_address("jane@example.org") == "j…@example.org"
+
+
+# --- web page, JSON API and CLI -----------------------------------------------------------
+
+
+def _signed_in(client: TestClient, username: str) -> str:
+    login = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert login is not None
+    client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": login[1]})
+    page = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/account").text)
+    assert page is not None
+    return page[1]
+
+
+def test_web_sends_the_link_by_e_mail_and_the_e_mailed_link_opens(
+    db: Database,
+    actor: Actor,
+    clinician: UserView,
+    clock: dict[str, dt.datetime],
+    smtp: tuple[Inbox, SmtpConfig],
+    tmp_path: Path,
+) -> None:
+    inbox, config = smtp
+    pid = _treated_patient(db, actor, "W-1", "jane.doe@example.org")
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="web-mail-test-key",
+        base_url=BASE,
+        smtp_host=config.host,
+        smtp_port=config.port,
+        smtp_starttls=False,
+        smtp_from="clinic@example.org",
+    )
+    with TestClient(create_app(settings, db), raise_server_exceptions=False) as client:
+        csrf = _signed_in(client, clinician.username)
+        page = client.get(f"/patients/{pid}").text
+        assert 'name="deliver" value="email"' in page and "not set up" not in page
+        done = client.post(
+            f"/patients/{pid}/links",
+            data={"instruments": "phq9", "deliver": "email", "csrf_token": csrf},
+        ).text
+        assert "E-mailed to j…@example.org." in done
+        assert len(inbox.messages) == 1
+        _, token = _text_and_link(inbox.messages[0][1])
+        assert f"{BASE}/r/{token}" in done  # the same link as on screen (and its QR code)
+        # the patient follows the e-mailed link (path of the URL, on this app)
+        opened = client.get(f"/r/{token}")
+        assert opened.status_code == 200 and "little interest or pleasure" in opened.text.lower()
+        log = re.search(
+            r'<table id="deliveries">(.*?)</table>', client.get(f"/patients/{pid}").text, re.S
+        )
+        assert log is not None and "sent by staff" in log[1] and "j…@example.org" in log[1]
+        api = client.get(f"/api/v1/patients/{pid}/deliveries").json()
+        assert api[0]["status"] == "sent" and api[0]["address"] == "j…@example.org"
+
+
+def test_without_smtp_the_page_says_so_and_nothing_half_made(
+    db: Database, actor: Actor, clinician: UserView, clock: dict[str, dt.datetime], tmp_path: Path
+) -> None:
+    pid = _treated_patient(db, actor, "W-2", "jane.doe@example.org")
+    settings = Settings(data_dir=tmp_path, secret_key="web-mail-test-key", base_url=BASE)
+    with TestClient(create_app(settings, db), raise_server_exceptions=False) as client:
+        _signed_in(client, clinician.username)
+        page = client.get(f"/patients/{pid}").text
+        assert 'id="email-not-set-up"' in page and 'value="email"' not in page
+        refused = client.post(
+            f"/api/v1/patients/{pid}/links", json={"instruments": ["phq9"], "deliver": "email"}
+        )
+        assert refused.status_code == 422 and "not set up" in refused.json()["error"]["message"]
+        assert client.get(f"/api/v1/patients/{pid}/links").json() == []
+
+
+def test_cli_send_due(
+    db: Database, actor: Actor, smtp: tuple[Inbox, SmtpConfig], tmp_path: Path
+) -> None:
+    inbox, config = smtp
+    now = dt.datetime.now(dt.UTC)
+    db.clock = lambda: now - dt.timedelta(days=14)  # treated 14 days ago: week 2 is due today
+    _treated_patient(db, actor, "C-1", "cli@example.org")
+    env = {
+        "GLABELLA_DATABASE_URL": db.engine.url.render_as_string(hide_password=False),
+        "GLABELLA_DATA_DIR": str(tmp_path),
+        "GLABELLA_BASE_URL": BASE,
+        "GLABELLA_SMTP_HOST": config.host,
+        "GLABELLA_SMTP_PORT": str(config.port),
+        "GLABELLA_SMTP_STARTTLS": "false",
+    }
+
+    def run(**changes: str) -> Result:
+        get_settings.cache_clear()  # each run reads its own environment
+        try:
+            return CliRunner().invoke(cli_app, ["followup", "send-due"], env={**env, **changes})
+        finally:
+            get_settings.cache_clear()
+
+    first, again, no_base = run(), run(), run(GLABELLA_BASE_URL="")
+    assert first.exit_code == 0 and "sent 1, reminders 0" in first.output, first.output
+    assert again.exit_code == 0 and "sent 0, reminders 0" in again.output
+    assert no_base.exit_code == 2 and "GLABELLA_BASE_URL" in no_base.output
+    assert [to for to, _ in inbox.messages] == [["cli@example.org"]]
