@@ -396,3 +396,17 @@ def test_cli_send_due(
     assert again.exit_code == 0 and "sent 0, reminders 0" in again.output
     assert no_base.exit_code == 2 and "GLABELLA_BASE_URL" in no_base.output
     assert [to for to, _ in inbox.messages] == [["cli@example.org"]]
+
+
+def test_smtp_password_comes_from_its_file_and_a_missing_file_is_named(tmp_path: Path) -> None:
+    secret = tmp_path / "smtp_password"
+    secret.write_text("s3cret-pass\n", encoding="utf-8")
+    conf = SmtpConfig.from_settings(
+        Settings(smtp_host="mail.example.org", smtp_user="clinic", smtp_password_file=secret)
+    )
+    assert conf is not None and conf.password == "s3cret-pass"
+    assert conf.sender == "glabella@mail.example.org" and conf.port == 587 and conf.starttls
+    assert SmtpConfig.from_settings(Settings(smtp_host="")) is None
+    missing = Settings(smtp_host="mail.example.org", smtp_password_file=tmp_path / "nope")
+    with pytest.raises(Invalid, match=r"GLABELLA_SMTP_PASSWORD_FILE \S*nope cannot be read"):
+        SmtpConfig.from_settings(missing)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 
+from glabella.services.errors import Invalid
 from glabella.settings import Settings
 
 
@@ -32,7 +33,14 @@ class SmtpConfig:
             return None
         password = ""
         if settings.smtp_password_file is not None:
-            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+            try:
+                password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise Invalid(
+                    f"GLABELLA_SMTP_PASSWORD_FILE {settings.smtp_password_file} cannot be read "
+                    f"({exc.strerror}); nothing was sent",
+                    field="smtp_password_file",
+                ) from None
         return cls(
             host=settings.smtp_host,
             port=settings.smtp_port,

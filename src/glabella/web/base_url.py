@@ -33,9 +33,13 @@ def startup_mismatch(settings: Settings) -> str | None:
     """Why the configured base URL cannot be the listening address, or ``None``.
 
     Only the port can be compared at start-up (a host name may resolve to the listening
-    address); behind a trusted proxy the ports differ by design and nothing is reported.
+    address); behind a trusted proxy the ports differ by design and nothing is reported, nor
+    when ``GLABELLA_PORT`` was not given (``make run`` gives it; a bare ``uvicorn --port``
+    does not tell the app, and the request check below still applies).
     """
     if not settings.base_url or settings.trusted_proxies.strip():
+        return None
+    if "port" not in settings.model_fields_set:  # not told where it listens (GLABELLA_PORT)
         return None
     port = _origin(settings.base_url)[2]
     if port != settings.port:

@@ -257,7 +257,7 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
         "new_link_url": new_link,
         "new_link_delivery": request.session.pop("new_link_delivery", None),
         "deliveries": delivery_service.list_deliveries(db, actor, patient_id),
-        "email_ready": SmtpConfig.from_settings(get_settings_from(request)) is not None,
+        "email_ready": bool(get_settings_from(request).smtp_host),
         "new_link_qr": qr_svg(new_link, "QR code of the questionnaire link, for a tablet")
         if new_link
         else None,
