@@ -69,7 +69,7 @@ def test_new_link_shows_a_qr_code_of_the_link(app_client: TestClient, clinician:
     assert shown is not None
     url = html.unescape(shown[1])
     assert url.startswith("http://testserver/r/")
-    figure = re.search(r'<figure class="qr" id="new-link-qr">(.*?)</figure>', page, re.S)
+    figure = re.search(r'<figure class="qr qr-link" id="new-link-qr">(.*?)</figure>', page, re.S)
     assert figure is not None and 'aria-label="QR code of the questionnaire link' in figure[1]
     path = re.search(r' d="([^"]+)"', figure[1])
     assert path is not None
