@@ -222,6 +222,7 @@ def list_deliveries(db: Database, actor: Actor, patient_id: int) -> list[Deliver
     require_role(actor, PATIENT_ADMIN_ROLES, "view self-report links")
     with db.transaction() as session:
         load_patient(session, actor, patient_id)
+        audit.record(session, actor, "link.delivery_list", "patient", patient_id)
         rows = session.execute(
             select(LinkDelivery, SelfReportLink)
             .outerjoin(SelfReportLink, SelfReportLink.id == LinkDelivery.link_id)
