@@ -8,11 +8,13 @@ Clock (Europe/London, GMT in November): treated Monday 2026-11-02 10:00. Week 2 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
 import re
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -38,6 +40,7 @@ from glabella.services.mail import SmtpConfig
 from glabella.services.users import UserView
 from glabella.settings import Settings, get_settings
 from glabella.store.delivery import LinkDelivery
+from glabella.web import app as app_module
 from glabella.web.app import create_app
 
 TREATED = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
@@ -410,3 +413,44 @@ def test_smtp_password_comes_from_its_file_and_a_missing_file_is_named(tmp_path:
     missing = Settings(smtp_host="mail.example.org", smtp_password_file=tmp_path / "nope")
     with pytest.raises(Invalid, match=r"GLABELLA_SMTP_PASSWORD_FILE \S*nope cannot be read"):
         SmtpConfig.from_settings(missing)
+
+
+@pytest.mark.parametrize("minutes", [0, 5])
+def test_the_server_sends_due_questionnaires_itself_only_when_told(
+    db: Database,
+    actor: Actor,
+    clock: dict[str, dt.datetime],
+    smtp: tuple[Inbox, SmtpConfig],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    minutes: int,
+) -> None:
+    inbox, config = smtp
+    _treated_patient(db, actor, "B-1", "bg@example.org")
+    _at(clock, 13)  # week 2 due
+    rounds: list[float] = []
+
+    async def quick(seconds: float) -> None:
+        rounds.append(seconds)
+        await asyncio.sleep(0.02)
+
+    monkeypatch.setattr(app_module, "_followup_sleep", quick)
+    settings = Settings(
+        data_dir=tmp_path,
+        secret_key="bg-test-key",
+        base_url=BASE,
+        smtp_host=config.host,
+        smtp_port=config.port,
+        smtp_starttls=False,
+        followup_send_minutes=minutes,
+    )
+    with TestClient(create_app(settings, db)):
+        deadline = time.monotonic() + 10
+        while len(rounds) < 5 and time.monotonic() < deadline and minutes:
+            time.sleep(0.05)
+        time.sleep(0.2)
+    if minutes == 0:  # the default: off, no task, nothing sent
+        assert rounds == [] and inbox.messages == []
+    else:  # several rounds at the configured interval, one e-mail
+        assert len(rounds) >= 5 and set(rounds) == {300}
+        assert [to for to, _ in inbox.messages] == [["bg@example.org"]]

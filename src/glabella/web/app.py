@@ -53,6 +53,9 @@ from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
 
+_followup_sleep = asyncio.sleep
+"""The pause between two rounds of the server's follow-up e-mails (a test shortens it)."""
+
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -169,7 +172,7 @@ def _audit_checkpoints(
 
         async def followup() -> None:
             while True:
-                await asyncio.sleep(settings.followup_send_minutes * 60)
+                await _followup_sleep(settings.followup_send_minutes * 60)
                 try:
                     report = await asyncio.to_thread(delivery.run_schedule, db, settings)
                     if report.failed:
