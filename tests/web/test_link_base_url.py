@@ -166,3 +166,26 @@ def test_startup_check() -> None:
     assert Settings(port=8103).public_base_url() == "http://127.0.0.1:8103"
     # GLABELLA_PORT not given: the listening port is unknown, nothing to compare
     assert startup_mismatch(Settings(base_url="http://127.0.0.1:9000")) is None
+
+
+def test_make_run_port_reaches_the_printed_sign_in_address(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from glabella.cli import app as cli_app
+    from glabella.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    migrate.upgrade(url)
+    env = {
+        "GLABELLA_DATABASE_URL": url,
+        "GLABELLA_DATA_DIR": str(tmp_path),
+        "GLABELLA_PORT": "8103",  # what `make run PORT=8103` passes
+        "GLABELLA_BASE_URL": "",
+    }
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, ["users", "ensure-admin"], env=env)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "http://127.0.0.1:8103/login" in result.output and ":8000" not in result.output
