@@ -276,6 +276,31 @@ def test_no_address_and_a_refusing_server_are_retried_never_lost(
     assert [to for to, _ in inbox.messages] == [["late@example.org"]]
     with db.read() as session:  # one row per visit and kind, updated in place
         assert len(session.scalars(select(LinkDelivery)).all()) == 1
+    assert delivery.undelivered(db, actor) == []
+
+
+def test_dashboard_lists_follow_up_e_mails_that_did_not_go_out(
+    db: Database,
+    actor: Actor,
+    clinician: UserView,
+    clock: dict[str, dt.datetime],
+    smtp: tuple[Inbox, SmtpConfig],
+    tmp_path: Path,
+) -> None:
+    _, config = smtp
+    pid = _treated_patient(db, actor, "D-1", None)
+    _at(clock, 13)
+    assert delivery.send_due(db, config, _url, reminder_days=3).no_address == 1
+    [missing] = delivery.undelivered(db, actor)
+    assert (missing.patient_id, missing.visit_key, missing.status) == (pid, "week2", "not_sent")
+    settings = Settings(data_dir=tmp_path, secret_key="dash-test-key", base_url=BASE)
+    with TestClient(create_app(settings, db), raise_server_exceptions=False) as client:
+        _signed_in(client, clinician.username)
+        board = re.search(
+            r'<section[^>]*id="undelivered">(.*?)</section>', client.get("/").text, re.S
+        )
+    assert board is not None
+    assert "Doe, Jane" in board[1] and "Week 2" in board[1] and "no e-mail address" in board[1]
 
 
 def test_staff_e_mail_of_a_new_link(

@@ -232,6 +232,42 @@ def list_deliveries(db: Database, actor: Actor, patient_id: int) -> list[Deliver
         return [_view(d, link) for d, link in rows]
 
 
+@dataclass(frozen=True)
+class Undelivered:
+    patient_id: int
+    patient_name: str
+    visit_key: str | None
+    status: str
+    error: str | None
+    since: dt.datetime
+
+
+def undelivered(db: Database, actor: Actor) -> list[Undelivered]:
+    """The clinic's follow-up e-mails that did not go out (failed, no address), oldest first:
+    each is a questionnaire - and its suicide item - not yet asked (hazard H-093)."""
+    require_role(actor, PATIENT_ADMIN_ROLES, "view self-report links")
+    with db.transaction() as session:
+        rows = session.execute(
+            select(LinkDelivery, Patient)
+            .join(Patient, Patient.id == LinkDelivery.patient_id)
+            .where(Patient.clinic_id == actor.clinic_id)
+            .where(LinkDelivery.status.in_(RETRYABLE))
+            .order_by(LinkDelivery.created_at, LinkDelivery.id)
+        ).all()
+        audit.record(session, actor, "link.undelivered", "patient", None, results=len(rows))
+        return [
+            Undelivered(
+                p.id,
+                f"{p.family_name}, {p.given_name}",
+                d.visit_key,
+                d.status,
+                d.error,
+                d.created_at,
+            )
+            for d, p in rows
+        ]
+
+
 # --- the follow-up schedule ---------------------------------------------------------------
 
 

@@ -148,7 +148,13 @@ def home(request: Request, db: DbDep) -> Response:
     visits = followup_service.due_visits(db, actor)
     warning = getattr(request.app.state, "base_url_warning", None) if user.role == "admin" else None
     return render(
-        request, "dashboard.html", user=user, board=board, visits=visits, base_url_warning=warning
+        request,
+        "dashboard.html",
+        user=user,
+        board=board,
+        visits=visits,
+        base_url_warning=warning,
+        undelivered=delivery_service.undelivered(db, actor),
     )
 
 
