@@ -19,8 +19,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	mkdir -p var
 	$(BIN)/glabella db upgrade
-	$(BIN)/glabella users ensure-admin
-	$(BIN)/uvicorn glabella.web.app:create_app --factory --host $(HOST) --port $(PORT) \
+	GLABELLA_HOST=$(HOST) GLABELLA_PORT=$(PORT) $(BIN)/glabella users ensure-admin
+	GLABELLA_HOST=$(HOST) GLABELLA_PORT=$(PORT) $(BIN)/uvicorn glabella.web.app:create_app --factory --host $(HOST) --port $(PORT) \
 		--forwarded-allow-ips "$${GLABELLA_TRUSTED_PROXIES:-}"
 
 ## system-deps: what the tests need from Debian (Chromium for the browser tests, fonts).

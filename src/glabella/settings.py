@@ -28,11 +28,36 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 60 * 60
     session_idle_seconds: int = 30 * 60
     https: bool = False
-    base_url: str = "http://127.0.0.1:8000"
+    base_url: str = ""
+    """The address patients and staff reach the app at, e.g. ``https://clinic.example.org``.
+    Blank (the default): every link is built from the address of the request that made it
+    (scheme and host, ``X-Forwarded-Proto``/``-Host`` believed from a trusted proxy only).
+    When set and different from the address actually served, a warning is logged at start-up
+    and shown to admins on the dashboard (``web.base_url``)."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    """The address uvicorn listens on (``make run HOST=... PORT=...`` passes both): the CLI's
+    printed sign-in address when ``base_url`` is blank, and the start-up mismatch check."""
     trusted_proxies: str = ""
     """Comma-separated addresses of reverse proxies whose ``X-Forwarded-For`` is believed
     (default none: the peer's own address is the client's). ``make run`` passes it to uvicorn's
     ``--forwarded-allow-ips``; the app applies the same rule itself (``web.proxies``)."""
+    smtp_host: str = ""
+    """The mail server self-report links are e-mailed through; blank (default): e-mail is
+    not set up, and the link page offers copying and the QR code only."""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password_file: Path | None = None
+    """A file holding the SMTP password (never the password itself in the environment)."""
+    smtp_from: str = ""
+    """The sender address (default ``glabella@<smtp_host>``)."""
+    smtp_starttls: bool = True
+    """Upgrade the connection with STARTTLS before signing in (off only for a local relay)."""
+    followup_send_minutes: int = 0
+    """How often the server sends due follow-up questionnaires by itself (minutes); 0, the
+    default, leaves it to ``glabella followup send-due`` (cron, systemd timer)."""
+    followup_reminder_days: int = 3
+    """Days after the first e-mail of a visit's questionnaire before one reminder is sent."""
     research_key: str = ""
     """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
     photo_key: str = ""
@@ -45,6 +70,12 @@ class Settings(BaseSettings):
     created 0600 on first use). Every app process on one database must use the same key."""
     audit_checkpoint_file: Path | None = None
     """The append-only file of signed checkpoints (default ``data_dir/audit_checkpoints``)."""
+
+    def public_base_url(self) -> str:
+        """``base_url``, or the listening address when it is blank (for the CLI's messages)."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"
 
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL: the configured one, or SQLite under ``data_dir``."""

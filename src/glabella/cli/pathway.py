@@ -306,3 +306,25 @@ def followup_alerts(
         )
     )
     typer.echo(json.dumps(history.to_dict(), indent=2))
+
+
+@followup_app.command("send-due")
+def followup_send_due() -> None:
+    """Create and e-mail the week-2/6/12 questionnaires due now, and one reminder each.
+
+    Idempotent (run it from cron or a timer as often as you like); needs GLABELLA_BASE_URL
+    and GLABELLA_SMTP_HOST.
+    """
+    from glabella.services import delivery as delivery_service
+    from glabella.settings import get_settings
+
+    db = database()
+    report = run_service(lambda: delivery_service.run_schedule(db, get_settings()))
+    typer.echo(
+        f"sent {report.sent}, reminders {report.reminders}, failed {report.failed}, "
+        f"no e-mail address {report.no_address}"
+    )
+    for message in report.messages:
+        typer.echo(f"  {message}", err=True)
+    if report.failed:
+        raise typer.Exit(code=1)

@@ -38,7 +38,7 @@ def create_admin(
             timezone=settings.timezone,
         )
     )
-    _announce(user.username, password, settings.base_url)
+    _announce(user.username, password, settings.public_base_url())
 
 
 @app.command("ensure-admin")
@@ -49,10 +49,10 @@ def ensure_admin() -> None:
         database(), clinic_name=settings.clinic_name, timezone=settings.timezone
     )
     if created is None:
-        typer.echo(f"Sign in at {settings.base_url}/login with your account.")
+        typer.echo(f"Sign in at {settings.public_base_url()}/login with your account.")
         return
     user, password = created
-    _announce(user.username, password, settings.base_url)
+    _announce(user.username, password, settings.public_base_url())
 
 
 @app.command("add")
@@ -81,7 +81,7 @@ def add(
     )
     if clinic and " ".join(clinic.split()) not in known:
         typer.echo(f"created clinic {' '.join(clinic.split())!r}")
-    _announce(user.username, password, settings.base_url)
+    _announce(user.username, password, settings.public_base_url())
 
 
 @app.command("unlock")
@@ -146,7 +146,7 @@ def reset_password(username: str = typer.Argument(..., help="Login name.")) -> N
     member, password = run_service(
         lambda: staff_service.reset_password(db, cli_actor(db), staff_service.find_id(db, username))
     )
-    _announce(member.username, password, get_settings().base_url)
+    _announce(member.username, password, get_settings().public_base_url())
 
 
 @app.command("set")

@@ -99,24 +99,35 @@ def create_link(
         raise Invalid("an instrument is listed twice", field="instruments")
     if not 1 <= valid_hours <= 24 * 30:
         raise Invalid("a link is valid for 1 hour to 30 days", field="valid_hours")
-    token = secrets.token_urlsafe(32)
     now = db.now()
     with db.transaction() as session:
         load_patient(session, actor, patient_id)
-        link = SelfReportLink(
-            token_hash=_hash(token),
-            patient_id=patient_id,
-            instrument_ids=",".join(ids),
-            created_by_id=actor.user_id,
-            created_at=now,
-            expires_at=now + dt.timedelta(hours=valid_hours),
-        )
-        session.add(link)
-        session.flush()
-        audit.record(
-            session, actor, "link.create", "self_report_link", link.id, patient_id=patient_id
-        )
+        link, token = new_link(session, actor, patient_id, ids, now, valid_hours)
         return IssuedLink(link=LinkView.of(link), token=token)
+
+
+def new_link(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    instrument_ids: Sequence[str],
+    now: dt.datetime,
+    valid_hours: int,
+) -> tuple[SelfReportLink, str]:
+    """Add a link in the caller's transaction (ids already checked): the row and its token."""
+    token = secrets.token_urlsafe(32)
+    link = SelfReportLink(
+        token_hash=_hash(token),
+        patient_id=patient_id,
+        instrument_ids=",".join(instrument_ids),
+        created_by_id=actor.user_id,
+        created_at=now,
+        expires_at=now + dt.timedelta(hours=valid_hours),
+    )
+    session.add(link)
+    session.flush()
+    audit.record(session, actor, "link.create", "self_report_link", link.id, patient_id=patient_id)
+    return link, token
 
 
 def _usable_link(session: Session, token: str, now: dt.datetime) -> SelfReportLink:

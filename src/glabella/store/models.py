@@ -145,7 +145,8 @@ class SelfReportLink(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     instrument_ids: Mapped[str] = mapped_column(String(200))
-    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    """The staff member who made it; ``None`` for the follow-up schedule (migration 0018)."""
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

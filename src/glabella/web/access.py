@@ -103,6 +103,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("PUT", "/api/v1/patients/{patient_id}"): REGISTER,
     ("GET", "/api/v1/patients/{patient_id}/links"): REGISTER,
     ("POST", "/api/v1/patients/{patient_id}/links"): REGISTER,
+    ("GET", "/api/v1/patients/{patient_id}/deliveries"): REGISTER,
     # --- JSON API: clinical data ------------------------------------------------------------
     ("GET", "/api/v1/patients/{patient_id}/assessments"): CLINICAL,
     ("POST", "/api/v1/patients/{patient_id}/assessments"): CLINICAL,

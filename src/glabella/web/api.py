@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from glabella.clinic import instruments, safety
 from glabella.services import alerts as alert_service
 from glabella.services import assessments as assessment_service
 from glabella.services import dashboard as dashboard_service
+from glabella.services import delivery as delivery_service
 from glabella.services import idempotency
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
@@ -21,8 +22,10 @@ from glabella.services import users as user_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound, Unauthorized
 from glabella.services.group_commit import GroupCommitWriter
+from glabella.services.mail import SmtpConfig
 from glabella.web import idempotency as idempotency_web
 from glabella.web.access import MATRIX
+from glabella.web.base_url import link_url
 from glabella.web.deps import (
     client_source,
     confirmed_actor,
@@ -74,6 +77,8 @@ class AnswersBody(Strict):
 class LinkBody(Strict):
     instruments: list[str] = Field(min_length=1)
     valid_hours: int | None = None
+    deliver: Literal["email"] | None = None
+    """``"email"``: also e-mail the link to the patient's address on record."""
 
 
 class SideEffectBody(Strict):
@@ -324,6 +329,9 @@ def create_link(
 ) -> dict[str, object]:
     """Issue a self-report link; the URL is returned once and never stored."""
     settings = get_settings_from(request)
+    smtp = SmtpConfig.from_settings(settings)
+    if body.deliver == "email":  # refused before a link is made whose URL would be lost
+        delivery_service.check_can_email(db, actor, patient_id, smtp)
     issued = link_service.create_link(
         db,
         actor,
@@ -332,9 +340,18 @@ def create_link(
         valid_hours=body.valid_hours or settings.self_report_link_hours,
     )
     out = issued.link.to_dict(db.now())
-    out["url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    out["url"] = link_url(request, settings, issued.token)
     out["token"] = issued.token
+    if body.deliver == "email":
+        sent = delivery_service.email_link(db, actor, issued.link.id, str(out["url"]), smtp)
+        out["delivery"] = sent.to_dict()
     return out
+
+
+@router.get("/patients/{patient_id}/deliveries", tags=["self-report"])
+def list_deliveries(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    """The patient's e-mailed links (address masked), newest first."""
+    return [d.to_dict() for d in delivery_service.list_deliveries(db, actor, patient_id)]
 
 
 @router.get("/self-report/{token}", tags=["self-report"])

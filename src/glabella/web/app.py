@@ -24,7 +24,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import glabella
-from glabella.services import audit, strict_inputs
+from glabella.services import audit, delivery, strict_inputs
 from glabella.services.context import Actor, Database
 from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
@@ -44,6 +44,7 @@ from glabella.web import (
     security_routes,
 )
 from glabella.web.access import EnforceAccess
+from glabella.web.base_url import startup_mismatch
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
 from glabella.web.limits import BoundedRequests
 from glabella.web.methods import MethodNotAllowed
@@ -53,6 +54,9 @@ from glabella.web.routes import planning as planning_routes
 from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
+
+_followup_sleep = asyncio.sleep
+"""The pause between two rounds of the server's follow-up e-mails (a test shortens it)."""
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -178,13 +182,32 @@ def _audit_checkpoints(
                     log.exception("audit checkpoint failed")
                 await asyncio.sleep(CHECKPOINT_MINUTES * 60)
 
-        task = asyncio.create_task(loop())
+        app.state.base_url_warning = startup_mismatch(settings)
+        if app.state.base_url_warning:
+            log.warning("%s", app.state.base_url_warning)
+
+        async def followup() -> None:
+            while True:
+                await _followup_sleep(settings.followup_send_minutes * 60)
+                try:
+                    report = await asyncio.to_thread(delivery.run_schedule, db, settings)
+                    if report.failed:
+                        log.error("follow-up e-mails: %s failed", report.failed)
+                except ServiceError as exc:
+                    log.error("follow-up e-mails not sent: %s", exc.message)
+                except Exception:  # the schedule must never take the server down
+                    log.exception("follow-up e-mails failed")
+
+        tasks = [asyncio.create_task(loop())]
+        if settings.followup_send_minutes > 0:
+            tasks.append(asyncio.create_task(followup()))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     return lifespan
 

@@ -16,6 +16,7 @@ from glabella.services import adverse_events as ae_service
 from glabella.services import alerts as alert_service
 from glabella.services import assessments as assessment_service
 from glabella.services import dashboard as dashboard_service
+from glabella.services import delivery as delivery_service
 from glabella.services import followup as followup_service
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
@@ -24,8 +25,10 @@ from glabella.services import treatments as treatment_service
 from glabella.services import users as user_service
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, ServiceError
+from glabella.services.mail import SmtpConfig
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.web import frown_views
+from glabella.web.base_url import link_url
 from glabella.web.charts import score_history_svg
 from glabella.web.deps import (
     check_csrf,
@@ -42,6 +45,7 @@ from glabella.web.deps import (
     sign_out,
 )
 from glabella.web.forms import answers_from_form, field_name
+from glabella.web.qr import qr_svg
 from glabella.web.templating import TEMPLATES
 
 router = APIRouter(include_in_schema=False)
@@ -175,6 +179,10 @@ def _render_dashboard(
         filters=filters,
         query_base=urlencode(kept),
         alert_levels=dashboard_service.ALERT_LEVEL_LABELS,
+        base_url_warning=(
+            getattr(request.app.state, "base_url_warning", None) if user.role == "admin" else None
+        ),
+        undelivered=delivery_service.undelivered(db, actor),
         **extra,
     )
 
@@ -305,12 +313,19 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     actor = user.actor(client_source(request))
     patient = patient_service.get_patient(db, actor, patient_id)
     links = link_service.list_links(db, actor, patient_id)
+    new_link = request.session.pop("new_link_url", None)
     context: dict[str, Any] = {
         "user": user,
         "patient": patient,
         "links": links,
         "now": db.now(),
-        "new_link_url": request.session.pop("new_link_url", None),
+        "new_link_url": new_link,
+        "new_link_delivery": request.session.pop("new_link_delivery", None),
+        "deliveries": delivery_service.list_deliveries(db, actor, patient_id),
+        "email_ready": bool(get_settings_from(request).smtp_host),
+        "new_link_qr": qr_svg(new_link, "QR code of the questionnaire link, for a tablet")
+        if new_link
+        else None,
         "patient_instruments": [
             i for i in instruments.all_instruments() if i.respondent == "patient"
         ],
@@ -357,14 +372,23 @@ def patient_link_submit(request: Request, patient_id: int, form: FormDep, db: Db
     check_csrf(request, str(form.get("csrf_token", "")))
     settings = get_settings_from(request)
     chosen = [str(v) for v in form.getlist("instruments")]
+    actor = user.actor(client_source(request))
+    smtp = SmtpConfig.from_settings(settings)
+    by_email = form.get("deliver") == "email"
+    if by_email:  # refused before a link is made whose URL would be lost
+        delivery_service.check_can_email(db, actor, patient_id, smtp)
     issued = link_service.create_link(
-        db,
-        user.actor(client_source(request)),
-        patient_id,
-        chosen,
-        valid_hours=settings.self_report_link_hours,
+        db, actor, patient_id, chosen, valid_hours=settings.self_report_link_hours
     )
-    request.session["new_link_url"] = f"{settings.base_url.rstrip('/')}/r/{issued.token}"
+    url = link_url(request, settings, issued.token)
+    request.session["new_link_url"] = url
+    if by_email:
+        sent = delivery_service.email_link(db, actor, issued.link.id, url, smtp)
+        request.session["new_link_delivery"] = (
+            f"E-mailed to {sent.address}."
+            if sent.status == "sent"
+            else f"The e-mail was not sent ({sent.error}): copy the link or show the QR code."
+        )
     return redirect(f"/patients/{patient_id}#links")
 
 

@@ -6,7 +6,10 @@ address into the audit trail. This middleware (pure ASGI) rebuilds ``scope["clie
 the peer's real address: when the peer is in ``GLABELLA_TRUSTED_PROXIES`` (default none), the
 client is the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy
 (the same rule as uvicorn's ``--forwarded-allow-ips``, which ``make run`` sets to the same
-list, so that both agree); otherwise the header is ignored.
+list, so that both agree); otherwise the header is ignored. From a trusted proxy only,
+``X-Forwarded-Proto`` (http/https) and ``X-Forwarded-Host`` also replace the scheme and the
+``Host`` header, so that links built from the request (``web.base_url``) carry the address the
+patient reaches, not the proxy's upstream one.
 """
 
 from __future__ import annotations
@@ -42,11 +45,21 @@ class TrustedProxies:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("client"):
             host, port = scope["client"]
-            forwarded = None
+            forwarded = proto = fwd_host = None
             for name, value in scope.get("headers") or []:
                 if name == b"x-forwarded-for":
                     forwarded = value.decode("latin-1")
+                elif name == b"x-forwarded-proto":
+                    proto = value.decode("latin-1").split(",")[0].strip().lower()
+                elif name == b"x-forwarded-host":
+                    fwd_host = value.split(b",")[0].strip()
             address = client_address(host, forwarded, self.trusted)
             if address != host:
                 scope = {**scope, "client": (address, port)}
+            if host in self.trusted:
+                if proto in ("http", "https") and scope["type"] == "http":
+                    scope = {**scope, "scheme": proto}
+                if fwd_host:
+                    headers = [(n, v) for n, v in scope.get("headers") or [] if n != b"host"]
+                    scope = {**scope, "headers": [(b"host", fwd_host), *headers]}
         await self.app(scope, receive, send)

@@ -6,6 +6,7 @@ from alembic import context
 
 import glabella.store.analytics
 import glabella.store.biomarker
+import glabella.store.delivery
 import glabella.store.pathway  # noqa: F401  (registers the pathway tables)
 from glabella.store import reports  # noqa: F401  (registers the consultation-report tables)
 from glabella.store.database import make_engine
