@@ -150,6 +150,10 @@ def _audit_checkpoints(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A process with another audit key would break the chain for every process: it does
+        # not start (hazard H-065).
+        await asyncio.to_thread(audit.check_key, db)
+
         async def loop() -> None:
             path = settings.resolved_checkpoint_file()
             while True:
