@@ -47,6 +47,7 @@ bench: $(STAMP)
 	bash bench/install_r.sh || echo "R metafor unavailable: the meta benchmark runs without it"
 	$(BIN)/python -m bench.run
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
+	if [ -f bench/multiprocess_bench.py ]; then $(BIN)/python -m bench.multiprocess_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi
 

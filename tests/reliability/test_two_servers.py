@@ -156,6 +156,13 @@ def _throttle(pair: Pair, kind: str, key: str) -> LoginThrottle | None:
         db.engine.dispose()
 
 
+def test_both_servers_are_ready_on_the_one_database(pair: Pair) -> None:
+    """What a reverse proxy's health check asks each backend (README "Deployment")."""
+    for server in pair.servers:
+        r = httpx.get(f"{server.base}/readyz", timeout=10)
+        assert r.status_code == 200 and r.json()["database"] == "ok", r.text
+
+
 # --- (a) username lockout ---------------------------------------------------------------------
 
 

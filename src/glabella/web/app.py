@@ -14,7 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -282,6 +283,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": glabella.__version__}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """For a reverse proxy's or orchestrator's health check: this process answers *and*
+        reaches the database (``/healthz`` only says the process answers). 503 otherwise."""
+        try:
+            with db.read() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("readiness check: the database is unreachable (%s)", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok", "version": glabella.__version__})
 
     app.include_router(api.router)
     app.include_router(pathway_api.router)
