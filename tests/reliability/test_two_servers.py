@@ -59,12 +59,13 @@ class Pair:
     def servers(self) -> tuple[LiveServer, LiveServer]:
         return (self.a, self.b)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """``glabella ARGS`` in its own process, configured like the servers."""
+    def cli(self, *args: str, **env_: str) -> subprocess.CompletedProcess[str]:
+        """``glabella ARGS`` in its own process, configured like the servers (plus ``env_``)."""
         env = {
             **os.environ,
             "GLABELLA_DATABASE_URL": self.url,
             "GLABELLA_AUDIT_CHECKPOINT_FILE": str(self.checkpoints),
+            **env_,
         }
         return subprocess.run(
             [sys.executable, "-c", "from glabella.cli import app; app()", *args],
@@ -484,3 +485,10 @@ def test_a_process_with_another_audit_key_refuses_to_start(pair: Pair, tmp_path:
         stranger.stop()
     assert "GLABELLA_AUDIT_KEY" in str(refused.value)
     assert _verified_records(pair) == rows_before
+    # The same for a `glabella` command on a host with another key: refused before it writes.
+    stray = pair.cli("users", "unlock", "--address", "192.0.2.1", GLABELLA_AUDIT_KEY="other")
+    assert stray.returncode == 2 and "GLABELLA_AUDIT_KEY" in stray.stderr, stray.stderr
+    assert _verified_records(pair) == rows_before
+    # ... while with the right key the same command runs and appends one verifiable row.
+    assert pair.cli("users", "unlock", "--address", "192.0.2.1").returncode == 0
+    assert _verified_records(pair) == rows_before + 1
