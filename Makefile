@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.cli_bench
 	if [ -f bench/clinic_bench.py ]; then $(BIN)/python -m bench.clinic_bench; fi
+	if [ -f bench/multiprocess_bench.py ]; then $(BIN)/python -m bench.multiprocess_bench; fi
 	if [ -f bench/report_bench.py ]; then $(BIN)/python -m bench.report_bench; fi
 	if [ -f bench/biomarker_bench.py ]; then $(BIN)/python -m bench.biomarker_bench; fi
 	if [ -f bench/idempotency_bench.py ]; then $(BIN)/python -m bench.idempotency_bench; fi

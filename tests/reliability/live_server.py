@@ -37,6 +37,8 @@ class LiveServer:
     port: int = field(default_factory=_free_port)
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    env: dict[str, str] = field(default_factory=dict)
+    """Extra environment of the server (e.g. ``GLABELLA_TRUSTED_PROXIES``)."""
 
     @property
     def base(self) -> str:
@@ -49,6 +51,7 @@ class LiveServer:
             "GLABELLA_DATABASE_URL": self.database_url,
             "GLABELLA_BASE_URL": self.base,
             "GLABELLA_SECRET_KEY": "reliability-test-secret-key",
+            **self.env,
         }
         self.starts += 1
         log = (self.data_dir / f"server-{self.starts}.log").open("wb")
@@ -71,6 +74,10 @@ class LiveServer:
                 "300",
                 "--log-level",
                 "warning",
+                # As ``make run``: uvicorn believes X-Forwarded-For from the same proxies as
+                # the app (none by default; uvicorn's own default would be loopback).
+                "--forwarded-allow-ips",
+                env.get("GLABELLA_TRUSTED_PROXIES", ""),
             ],
             env=env,
             stdout=log,

@@ -8,7 +8,9 @@ from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
+from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import ServiceError
 from glabella.services.roles import Role
@@ -21,9 +23,25 @@ err_console = Console(stderr=True)
 console = Console()
 
 
-def database() -> Database:
-    """The database the settings point at (migrated by `glabella db upgrade`)."""
-    return Database.from_url(get_settings().resolved_database_url())
+def database(*, check_audit_key: bool = True) -> Database:
+    """The database the settings point at (migrated by `glabella db upgrade`).
+
+    A command run with another audit key than the chain's (a host without the shared
+    ``GLABELLA_AUDIT_KEY`` generates a key file of its own) would append rows that break the
+    chain for every process: it stops here naming the key, before anything is written
+    (hazard H-065). ``glabella audit verify`` / ``checkpoint`` skip this and report the chain
+    themselves.
+    """
+    db = Database.from_url(get_settings().resolved_database_url())
+    if check_audit_key:
+        try:
+            audit.check_key(db)
+        except audit.AuditKeyMismatch as exc:
+            db.engine.dispose()
+            fail(str(exc))
+        except SQLAlchemyError:  # not migrated (yet): the command itself says what is wrong
+            pass
+    return db
 
 
 def cli_actor(db: Database) -> Actor:

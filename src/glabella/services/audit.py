@@ -335,6 +335,37 @@ def verify_chain(db: Database, checkpoints: Path | None = None) -> ChainReport:
     )
 
 
+class AuditKeyMismatch(Exception):
+    """This process's audit key is not the key of the chain's newest record."""
+
+
+def check_key(db: Database, key: bytes | None = None) -> None:
+    """Refuse (:class:`AuditKeyMismatch`) when the newest keyed record does not verify under
+    this process's key.
+
+    Every process that appends to one database must hold the same key (README "Deployment"):
+    a process with another key (a missing ``GLABELLA_AUDIT_KEY`` on a second machine makes
+    it generate its own key file) would append rows whose HMACs break the chain for everyone,
+    hiding real tampering among false alarms. The app checks at startup and does not serve.
+    One row is read; an empty chain, or one that ends in rows written before migration 0010,
+    has no keyed record to check against.
+    """
+    key = key or current_key()
+    with db.read() as session:
+        head = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+        if head is None or head.seq <= legacy_boundary(session):
+            return
+        if hmac.compare_digest(head.hash, chain_hash(_row_fields(head), head.prev_hash, key)):
+            return
+        seq = head.seq
+    raise AuditKeyMismatch(
+        f"the audit key of this process does not verify the newest audit record (seq {seq}): "
+        "every app process on one database needs the same key (GLABELLA_AUDIT_KEY or "
+        "GLABELLA_AUDIT_KEY_FILE); if the key is right, that record was altered: run "
+        "`glabella audit verify`"
+    )
+
+
 def write_checkpoint(db: Database, path: Path) -> Checkpoint:
     """Verify the chain (against the file's checkpoints), then append a signed checkpoint of
     its head to ``path`` (created 0600; appends are locked, so processes may share it).

@@ -63,6 +63,7 @@ Rule = frozenset[str]
 MATRIX: dict[tuple[str, str], Rule] = {
     # --- infrastructure ---------------------------------------------------------------------
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/static"): PUBLIC,
     # The API's description is public (it holds no data; the foundation's contract).
     ("GET", "/api/openapi.json"): PUBLIC,

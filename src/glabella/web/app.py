@@ -16,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
-from sqlalchemy.exc import DataError
+from sqlalchemy import text
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -171,6 +172,10 @@ def _audit_checkpoints(
 ) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # A process with another audit key would break the chain for every process: it does
+        # not start (hazard H-065).
+        await asyncio.to_thread(audit.check_key, db)
+
         async def loop() -> None:
             path = settings.resolved_checkpoint_file()
             while True:
@@ -353,6 +358,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "version": glabella.__version__}
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> JSONResponse:
+        """For a reverse proxy's or orchestrator's health check: this process answers *and*
+        reaches the database (``/healthz`` only says the process answers). 503 otherwise."""
+        try:
+            with db.read() as session:
+                session.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            log.warning("readiness check: the database is unreachable (%s)", type(exc).__name__)
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "database": "ok", "version": glabella.__version__})
 
     app.include_router(api.router)
     app.include_router(pathway_api.router)
