@@ -20,7 +20,7 @@ ANSWERS = {
     "prior_eyelid_ptosis": "no",
     "psychotic_symptoms_current": "no",
     "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
+    "phq9_item9": 0,
 }
 
 

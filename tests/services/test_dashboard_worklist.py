@@ -75,7 +75,9 @@ def _treat(db: Database, actor: Actor, pid: int) -> None:
     answers = screening_svc.parse_screening_answers(dict(SAFE))
     screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
     version = consent_svc.current_text(db).version
-    consent_id = consent_svc.sign_consent(db, actor, pid, version, "Pat X", True).id
+    name = patient_svc.get_patient(db, actor, pid)
+    signed = f"{name.given_name} {name.family_name}"  # the record's own name (H-094 name check)
+    consent_id = consent_svc.sign_consent(db, actor, pid, version, signed, True).id
     data = treatment_svc.TreatmentInput(
         product_id="onabotulinumtoxinA",
         lot_number="C1234",

@@ -98,6 +98,21 @@ EXTRA_STATUSES: dict[tuple[str, str], frozenset[str]] = {
     # A patient's link: unknown (404), expired or used (410).
     ("GET", "/api/v1/self-report/{token}"): frozenset({"410"}),
     ("POST", "/api/v1/self-report/{token}"): frozenset({"410"}),
+    # Two-factor and recovery codes: a step out of order (already on, not on, not started).
+    ("POST", "/api/v1/account/totp/enrol"): frozenset({"409"}),
+    ("POST", "/api/v1/account/totp/confirm"): frozenset({"409"}),
+    ("POST", "/api/v1/account/totp/disable"): frozenset({"409"}),
+    ("POST", "/api/v1/account/recovery-codes"): frozenset({"409"}),
+    # Staff administration: the last administrator kept, a username taken, a state already set.
+    ("POST", "/api/v1/admin/staff"): frozenset({"409"}),
+    ("PATCH", "/api/v1/admin/staff/{user_id}"): frozenset({"409"}),
+    ("POST", "/api/v1/admin/staff/{user_id}/deactivate"): frozenset({"409"}),
+    ("POST", "/api/v1/admin/staff/{user_id}/reactivate"): frozenset({"409"}),
+    ("POST", "/api/v1/admin/staff/{user_id}/reset-password"): frozenset({"409"}),
+    ("POST", "/api/v1/admin/staff/{user_id}/reset-two-factor"): frozenset({"409"}),
+    # Consents: withdrawn once, never after a treatment used it; a photo consent in force.
+    ("POST", "/api/v1/patients/{patient_id}/consents/{consent_id}/withdrawal"): frozenset({"409"}),
+    ("POST", "/api/v1/patients/{patient_id}/photo-consent/withdraw"): frozenset({"409"}),
 }
 """Statuses a service raises on an operation beyond those derived from its shape."""
 

@@ -69,6 +69,19 @@ def test_truncated_jpeg_is_refused() -> None:
         decode_image(data[: len(data) // 2])
 
 
+def test_truncated_jpeg_is_refused_even_after_a_library_relaxed_pillow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES to True when imported."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    data = _jpeg(astronaut())
+    with pytest.raises(ImageInputError, match="damaged or truncated"):
+        decode_image(data[: len(data) // 2])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the other library's setting is restored
+
+
 def test_one_pixel_image_is_refused() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (1, 1)).save(buf, format="PNG")

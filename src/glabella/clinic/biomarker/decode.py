@@ -9,11 +9,12 @@ image too small to hold a measurable face.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 25 * 1024 * 1024
 """Largest accepted upload (25 MiB; a 12-MP phone JPEG is 3-8 MB)."""
@@ -29,6 +30,25 @@ class ImageInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+_STRICT = threading.Lock()
+
+
+def _load_strictly(image: Image.Image) -> None:
+    """Decode the pixels, raising ``OSError`` on a truncated file.
+
+    Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` is process-wide, and WeasyPrint (the PDF
+    reports) sets it to True when imported: a truncated photo would then decode with its lower
+    part grey and be measured. It is forced off for this decode (hazard H-115).
+    """
+    with _STRICT:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
 
 
 def decode_image(data: bytes, field: str = "photo") -> npt.NDArray[np.uint8]:
@@ -54,7 +74,7 @@ def decode_image(data: bytes, field: str = "photo") -> npt.NDArray[np.uint8]:
                     field,
                     f"the image is {width}x{height} pixels; each side needs at least {MIN_SIDE}",
                 )
-            opened.load()  # raises OSError on a truncated file (LOAD_TRUNCATED_IMAGES is False)
+            _load_strictly(opened)
             img: Image.Image = ImageOps.exif_transpose(opened)
             rgb = img.convert("RGB")
     except ImageInputError:
