@@ -19,13 +19,14 @@ from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.research import deid
 from glabella.research.export import TABLES, export_research
+from glabella.services import adverse_events as ae_svc
 from glabella.services import assessments, biomarker, patients
 from glabella.services.context import Database
 from glabella.services.errors import Forbidden, Invalid
 from glabella.services.users import UserView
 from glabella.store.biomarker import FrownPhotoPair
 from glabella.store.models import Assessment, AuditEvent, Patient
-from glabella.store.pathway import Treatment
+from glabella.store.pathway import AdverseEventRecord, Treatment
 
 AS_OF = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
 KEY = b"research-key-for-tests-0123456789"
@@ -195,3 +196,70 @@ def test_api_gives_researchers_a_zip(
     assert app_client.get("/api/v1/analytics").status_code == 200
     bad = app_client.get("/api/v1/analytics?as_of=yesterday")
     assert bad.status_code == 422 and "as_of" in bad.json()["error"]["message"]
+
+
+def test_adverse_events_carry_the_pseudonymous_treatment_they_followed(
+    db: Database, make_user: Callable[[str, str], UserView], tmp_path: Path
+) -> None:
+    """Issue 16 item 3: an event's link is exported as (pseudo_id, treatment_seq), the key of
+    the treatments table, so a researcher can join the two without any real id."""
+    admin = make_user("boss", "admin")
+    generate_clinic(db, admin.actor("t"), DemoParameters(patients=12, seed=9, as_of=AS_OF))
+    doctor = make_user("doc", "clinician").actor("t")
+    with db.transaction() as s:
+        rows = s.execute(
+            select(Treatment.id, Treatment.patient_id).order_by(
+                Treatment.patient_id, Treatment.treated_at, Treatment.id
+            )
+        ).all()
+    by_patient: dict[int, list[int]] = {}
+    for tid, pid in rows:
+        by_patient.setdefault(pid, []).append(tid)
+    pid, tids = next((p, t) for p, t in by_patient.items() if len(t) >= 2)
+    judgement = ae_svc.Judgement(
+        grade="1",
+        serious="no",
+        seriousness=(),
+        relatedness="possible",
+        action="none",
+        outcome="recovered",
+    )
+    # linked by choice to the patient's FIRST treatment (the default would be the latest)
+    chosen, _ = ae_svc.record_adverse_event(
+        db, doctor, pid, type_="headache", onset=AS_OF, judgement=judgement, treatment_id=tids[0]
+    )
+    unlinked, _ = ae_svc.record_adverse_event(
+        db, doctor, pid, type_="headache", onset=AS_OF, judgement=judgement, treatment_id=None
+    )
+    assert chosen.treatment_id == tids[0] and unlinked.treatment_id is None
+
+    out = tmp_path / "export"
+    export_research(db, admin.actor("t"), KEY, out)
+    _, tables = _read(out)
+    with db.transaction() as s:
+        clinic_id = s.get(Patient, pid).clinic_id  # type: ignore[union-attr]
+        events = s.execute(
+            select(AdverseEventRecord.patient_id, AdverseEventRecord.treatment_id).order_by(
+                AdverseEventRecord.id
+            )
+        ).all()
+    pseudo = deid.pseudonym(KEY, clinic_id, pid)
+    exported = tables["adverse_events"]
+    assert len(exported) == len(events)
+    # every linked event points at its treatment's 1-based position in the patient's order
+    for (epid, etid), row in zip(events, exported, strict=True):
+        if etid is None:
+            assert row["treatment_seq"] == ""
+        else:
+            assert row["treatment_seq"] == str(by_patient[epid].index(etid) + 1)
+    assert sum(1 for _, etid in events if etid is not None) > 2  # the demo links its events
+    mine = [r for r in exported if r["pseudo_id"] == pseudo][-2:]
+    assert [r["treatment_seq"] for r in mine] == ["1", ""]
+    # the reference joins onto exactly one treatments row, which precedes the onset
+    joined = [
+        t for t in tables["treatments"] if t["pseudo_id"] == pseudo and t["treatment_seq"] == "1"
+    ]
+    assert len(joined) == 1
+    assert joined[0]["shifted_date"] <= mine[0]["shifted_onset"]
+    parquet = pq.read_table(out / "adverse_events.parquet").to_pylist()
+    assert [r["treatment_seq"] for r in parquet if r["pseudo_id"] == pseudo][-2:] == [1, None]

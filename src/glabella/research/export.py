@@ -126,7 +126,12 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
         "Adverse events (descriptions are free text and are not exported).",
         (
             Column("pseudo_id", pa.string(), "Pseudonymous patient id."),
-            Column("treatment_seq", pa.int32(), "The treatment it followed, empty if unlinked."),
+            Column(
+                "treatment_seq",
+                pa.int32(),
+                "The treatment it followed (joins treatments on pseudo_id and treatment_seq); "
+                "empty if unlinked.",
+            ),
             Column("shifted_onset", pa.date32(), "Onset date moved by the patient's offset."),
             Column("day", pa.int32(), "Days since the patient's first treatment."),
             Column("type", pa.string(), "Adverse event type."),
