@@ -171,3 +171,106 @@ def test_wide_ratio_axis_uses_powers_of_ten_and_readable_bounds() -> None:
     assert plots._ratio_label(math.log(1e6)) == "$10^{6}$" and plots._ratio_label(0.0) == "1"
     assert plots._fmt_num(math.log(74793.97), True) == "74,794"
     assert plots._fmt_num(math.log(0.000374), True) == "0.00037"
+
+
+# BCG trials (Colditz et al. 1994; metafor's dat.bcg), typed from tests/data/metafor/bcg.csv:
+# vaccinated arm tpos (ai) / tpos + tneg (ai + bi), control arm cpos (ci) / cpos + cneg.
+BCG_AI = [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27]  # sum 1065
+BCG_N1 = [123, 306, 231, 13598, 5069, 1541, 2545, 88391, 7499, 1716, 50634, 2498, 16913]
+BCG_CI = [11, 29, 11, 248, 47, 372, 10, 499, 45, 65, 141, 3, 29]  # sum 1510
+BCG_N2 = [139, 303, 220, 12867, 5808, 1451, 629, 88391, 7277, 1665, 27338, 2341, 17854]
+
+
+def _forest_axis(fig: Figure) -> object:
+    (ax,) = [a for a in fig.axes if a.axison]
+    return ax
+
+
+def test_arm_counts_from_either_spelling_of_a_2x2_table() -> None:
+    data, _ = _bcg()
+    counts = plots.arm_counts(data.inputs)
+    assert counts == list(zip(BCG_AI, BCG_N1, BCG_CI, BCG_N2, strict=True))
+    direct = plots.arm_counts({"ai": [3], "n1i": [20], "ci": [1], "n2i": [18]})
+    assert direct == [(3.0, 20.0, 1.0, 18.0)]
+    assert plots.arm_counts({"yi": [0.1], "vi": [0.2]}) is None
+    assert plots.arm_counts({"ai": [1], "ci": [2]}) is None  # no group sizes: not a 2x2 table
+
+
+def test_forest_plot_draws_arm_counts_totals_and_favours_labels(tmp_path: Path) -> None:
+    data, res = _bcg()
+    counts = plots.arm_counts(data.inputs)
+    out = tmp_path / "forest_arms.png"
+    fig = plots.forest_plot(
+        res, list(data.labels), out, counts=counts, arms=("BCG", "Control"),
+        favours=("BCG", "control"), dpi=100,
+    )  # fmt: skip
+    assert _png_size(out)[0] > 1000
+    texts = _texts(fig)
+    assert {"BCG", "Control"} <= set(texts) and texts.count("Events/Total") == 2
+    cells = [t.get_text() for t in _by_gid(fig, "counts")]  # type: ignore[attr-defined]
+    per_study = [f"{a}/{n}" for a, n in zip(BCG_AI, BCG_N1, strict=True)]
+    assert [c for c in cells if c in per_study] == per_study  # row order kept
+    assert "11/139" in cells and "499/88391" in cells  # control arms of Aronson and Madras
+    # totals on the pooled row: 1065 events of 191,064 vaccinated (sums written out above)
+    assert sum(BCG_N1) == 191064 and sum(BCG_N2) == 166283
+    assert {"1065/191064", "1510/166283"} <= set(cells)
+
+    # favours labels: "Favours BCG" left of the null line (RR = 1, log 0), the other right,
+    # both under the tick labels and above the axis title, overlapping nothing
+    ax = _forest_axis(fig)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    left, right = _by_gid(fig, "favours")
+    assert left.get_text() == "\u2190 Favours BCG"  # type: ignore[attr-defined]
+    assert right.get_text() == "Favours control \u2192"  # type: ignore[attr-defined]
+    null_px = ax.transData.transform((0.0, 0.0))[0]  # type: ignore[attr-defined]
+    lb = left.get_window_extent(renderer)  # type: ignore[attr-defined]
+    rb = right.get_window_extent(renderer)  # type: ignore[attr-defined]
+    assert lb.x1 <= null_px <= rb.x0
+    ticks = [t.get_window_extent(renderer) for t in ax.get_xticklabels() if t.get_text()]  # type: ignore[attr-defined]
+    title = ax.xaxis.label.get_window_extent(renderer)  # type: ignore[attr-defined]
+    for box in (lb, rb):
+        assert box.y1 <= min(t.y0 for t in ticks) and box.y0 >= title.y1
+    # the axis is still on the ratio scale: log positions, labels as ratios
+    labelled = {t.get_text(): t.get_position()[0] for t in ax.get_xticklabels() if t.get_text()}  # type: ignore[attr-defined]
+    assert labelled["0.5"] == pytest.approx(math.log(0.5)) and labelled["1"] == 0.0
+
+
+def test_forest_plot_subgroup_totals_and_bad_arguments() -> None:
+    data, res = _bcg(by="alloc")
+    assert data.groups is not None
+    groups = [str(g) for g in data.groups]
+    sg = subgroups(data.effects.yi, data.effects.vi, groups, method="REML", measure="RR")
+    counts = plots.arm_counts(data.inputs)
+    fig = plots.forest_plot(
+        res, list(data.labels), subgroups=sg.results, groups=groups, counts=counts
+    )
+    cells = [t.get_text() for t in _by_gid(fig, "counts")]  # type: ignore[attr-defined]
+    # the four "systematic" trials: Rosenthal et al 1961 17/1716 vs 65/1665, Comstock et al 1974
+    # 186/50634 vs 141/27338, Comstock & Webster 1969 5/2498 vs 3/2341, Comstock et al 1976
+    # 27/16913 vs 29/17854; subtotals 17+186+5+27 = 235 of 1716+50634+2498+16913 = 71761 and
+    # 65+141+3+29 = 238 of 1665+27338+2341+17854 = 49198
+    assert {"235/71761", "238/49198"} <= set(cells) and {"Treatment", "Control"} <= set(_texts(fig))
+    with pytest.raises(plots.MetaError, match="arm counts"):
+        plots.forest_plot(res, list(data.labels), counts=counts[:3] if counts else None)
+    with pytest.raises(plots.MetaError, match="favours"):
+        plots.forest_plot(res, list(data.labels), favours=("BCG", " "))
+
+
+def test_cli_forest_with_favours_and_arms(tmp_path: Path) -> None:
+    forest = tmp_path / "f.png"
+    csv = str(DATA / "bcg.csv")
+    ok = ["meta", csv, "--measure", "RR", "--forest", str(forest), "--favours", "BCG,control"]
+    result = CliRunner().invoke(app, [*ok, "--arms", "BCG, Control"])
+    assert result.exit_code == 0, result.output
+    assert _png_size(forest)[0] > 2000  # 200 dpi, wider than without the count columns
+
+    def fails(args: list[str], message: str) -> None:
+        bad = CliRunner().invoke(app, args)
+        assert bad.exit_code == 2 and message in bad.stderr, bad.output
+
+    fails(["meta", csv, "--measure", "RR", "--favours", "a,b"], "add --forest")
+    fails([*ok[:-1], "BCG"], "--favours needs two labels")
+    fails([*ok[:-1], "a,b,c"], "--favours needs two labels")
+    smd = ["meta", str(DATA / "normand1999.csv"), "--measure", "SMD"]
+    fails([*smd, "--forest", str(tmp_path / "s.png"), "--arms", "a,b"], "no 2x2")

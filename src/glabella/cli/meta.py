@@ -5,8 +5,12 @@ The contract (names are fixed; scripts rely on them)::
     glabella meta FILE.csv --measure {RR,OR,RD,AS,PETO,SMD,SMDH,MD,ROM,ZCOR,COR,PLO,PR,PAS,GEN}
         --method {EE,FE,DL,HE,HS,HSk,SJ,ML,REML,EB,PM,PMM,MH,PETO} [--test {z,knha}]
         [--level 95] [--by COL] [--mods COL[,COL...]] [--egger] [--ranktest] [--trimfill]
-        [--leave1out] [--forest PNG] [--funnel PNG] [--bayes [--tau-prior halfnormal:0.5]]
-        [--json]
+        [--leave1out] [--forest PNG [--favours LEFT,RIGHT] [--arms ARM1,ARM2]] [--funnel PNG]
+        [--bayes [--tau-prior halfnormal:0.5]] [--json]
+
+With 2x2 data (``ai,bi,ci,di`` or ``ai,n1i,ci,n2i``) the forest plot shows events/total per
+arm (headed by ``--arms``, default Treatment,Control); ``--favours`` writes "Favours LEFT" and
+"Favours RIGHT" under the axis, left and right of the null line.
 
 ``--json`` prints one JSON object (model scale, e.g. log RR); keys that do not apply are null.
 Without it a readable summary is printed. Errors: one message on stderr, exit code 2.
@@ -82,13 +86,25 @@ def _plots(
     sub: dict[str, MetaResult] | None,
     groups: list[str] | None,
     funnel_fill: bool = False,
+    counts: list[tuple[float, float, float, float]] | None = None,
+    arms: tuple[str, str] | None = None,
+    favours: tuple[str, str] | None = None,
 ) -> None:
     if forest is None and funnel is None:
         return
     from glabella.evidence import plots  # matplotlib: loaded only when a plot is asked for
 
     if forest is not None:
-        plots.forest_plot(res, labels, forest, subgroups=sub, groups=groups)
+        plots.forest_plot(
+            res,
+            labels,
+            forest,
+            subgroups=sub,
+            groups=groups,
+            counts=counts,
+            arms=arms or ("Treatment", "Control"),
+            favours=favours,
+        )
     if funnel is not None:
         filled_yi = filled_vi = None
         if funnel_fill:
@@ -222,6 +238,16 @@ def _print_summary(
         _out.print(f"Note: {note}", markup=False)
 
 
+def _pair(flag: str, value: str | None) -> tuple[str, str] | None:
+    """``"A,B"`` as two labels, or a clear error naming the flag."""
+    if value is None:
+        return None
+    parts = [p.strip() for p in value.split(",")]
+    if len(parts) != 2 or not all(parts):
+        _fail(f'{flag} needs two labels separated by a comma, e.g. {flag} "BoNT-A,placebo"')
+    return parts[0], parts[1]
+
+
 def meta_command(
     file: Path = typer.Argument(..., help="CSV file with metafor's column names"),
     measure: str = typer.Option(..., "--measure", help=", ".join(MEASURES)),
@@ -239,6 +265,18 @@ def meta_command(
     ),
     leave1out: bool = typer.Option(False, "--leave1out", help="leave-one-out analysis"),
     forest: Path | None = typer.Option(None, "--forest", help="write a forest plot (PNG)"),
+    favours: str | None = typer.Option(
+        None,
+        "--favours",
+        help='forest plot: "LEFT,RIGHT" written as "Favours LEFT" / "Favours RIGHT" under the '
+        "axis, left and right of the null line",
+    ),
+    arms: str | None = typer.Option(
+        None,
+        "--arms",
+        help='forest plot of 2x2 data: headings of the events/total columns, "ARM1,ARM2" '
+        "(ai/n1i, ci/n2i; default Treatment,Control)",
+    ),
     funnel: Path | None = typer.Option(None, "--funnel", help="write a funnel plot (PNG)"),
     bayes: bool = typer.Option(
         False,
@@ -275,6 +313,10 @@ def meta_command(
             prior = parse_tau_prior(tau_prior)
         except ValueError as exc:
             _fail(str(exc))
+    favours_pair, arms_pair = _pair("--favours", favours), _pair("--arms", arms)
+    for flag, given in (("--favours", favours_pair), ("--arms", arms_pair)):
+        if given is not None and forest is None:
+            _fail(f"{flag} labels the forest plot: add --forest PNG")
     for flag, target in (("--forest", forest), ("--funnel", funnel)):
         if target is not None and not target.parent.is_dir():
             _fail(f"cannot write the plot {flag} {target}: no such directory {target.parent}")
@@ -311,7 +353,28 @@ def meta_command(
             out["bayes"] = bres.to_dict()
             extra = {**extra, "bayes_summary": bres.summary()}
         groups = [str(g) for g in data.groups] if data.groups is not None else None
-        _plots(res, list(data.labels), forest, funnel, sub, groups, funnel_fill=trimfill)
+        counts = None
+        if forest is not None:
+            from glabella.evidence.plots import arm_counts
+
+            counts = arm_counts(data.inputs)
+            if arms_pair is not None and counts is None:
+                _fail(
+                    "--arms names the columns of 2x2 counts, but the data have none "
+                    "(no 2x2 columns ai,bi,ci,di or ai,n1i,ci,n2i)"
+                )
+        _plots(
+            res,
+            list(data.labels),
+            forest,
+            funnel,
+            sub,
+            groups,
+            funnel_fill=trimfill,
+            counts=counts,
+            arms=arms_pair,
+            favours=favours_pair,
+        )
     except CSVInputError as exc:
         _fail(f"{file}: {exc}")
     except (EffectSizeError, MetaError) as exc:

@@ -5,7 +5,11 @@
   subgroup blocks with their own diamonds and the test for subgroup differences, a column with
   the weights and one with the estimate and CI. Ratio measures (RR, OR, PETO, ROM) are drawn on
   the log scale with back-transformed tick labels and text (as metafor's ``forest(...,
-  atransf=exp)``; Lewis & Clarke 2001, BMJ 322:1479-1480 for the layout).
+  atransf=exp)``; Lewis & Clarke 2001, BMJ 322:1479-1480 for the layout). Given 2x2 counts,
+  two columns with events/total per arm (``ai/n1i``, ``ci/n2i``; totals on the subgroup and
+  pooled rows, as RevMan's forest plots), and ``favours`` labels under the axis on either side
+  of the null line (Cochrane Handbook 6.3, section 10.2: "Favours experimental" / "Favours
+  control").
 * :func:`funnel_plot`: effect against standard error (reversed axis), with the pseudo-confidence
   region around the pooled estimate and the contour-enhanced significance regions around the
   null (p < .10, .05, .01; Peters et al. 2008, J Clin Epidemiol 61:991-996; metafor
@@ -33,7 +37,7 @@ from scipy import stats
 
 from glabella.evidence.meta import MetaError, MetaResult
 
-__all__ = ["RATIO_MEASURES", "forest_plot", "funnel_plot"]
+__all__ = ["RATIO_MEASURES", "arm_counts", "forest_plot", "funnel_plot"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -78,6 +82,38 @@ def _fmt_num(x: float, ratio: bool) -> str:
     if ratio and 0 < val < 0.01:
         return f"{val:.2g}"  # 0.00037 rather than a misleading 0.00
     return f"{val:.2f}".replace("-", "\u2212")
+
+
+def arm_counts(
+    inputs: Mapping[str, npt.ArrayLike],
+) -> list[tuple[float, float, float, float]] | None:
+    """Per-study ``(ai, n1i, ci, n2i)`` from 2x2 input columns, or None if the data are not 2x2.
+
+    Accepts metafor's two spellings: ``ai, bi, ci, di`` (``n1i = ai + bi``, ``n2i = ci + di``)
+    or ``ai, n1i, ci, n2i``.
+    """
+    if "ai" not in inputs or "ci" not in inputs:
+        return None
+    ai = np.asarray(inputs["ai"], dtype=np.float64)
+    ci = np.asarray(inputs["ci"], dtype=np.float64)
+    if "n1i" in inputs and "n2i" in inputs:
+        n1 = np.asarray(inputs["n1i"], dtype=np.float64)
+        n2 = np.asarray(inputs["n2i"], dtype=np.float64)
+    elif "bi" in inputs and "di" in inputs:
+        n1 = ai + np.asarray(inputs["bi"], dtype=np.float64)
+        n2 = ci + np.asarray(inputs["di"], dtype=np.float64)
+    else:
+        return None
+    return [
+        (float(a), float(b), float(c), float(d)) for a, b, c, d in zip(ai, n1, ci, n2, strict=True)
+    ]
+
+
+def _count(events: float, total: float) -> str:
+    def num(x: float) -> str:
+        return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
+
+    return f"{num(events)}/{num(total)}"
 
 
 def _fmt_p(p: float | None) -> str:
@@ -173,8 +209,15 @@ def forest_plot(
     xlabel: str | None = None,
     title: str | None = None,
     dpi: int = _DPI,
+    counts: Sequence[tuple[float, float, float, float]] | None = None,
+    arms: tuple[str, str] = ("Treatment", "Control"),
+    favours: tuple[str, str] | None = None,
 ) -> Figure:
     """Forest plot of ``res`` (see module doc); ``groups`` gives each study's subgroup level.
+
+    ``counts``: per study ``(ai, n1i, ci, n2i)`` (see :func:`arm_counts`), drawn as events/total
+    under the ``arms`` headings. ``favours``: (left, right) labels, drawn as "Favours <left>"
+    left of the null line and "Favours <right>" right of it.
 
     Study rows carry ``gid="study"``, diamonds ``gid="pooled"``/``"subgroup"`` and the
     prediction interval ``gid="pi"``, so the figure can be inspected.
@@ -182,6 +225,10 @@ def forest_plot(
     k = int(res.yi.shape[0])
     if len(labels) != k:
         raise MetaError(f"{len(labels)} labels for {k} studies")
+    if counts is not None and len(counts) != k:
+        raise MetaError(f"{len(counts)} rows of arm counts for {k} studies")
+    if favours is not None and (len(favours) != 2 or not all(str(f).strip() for f in favours)):
+        raise MetaError("favours needs two non-empty labels (left, right)")
     ratio = _is_ratio(res.measure)
     level = res.level
     y, v = res.yi, res.vi
@@ -227,28 +274,42 @@ def forest_plot(
 
     max_label = max([len(str(s)) for s in labels] + [len(_summary_label(res)), 12])
     left_w = min(4.2, 0.5 + 0.075 * max_label)
-    height = 1.75 + 0.27 * (n + 1)
-    fig = Figure(figsize=(left_w + 7.0, height), dpi=_DPI)
+    head_extra = 0.5 if counts is not None else 0.0  # arm names above "Events/Total"
+    foot_extra = 0.22 if favours is not None else 0.0  # the favours line under the ticks
+    arm_w = 0.0
+    if counts is not None:
+        widest = max(
+            [len(_count(a, b)) for a, b, _, _ in counts]
+            + [len(_count(c, d)) for _, _, c, d in counts]
+            + [len(a) for a in arms]
+            + [12]
+        )
+        arm_w = min(1.6, 0.2 + 0.075 * widest)  # fmt: skip
+    height = 1.75 + 0.27 * (n + 1 + head_extra) + foot_extra
+    widths = [left_w, *([arm_w, arm_w] if counts is not None else []), 4.2, 0.8, 2.0]
+    fig = Figure(figsize=(sum(widths) + 0.2, height), dpi=_DPI)
     gs = fig.add_gridspec(
         1,
-        4,
-        width_ratios=[left_w, 4.2, 0.8, 2.0],
+        len(widths),
+        width_ratios=widths,
         left=0.02,
         right=0.99,
         top=1 - 0.35 / height,
-        bottom=1.25 / height,
+        bottom=(1.25 + foot_extra) / height,
         wspace=0.02,
     )
     ax_lab = fig.add_subplot(gs[0, 0])
-    ax = fig.add_subplot(gs[0, 1], sharey=ax_lab)
-    ax_w = fig.add_subplot(gs[0, 2], sharey=ax_lab)
-    ax_ci = fig.add_subplot(gs[0, 3], sharey=ax_lab)
-    for a in (ax_lab, ax_w, ax_ci):
+    ax_arms = [fig.add_subplot(gs[0, 1 + j], sharey=ax_lab) for j in range(2 if counts else 0)]
+    col = 1 + len(ax_arms)
+    ax = fig.add_subplot(gs[0, col], sharey=ax_lab)
+    ax_w = fig.add_subplot(gs[0, col + 1], sharey=ax_lab)
+    ax_ci = fig.add_subplot(gs[0, col + 2], sharey=ax_lab)
+    for a in (ax_lab, *ax_arms, ax_w, ax_ci):
         a.set_axis_off()
         a.set_xlim(0, 1)
-    for a in (ax_lab, ax, ax_w, ax_ci):
+    for a in (ax_lab, *ax_arms, ax, ax_w, ax_ci):
         a.patch.set_visible(False)
-    ax.set_ylim(0.4, n + 1.3)
+    ax.set_ylim(0.4, n + 1.3 + head_extra)
     top = n + 0.95
     fs = 9.0
     est_name = _NAMES.get((res.measure or "GEN").upper(), "Estimate")
@@ -264,8 +325,21 @@ def forest_plot(
         1.0, top, f"{est_name} [{level:g}% CI]", fontweight="bold", fontsize=fs, va="center",
         ha="right",
     )  # fmt: skip
-    for a in (ax_lab, ax, ax_w, ax_ci):
+    for a_arm, arm in zip(ax_arms, arms[: len(ax_arms)], strict=True):
+        a_arm.text(0.5, top + head_extra, str(arm), fontweight="bold", fontsize=fs, va="center",
+                   ha="center", gid="arm")  # fmt: skip
+        a_arm.text(0.5, top, "Events/Total", fontsize=fs - 1, va="center", ha="center")
+    for a in (ax_lab, *ax_arms, ax, ax_w, ax_ci):
         a.axhline(n + 0.55, color=_INK, lw=0.8, clip_on=False)
+
+    def arm_totals(idx: Sequence[int], yy: float, weight: str) -> None:
+        if counts is None:
+            return
+        for j, a_arm in enumerate(ax_arms):
+            ev = sum(counts[i][2 * j] for i in idx)
+            tot = sum(counts[i][2 * j + 1] for i in idx)
+            a_arm.text(0.5, yy, _count(ev, tot), fontsize=fs, va="center", ha="center",
+                       fontweight=weight, gid="counts")  # fmt: skip
 
     wmax = float(wp.max()) if k else 1.0
     for r, (kind, payload) in enumerate(rows):
@@ -275,6 +349,7 @@ def forest_plot(
         elif kind == "study":
             i = int(str(payload))
             ax_lab.text(0.02, yy, str(labels[i]), fontsize=fs, va="center")
+            arm_totals([i], yy, "normal")
             a_lo, a_hi = max(lb[i], lo), min(ub[i], hi)
             ax.plot([a_lo, a_hi], [yy, yy], color=_INK, lw=1.0, solid_capstyle="butt", gid="ci")
             for end, clipped, sgn in ((a_lo, lb[i] < lo, -1), (a_hi, ub[i] > hi, 1)):
@@ -312,6 +387,11 @@ def forest_plot(
             text = _summary_label(m) if kind == "pooled" else f"Subtotal ({m.k} studies)"
             weight = "bold" if kind == "pooled" else "normal"
             ax_lab.text(0.0, yy, text, fontsize=fs, fontweight=weight, va="center")
+            arm_totals(
+                range(k) if kind == "pooled"
+                else [i for lv, idx in blocks if lv == payload for i in idx],
+                yy, weight,
+            )  # fmt: skip
             if kind == "subgroup":
                 sub_w = sum(float(wp[i]) for lv, idx in blocks if lv == payload for i in idx)
                 ax_w.text(1.0, yy, f"{sub_w:.1f}%", fontsize=fs, va="center", ha="right")
@@ -355,8 +435,17 @@ def forest_plot(
         zorder=1, alpha=0.8,
     )  # fmt: skip
     _set_axis(ax, lo, hi, ratio)
-    ax.set_xlabel(_axis_label(res, xlabel), fontsize=fs)
+    ax.set_xlabel(_axis_label(res, xlabel), fontsize=fs, labelpad=4 + 72 * foot_extra)
     ax.tick_params(axis="x", labelsize=fs - 0.5, color=_INK)
+    if favours is not None:
+        # just under the tick labels, each side of the null line (RevMan's layout)
+        for text, sgn in ((f"\u2190 Favours {favours[0].strip()}", -1),
+                          (f"Favours {favours[1].strip()} \u2192", 1)):  # fmt: skip
+            ax.annotate(
+                text, xy=(null, 0.0), xycoords=("data", "axes fraction"),
+                xytext=(sgn * 5, -17), textcoords="offset points", fontsize=fs - 0.5,
+                ha="left" if sgn > 0 else "right", va="top", gid="favours", color="#333333",
+            )  # fmt: skip
     ax.tick_params(axis="y", left=False, labelleft=False)
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
