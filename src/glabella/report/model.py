@@ -205,11 +205,17 @@ class RecordedTreatment:
 
 @dataclass(frozen=True)
 class GradeDomain:
-    """One GRADE domain of a certainty rating."""
+    """One GRADE domain of a certainty rating.
+
+    ``reason`` is the English sentence of :mod:`glabella.evidence.grade`; ``code`` and
+    ``params`` let the report say it in its own language (locale keys ``grade.reason.<code>``).
+    """
 
     domain: str
     levels: int
     reason: str
+    code: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -578,7 +584,8 @@ def _outcome_evidence(
         nnt_far=res.nnt_ci_far,
         certainty=syn.certainty.level,
         certainty_domains=tuple(
-            GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
+            GradeDomain(d.domain, d.levels, d.reason, d.code, dict(d.params))
+            for d in syn.certainty.domains
         ),
         study_ids=tuple(c.study_id for c in syn.comparisons),
         synthesis_footnote=syn_note,
@@ -685,7 +692,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         resp_hi=chance.toxin_hi,
         certainty=syn.certainty.level,
         certainty_domains=tuple(
-            GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
+            GradeDomain(d.domain, d.levels, d.reason, d.code, dict(d.params))
+            for d in syn.certainty.domains
         ),
         left_out=tuple(x for e in lead.left_out for x in _left_out(ev.get(e.study_id), e.arms)),
         study_ids=tuple(dict.fromkeys(c.study_id for c in syn.comparisons)),

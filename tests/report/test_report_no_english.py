@@ -1,0 +1,137 @@
+"""Issue 16 item 8: no English sentence reaches the German consultation report.
+
+Text is English only where it is marked ``lang="en"`` (data from the evidence files without a
+German version) or in the references list (citations keep their original language). Every
+other text node of the German report must be free of common English words.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+from glabella.report.i18n import get_translator
+from glabella.report.model import ConsultationReport, GradeDomain
+from glabella.report.render import grade_reason, render_body
+
+#: Words that occur in English prose and not in German prose (checked with spaces around
+#: them, on text with its whitespace collapsed, case-insensitive).
+ENGLISH_MARKERS = (
+    " the ",
+    " and ",
+    " with ",
+    " of the ",
+    " weight",
+    " downgraded",
+    " studies",
+    " serious",
+    " noted ",
+    " under ",
+    " than ",
+    " from ",
+    " reported ",
+    " not ",
+    " fewer ",
+    " patients",
+)
+
+VOID = {"br", "img", "hr", "meta", "link", "input", "col", "wbr", "source"}
+
+
+class _Collector(HTMLParser):
+    """Text outside ``lang="en"`` elements and outside the references section."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # True: inside an excluded element
+        self.kept: list[str] = []
+        self.excluded: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID:
+            return
+        a = dict(attrs)
+        skip = a.get("lang") == "en" or "sources" in (a.get("class") or "").split()
+        self.stack.append(bool(self.stack and self.stack[-1]) or skip)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        (self.excluded if self.stack and self.stack[-1] else self.kept).append(data)
+
+
+def _german_text(report: ConsultationReport) -> tuple[str, str]:
+    parser = _Collector()
+    parser.feed(str(render_body(report, "de")))
+    parser.close()
+    assert not parser.stack, "unbalanced HTML in the rendered report"
+
+    def norm(parts: list[str]) -> str:
+        return " " + re.sub(r"\s+", " ", " ".join(parts)).lower() + " "
+
+    return norm(parser.kept), norm(parser.excluded)
+
+
+def test_collector_sees_english_when_it_is_not_marked() -> None:
+    """The check itself can fail: unmarked English is found, marked English is not."""
+    parser = _Collector()
+    parser.feed(
+        '<p lang="de">Gewicht <span>and the weight</span> <span lang="en">of the studies</span>'
+        '</p><section class="sources"><p>Smith and the others</p></section>'
+    )
+    kept = " ".join(parser.kept)
+    assert "and the weight" in kept
+    assert "of the studies" not in kept
+    assert "Smith" not in kept
+
+
+def test_no_english_outside_marked_elements_and_references(
+    mdd_report: ConsultationReport,
+) -> None:
+    kept, excluded = _german_text(mdd_report)
+    found = {w.strip(): _context(kept, w) for w in ENGLISH_MARKERS if w in kept}
+    assert not found, f"English in the German report: {found}"
+    # The German report has GRADE reasons in German (the words of the de.yaml templates).
+    assert "gewicht" in kept
+    assert "des gewichts" in kept
+    # Sanity: the references (excluded) are there and are English citations.
+    assert " the " in excluded
+
+
+def _context(text: str, word: str) -> str:
+    i = text.index(word)
+    return text[max(0, i - 60) : i + 60]
+
+
+def test_english_grade_reasons_from_codes_equal_the_engine_sentences(
+    mdd_report: ConsultationReport,
+) -> None:
+    """Every domain has a code, and the English template says what grade.py says."""
+    t = get_translator("en")
+    domains = [d for o in mdd_report.evidence.outcomes for d in o.certainty_domains]
+    if mdd_report.evidence.change is not None:
+        domains += list(mdd_report.evidence.change.certainty_domains)
+    assert len(domains) >= 5
+    for d in domains:
+        assert d.code, d
+        assert str(grade_reason(t, d)) == d.reason
+
+
+def test_german_grade_reason_formats_numbers_in_german() -> None:
+    """Hand-made domain: 45 % with a space, decimal comma in the CI."""
+    t = get_translator("de")
+    d = GradeDomain(
+        "risk_of_bias",
+        1,
+        "",
+        "rob_serious_high_concerns",
+        {"ids": "a-1, b-2", "high": 0.449, "concern": 0.551},
+    )
+    assert str(grade_reason(t, d)) == (
+        "Schwerwiegend: hohes Risiko in a-1, b-2 (45 % des Gewichts); "
+        "einige Bedenken oder keine Bewertung bei 55 % des Gewichts."
+    )
+    ci = GradeDomain("imprecision", 1, "", "imprecision_null", {"lo": -0.5, "hi": 1.25})
+    assert str(grade_reason(t, ci)) == "Das 95-%-KI (-0,50 bis 1,25) schließt „kein Effekt“ ein."
