@@ -1,18 +1,20 @@
 """Issue 16 item 8: no English sentence reaches the German consultation report.
 
-Text is English only where it is marked ``lang="en"`` (data from the evidence files without a
-German version) or in the references list (citations keep their original language). Every
-other text node of the German report must be free of common English words.
+Text is English only where it is marked ``lang="en"``: data from the evidence files without a
+German version, and the bibliographic references of the sources list (citations keep their
+original language; each is marked). The method descriptions of the sources list are the
+report's own and must be German. Every other text node must be free of common English words.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from html.parser import HTMLParser
 
 from glabella.report.i18n import get_translator
 from glabella.report.model import ConsultationReport, GradeDomain
-from glabella.report.render import grade_reason, render_body
+from glabella.report.render import footnote_text, grade_reason, render_body
 
 #: Words that occur in English prose and not in German prose (checked with spaces around
 #: them, on text with its whitespace collapsed, case-insensitive).
@@ -39,7 +41,7 @@ VOID = {"br", "img", "hr", "meta", "link", "input", "col", "wbr", "source"}
 
 
 class _Collector(HTMLParser):
-    """Text outside ``lang="en"`` elements and outside the references section."""
+    """Text outside ``lang="en"`` elements."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -51,7 +53,7 @@ class _Collector(HTMLParser):
         if tag in VOID:
             return
         a = dict(attrs)
-        skip = a.get("lang") == "en" or "sources" in (a.get("class") or "").split()
+        skip = a.get("lang") == "en"
         self.stack.append(bool(self.stack and self.stack[-1]) or skip)
 
     def handle_endtag(self, tag: str) -> None:
@@ -79,12 +81,13 @@ def test_collector_sees_english_when_it_is_not_marked() -> None:
     parser = _Collector()
     parser.feed(
         '<p lang="de">Gewicht <span>and the weight</span> <span lang="en">of the studies</span>'
-        '</p><section class="sources"><p>Smith and the others</p></section>'
+        '</p><ol><li><span lang="en">Smith <i>and</i> the others</span></li></ol>'
     )
     kept = " ".join(parser.kept)
     assert "and the weight" in kept
     assert "of the studies" not in kept
     assert "Smith" not in kept
+    assert "others" not in kept
 
 
 def test_no_english_outside_marked_elements_and_references(
@@ -93,9 +96,10 @@ def test_no_english_outside_marked_elements_and_references(
     kept, excluded = _german_text(mdd_report)
     found = {w.strip(): _context(kept, w) for w in ENGLISH_MARKERS if w in kept}
     assert not found, f"English in the German report: {found}"
-    # The German report has GRADE reasons in German (the words of the de.yaml templates).
-    assert "gewicht" in kept
+    # The German report has GRADE reasons and method descriptions in German.
     assert "des gewichts" in kept
+    assert "meta-analyse mit zufälligen effekten" in kept
+    assert "sd der phq-9-gesamtwerte" in kept
     # Sanity: the references (excluded) are there and are English citations.
     assert " the " in excluded
 
@@ -135,3 +139,19 @@ def test_german_grade_reason_formats_numbers_in_german() -> None:
     )
     ci = GradeDomain("imprecision", 1, "", "imprecision_null", {"lo": -0.5, "hi": 1.25})
     assert str(grade_reason(t, ci)) == "Das 95-%-KI (-0,50 bis 1,25) schließt „kein Effekt“ ein."
+
+
+def test_english_footnotes_from_locale_equal_the_stored_text(
+    mdd_report: ConsultationReport,
+) -> None:
+    """The report's own method texts say in English exactly what the stored record says."""
+    t = get_translator("en")
+    own = [f for f in mdd_report.footnotes if f.msg]
+    assert {f.msg for f in own} >= {
+        "sources.synthesis",
+        "sources.synthesis_change",
+        "sources.phq9_sd",
+        "sources.smd_to_response",
+    }
+    for f in own:
+        assert html.unescape(re.sub(r"<[^>]+>", "", str(footnote_text(t, f)))) == f.text

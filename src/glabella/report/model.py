@@ -126,6 +126,10 @@ class Footnote:
     key: str
     text: str
     url: str | None = None
+    #: Locale key of the report's own wording of ``text`` (method descriptions), with its
+    #: parameters; params named ``cite*`` are citations and stay in their original language.
+    msg: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -455,9 +459,19 @@ class _Notes:
     def __init__(self) -> None:
         self._items: dict[str, Footnote] = {}
 
-    def add(self, key: str, kind: str, text: str, url: str | None = None) -> int:
+    def add(
+        self,
+        key: str,
+        kind: str,
+        text: str,
+        url: str | None = None,
+        msg: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> int:
         if key not in self._items:
-            self._items[key] = Footnote(len(self._items) + 1, kind, key, text, url)
+            self._items[key] = Footnote(
+                len(self._items) + 1, kind, key, text, url, msg, dict(params or {})
+            )
         return self._items[key].number
 
     def study(self, s: Study) -> int:
@@ -553,6 +567,13 @@ def _outcome_evidence(
         "synthesis",
         f"Glabella synthesis {syn.disorder}/{syn.outcome} ({labels}): {synth.METHOD_TEXT} "
         f"Evidence base {syn.evidence_version}.",
+        msg="sources.synthesis",
+        params={
+            "disorder": syn.disorder,
+            "outcome": syn.outcome,
+            "labels": labels,
+            "version": syn.evidence_version,
+        },
     )
     acr = res.baseline_risk
     lo = min(1.0, max(0.0, acr * est.ci_lb))
@@ -651,6 +672,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         f"Glabella synthesis {syn.disorder}/change at week 6 ({labels}): Hedges' g per trial, "
         f"several derived from reported statistics (see each trial's page). {synth.METHOD_TEXT} "
         f"Evidence base {syn.evidence_version}.",
+        msg="sources.synthesis_change",
+        params={"disorder": syn.disorder, "labels": labels, "version": syn.evidence_version},
     )
     sd_note = notes.add(
         "scale:phq9-sd",
@@ -659,6 +682,13 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         f"Minimal important difference {scales.PHQ9_MID.value:g} points: "
         f"{scales.PHQ9_MID.citation}.",
         scales.PHQ9_SD.url,
+        msg="sources.phq9_sd",
+        params={
+            "sd": scales.PHQ9_SD.value,
+            "mid": scales.PHQ9_MID.value,
+            "cite_sd": scales.PHQ9_SD.citation,
+            "cite_mid": scales.PHQ9_MID.citation,
+        },
     )
     conv_note = notes.add(
         "method:smd-to-response",
@@ -667,6 +697,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         "1995; Chinn 2000, Stat Med 19:3127), applied to the placebo response rate of the "
         f"trials that report response ({p_events} of {p_n}); Cochrane Handbook v6.4, 15.5.3. "
         "Assumes the depression score is spread the same way in both groups.",
+        msg="sources.smd_to_response",
+        params={"events": p_events, "n": p_n},
     )
     bayes = syn.bayes
     return ChangeEvidence(

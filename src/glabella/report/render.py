@@ -18,7 +18,13 @@ from markupsafe import Markup, escape
 
 from glabella.report.i18n import Translator, get_translator
 from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
-from glabella.report.model import ConsultationReport, DoseData, GradeDomain, OutcomeEvidence
+from glabella.report.model import (
+    ConsultationReport,
+    DoseData,
+    Footnote,
+    GradeDomain,
+    OutcomeEvidence,
+)
 
 __all__ = ["RenderMeta", "render_body", "render_document", "render_pdf", "report_stylesheet"]
 
@@ -85,6 +91,25 @@ def grade_reason(t: Translator, d: GradeDomain) -> Markup:
         else:
             params[key] = escape(str(value))
     return Markup(escape(t.messages[f"grade.reason.{d.code}"]).format(**params))
+
+
+def footnote_text(t: Translator, f: Footnote) -> Markup:
+    """A footnote in the report's language when it is the report's own wording (``f.msg``).
+
+    Citations (params ``cite*``) and footnotes without a locale key (bibliographic
+    references) keep their original language and are marked ``lang="en"``.
+    """
+    if not f.msg or not t.has(f.msg):
+        return Markup('<span lang="en">{}</span>').format(f.text)
+    params: dict[str, Any] = {}
+    for key, value in f.params.items():
+        if key.startswith("cite"):
+            params[key] = Markup('<span lang="en">{}</span>').format(value)
+        elif isinstance(value, float):
+            params[key] = escape(str(int(value)) if value.is_integer() else t.number(value, 1))
+        else:
+            params[key] = escape(str(value))
+    return Markup(escape(t.messages[f.msg]).format(**params))
 
 
 def _arrays(t: Translator, o: OutcomeEvidence, ident: str) -> dict[str, Markup]:
@@ -190,6 +215,7 @@ def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[st
         "nnt_text": {o.outcome: _nnt_text(t, o) for o in report.evidence.outcomes},
         "dose": lambda d: dose_text(t, d),
         "grade_reason": lambda d: grade_reason(t, d),
+        "footnote_text": lambda f: footnote_text(t, f),
         "generated": report.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
