@@ -155,3 +155,17 @@ def test_english_footnotes_from_locale_equal_the_stored_text(
     }
     for f in own:
         assert html.unescape(re.sub(r"<[^>]+>", "", str(footnote_text(t, f)))) == f.text
+
+
+def test_side_effect_notes_in_german_when_the_data_has_them(
+    mdd_report: ConsultationReport,
+) -> None:
+    """Notes with ``note_de`` in the study file are German, unmarked; English ones are not shown."""
+    body = str(render_body(mdd_report, "de"))
+    with_de = [a for a in mdd_report.adverse_events if a.note and a.note_de]
+    assert with_de, "the MDD report shows side-effect notes with a German version"
+    for a in with_de:
+        assert html.escape(a.note_de or "", quote=False) in body
+        assert html.escape(a.note or "", quote=False) not in body
+    english = str(render_body(mdd_report, "en"))
+    assert all(html.escape(a.note or "", quote=False) in english for a in with_de)

@@ -354,6 +354,7 @@ class AdverseEventRow:
     n: int | None
     note: str | None
     footnote: int
+    note_de: str | None = None
 
 
 @dataclass(frozen=True)
@@ -835,6 +836,7 @@ def _adverse_events(ev: EvidenceBase, notes: _Notes) -> tuple[list[AdverseEventR
                     n=ae.n.as_int() if ae.n is not None else None,
                     note=ae.note,
                     footnote=notes.study(s),
+                    note_de=ae.note_de,
                 )
             )
     seen = {r.term_key for r in rows if r.term_key is not None}
