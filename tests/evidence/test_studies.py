@@ -258,3 +258,17 @@ def test_pooled_analysis_group_sizes_match_the_trials(base: st.EvidenceBase) -> 
     placebo += n(magid, "placebo-first", "n_randomised")
     assert toxin == pooled["Toxin group size in the pooled sample"] == 59
     assert placebo == pooled["Placebo group size in the pooled sample"] == 75
+
+
+def test_german_side_effect_note_needs_its_english_note(docs: dict[str, dict[str, Any]]) -> None:
+    """``note_de`` (German report) translates ``note``; alone, or empty, it is an error."""
+    doc = copy.deepcopy(docs["zamanian-2017"])
+    assert not _problems(doc)
+    doc["adverse_events"][0].pop("note")
+    assert "adverse_events[0].note_de" in _paths(_problems(doc))
+    doc["adverse_events"][0]["note"] = "both arms together"
+    doc["adverse_events"][0]["note_de"] = "  "
+    assert any(
+        p.path.endswith("adverse_events[0].note_de") and "non-empty" in p.message
+        for p in _problems(doc)
+    )

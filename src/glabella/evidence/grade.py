@@ -20,12 +20,16 @@ The rules are deliberately simple, explicit and reproducible; they follow the GR
 
 The certainty falls one level per downgrade (high > moderate > low > very low), never below
 very low.
+
+Each :class:`Downgrade` carries an English ``reason`` (JSON, CLI, web) and a machine ``code``
+with ``params`` (numbers unformatted, shares as fractions 0..1) so that a report can say the
+same in another language (keys ``grade.reason.<code>`` in ``glabella/report/locales``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 __all__ = [
     "LEVELS",
@@ -59,6 +63,8 @@ class Downgrade:
     domain: str
     levels: int
     reason: str
+    code: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """Plain dict for JSON."""
@@ -106,6 +112,8 @@ def _risk_of_bias(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
             "risk_of_bias",
             2,
             f"Studies at high risk of bias carry {high:.0%} of the weight ({', '.join(high_ids)}).",
+            "rob_high_majority",
+            {"share": high, "ids": ", ".join(high_ids)},
         )
     if high > 0 or concern + high >= 0.5:
         parts = []
@@ -113,19 +121,32 @@ def _risk_of_bias(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
             parts.append(f"high risk in {', '.join(high_ids)} ({high:.0%} of the weight)")
         if concern > 0:
             parts.append(f"some concerns or no judgement for {concern:.0%} of the weight")
-        return Downgrade("risk_of_bias", 1, "Serious: " + "; ".join(parts) + ".")
-    return Downgrade("risk_of_bias", 0, "Most of the weight comes from studies at low risk.")
+        params: dict[str, object] = {"ids": ", ".join(high_ids), "high": high, "concern": concern}
+        code = "rob_serious_" + ("high_" if high > 0 else "") + ("concerns" if concern > 0 else "")
+        return Downgrade(
+            "risk_of_bias", 1, "Serious: " + "; ".join(parts) + ".", code.rstrip("_"), params
+        )
+    return Downgrade(
+        "risk_of_bias", 0, "Most of the weight comes from studies at low risk.", "rob_low"
+    )
 
 
 def _inconsistency(i2: float | None, k: int) -> Downgrade:
     if k < 2 or i2 is None:
-        return Downgrade("inconsistency", 0, "Not assessable with a single study.")
+        return Downgrade(
+            "inconsistency", 0, "Not assessable with a single study.", "inconsistency_single"
+        )
     note = " With so few studies I² is itself very uncertain." if k < 5 else ""
+    few = "_few" if k < 5 else ""
+    params = {"i2": i2}
     if i2 >= 75:
-        return Downgrade("inconsistency", 2, f"Very serious: I² = {i2:.0f}%.{note}")
+        text = f"Very serious: I² = {i2:.0f}%.{note}"
+        return Downgrade("inconsistency", 2, text, "inconsistency_very_serious" + few, params)
     if i2 >= 50:
-        return Downgrade("inconsistency", 1, f"Serious: I² = {i2:.0f}%.{note}")
-    return Downgrade("inconsistency", 0, f"I² = {i2:.0f}%, below 50%.{note}")
+        text = f"Serious: I² = {i2:.0f}%.{note}"
+        return Downgrade("inconsistency", 1, text, "inconsistency_serious" + few, params)
+    text = f"I² = {i2:.0f}%, below 50%.{note}"
+    return Downgrade("inconsistency", 0, text, "inconsistency_low" + few, params)
 
 
 def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Downgrade:
@@ -135,14 +156,22 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
         unique = {s.study_id: s.indirectness for s, _ in flagged}
         reasons = "; ".join(f"{sid}: {why}" for sid, why in unique.items())
         return Downgrade(
-            "indirectness", 1, f"Studies with {share:.0%} of the weight differ: {reasons}."
+            "indirectness",
+            1,
+            f"Studies with {share:.0%} of the weight differ: {reasons}.",
+            "indirectness_serious",
+            {"share": share, "details": reasons},
         )
     if flagged:
         ids = ", ".join(dict.fromkeys(s.study_id for s, _ in flagged))
         return Downgrade(
-            "indirectness", 0, f"Indirectness noted for {ids} but under half of the weight."
+            "indirectness",
+            0,
+            f"Indirectness noted for {ids} but under half of the weight.",
+            "indirectness_minor",
+            {"ids": ids},
         )
-    return Downgrade("indirectness", 0, "No indirectness concern recorded.")
+    return Downgrade("indirectness", 0, "No indirectness concern recorded.", "indirectness_none")
 
 
 def _num(x: float) -> str:
@@ -159,25 +188,49 @@ def _imprecision(
 ) -> Downgrade:
     levels = 0
     parts: list[str] = []
+    codes: list[str] = []
+    params: dict[str, object] = {
+        "n": total_n,
+        "ois": OIS_PATIENTS,
+        "lo": ci_lb,
+        "hi": ci_ub,
+        "measure": measure,
+    }
     if total_n < OIS_PATIENTS:
         levels += 1
         parts.append(f"only {total_n} patients (fewer than {OIS_PATIENTS})")
+        codes.append("small_n")
     if ci_lb <= null_value <= ci_ub:
         levels += 1
         parts.append(f"the 95% CI ({_num(ci_lb)} to {_num(ci_ub)}) includes no effect")
+        codes.append("null")
     if not parts:
         return Downgrade(
-            "imprecision", 0, f"{total_n} patients and a CI that excludes no effect ({measure})."
+            "imprecision",
+            0,
+            f"{total_n} patients and a CI that excludes no effect ({measure}).",
+            "imprecision_ok",
+            params,
         )
     text = "; ".join(parts)
-    return Downgrade("imprecision", min(levels, 2), text[0].upper() + text[1:] + ".")
+    return Downgrade(
+        "imprecision",
+        min(levels, 2),
+        text[0].upper() + text[1:] + ".",
+        "imprecision_" + "_".join(codes),
+        params,
+    )
 
 
 def _publication_bias(studies: Sequence[GradeStudy]) -> Downgrade:
     k = len(studies)
     if k >= PUBLICATION_BIAS_MIN_K:
         return Downgrade(
-            "publication_bias", 0, "Not downgraded; assess with funnel-plot tests (k >= 10)."
+            "publication_bias",
+            0,
+            "Not downgraded; assess with funnel-plot tests (k >= 10).",
+            "publication_bias_testable",
+            {"k": k, "min_k": PUBLICATION_BIAS_MIN_K},
         )
     if all(s.n < SMALL_STUDY_N for s in studies):
         return Downgrade(
@@ -185,11 +238,15 @@ def _publication_bias(studies: Sequence[GradeStudy]) -> Downgrade:
             1,
             f"Suspected: all {k} studies have fewer than {SMALL_STUDY_N} patients and small-study "
             f"effects cannot be tested with fewer than {PUBLICATION_BIAS_MIN_K} studies.",
+            "publication_bias_suspected",
+            {"k": k, "small_n": SMALL_STUDY_N, "min_k": PUBLICATION_BIAS_MIN_K},
         )
     return Downgrade(
         "publication_bias",
         0,
         f"Not downgraded, but not testable with fewer than {PUBLICATION_BIAS_MIN_K} studies.",
+        "publication_bias_untestable",
+        {"k": k, "min_k": PUBLICATION_BIAS_MIN_K},
     )
 
 

@@ -343,6 +343,8 @@ class AdverseEvent:
     events: Num | None = None
     n: Num | None = None
     note: str | None = None
+    #: The note in German for the German consultation report (optional; same facts).
+    note_de: str | None = None
 
 
 @dataclass(frozen=True)
@@ -951,6 +953,10 @@ class _Checker:
         for i, ae in enumerate(self.items("adverse_events", self.doc.get("adverse_events"))):
             path = f"adverse_events[{i}]"
             self.text(f"{path}.term", ae.get("term"), required=True)
+            self.text(f"{path}.note", ae.get("note"))
+            self.text(f"{path}.note_de", ae.get("note_de"))
+            if ae.get("note_de") is not None and ae.get("note") is None:
+                self.add(f"{path}.note_de", "a German note needs the English note it translates")
             arm = ae.get("arm")
             if arm is not None and arm not in arm_n:
                 self.add(f"{path}.arm", f"broken reference: no arm {arm!r}")
@@ -1165,6 +1171,7 @@ def parse_study(doc: Mapping[str, Any]) -> Study:
             events=_num(ae.get("events")),
             n=_num(ae.get("n")),
             note=ae.get("note"),
+            note_de=ae.get("note_de"),
         )
         for ae in doc.get("adverse_events") or []
     )

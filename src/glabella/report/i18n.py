@@ -80,6 +80,10 @@ class Translator:
             text = f"{value:.{places}f}"
         return text.replace(".", self.messages["meta.decimal"]) if "e" not in text else text
 
+    def percent(self, share: float) -> str:
+        """A share (0..1) as a whole percentage in the language's pattern (``meta.percent``)."""
+        return self.messages["meta.percent"].format(value=round(share * 100))
+
     def per100(self, risk: float) -> str:
         """A risk as whole people out of 100 (rounded half up), e.g. ``"52"``."""
         return str(int(risk * 100 + 0.5))

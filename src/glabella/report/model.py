@@ -126,6 +126,10 @@ class Footnote:
     key: str
     text: str
     url: str | None = None
+    #: Locale key of the report's own wording of ``text`` (method descriptions), with its
+    #: parameters; params named ``cite*`` are citations and stay in their original language.
+    msg: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,11 +209,17 @@ class RecordedTreatment:
 
 @dataclass(frozen=True)
 class GradeDomain:
-    """One GRADE domain of a certainty rating."""
+    """One GRADE domain of a certainty rating.
+
+    ``reason`` is the English sentence of :mod:`glabella.evidence.grade`; ``code`` and
+    ``params`` let the report say it in its own language (locale keys ``grade.reason.<code>``).
+    """
 
     domain: str
     levels: int
     reason: str
+    code: str = ""
+    params: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -344,6 +354,7 @@ class AdverseEventRow:
     n: int | None
     note: str | None
     footnote: int
+    note_de: str | None = None
 
 
 @dataclass(frozen=True)
@@ -449,9 +460,19 @@ class _Notes:
     def __init__(self) -> None:
         self._items: dict[str, Footnote] = {}
 
-    def add(self, key: str, kind: str, text: str, url: str | None = None) -> int:
+    def add(
+        self,
+        key: str,
+        kind: str,
+        text: str,
+        url: str | None = None,
+        msg: str = "",
+        params: Mapping[str, object] | None = None,
+    ) -> int:
         if key not in self._items:
-            self._items[key] = Footnote(len(self._items) + 1, kind, key, text, url)
+            self._items[key] = Footnote(
+                len(self._items) + 1, kind, key, text, url, msg, dict(params or {})
+            )
         return self._items[key].number
 
     def study(self, s: Study) -> int:
@@ -547,6 +568,13 @@ def _outcome_evidence(
         "synthesis",
         f"Glabella synthesis {syn.disorder}/{syn.outcome} ({labels}): {synth.METHOD_TEXT} "
         f"Evidence base {syn.evidence_version}.",
+        msg="sources.synthesis",
+        params={
+            "disorder": syn.disorder,
+            "outcome": syn.outcome,
+            "labels": labels,
+            "version": syn.evidence_version,
+        },
     )
     acr = res.baseline_risk
     lo = min(1.0, max(0.0, acr * est.ci_lb))
@@ -578,7 +606,8 @@ def _outcome_evidence(
         nnt_far=res.nnt_ci_far,
         certainty=syn.certainty.level,
         certainty_domains=tuple(
-            GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
+            GradeDomain(d.domain, d.levels, d.reason, d.code, dict(d.params))
+            for d in syn.certainty.domains
         ),
         study_ids=tuple(c.study_id for c in syn.comparisons),
         synthesis_footnote=syn_note,
@@ -644,6 +673,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         f"Glabella synthesis {syn.disorder}/change at week 6 ({labels}): Hedges' g per trial, "
         f"several derived from reported statistics (see each trial's page). {synth.METHOD_TEXT} "
         f"Evidence base {syn.evidence_version}.",
+        msg="sources.synthesis_change",
+        params={"disorder": syn.disorder, "labels": labels, "version": syn.evidence_version},
     )
     sd_note = notes.add(
         "scale:phq9-sd",
@@ -652,6 +683,13 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         f"Minimal important difference {scales.PHQ9_MID.value:g} points: "
         f"{scales.PHQ9_MID.citation}.",
         scales.PHQ9_SD.url,
+        msg="sources.phq9_sd",
+        params={
+            "sd": scales.PHQ9_SD.value,
+            "mid": scales.PHQ9_MID.value,
+            "cite_sd": scales.PHQ9_SD.citation,
+            "cite_mid": scales.PHQ9_MID.citation,
+        },
     )
     conv_note = notes.add(
         "method:smd-to-response",
@@ -660,6 +698,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         "1995; Chinn 2000, Stat Med 19:3127), applied to the placebo response rate of the "
         f"trials that report response ({p_events} of {p_n}); Cochrane Handbook v6.4, 15.5.3. "
         "Assumes the depression score is spread the same way in both groups.",
+        msg="sources.smd_to_response",
+        params={"events": p_events, "n": p_n},
     )
     bayes = syn.bayes
     return ChangeEvidence(
@@ -685,7 +725,8 @@ def _change_evidence(condition: str, ev: EvidenceBase, notes: _Notes) -> ChangeE
         resp_hi=chance.toxin_hi,
         certainty=syn.certainty.level,
         certainty_domains=tuple(
-            GradeDomain(d.domain, d.levels, d.reason) for d in syn.certainty.domains
+            GradeDomain(d.domain, d.levels, d.reason, d.code, dict(d.params))
+            for d in syn.certainty.domains
         ),
         left_out=tuple(x for e in lead.left_out for x in _left_out(ev.get(e.study_id), e.arms)),
         study_ids=tuple(dict.fromkeys(c.study_id for c in syn.comparisons)),
@@ -795,6 +836,7 @@ def _adverse_events(ev: EvidenceBase, notes: _Notes) -> tuple[list[AdverseEventR
                     n=ae.n.as_int() if ae.n is not None else None,
                     note=ae.note,
                     footnote=notes.study(s),
+                    note_de=ae.note_de,
                 )
             )
     seen = {r.term_key for r in rows if r.term_key is not None}

@@ -18,7 +18,13 @@ from markupsafe import Markup, escape
 
 from glabella.report.i18n import Translator, get_translator
 from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
-from glabella.report.model import ConsultationReport, DoseData, OutcomeEvidence
+from glabella.report.model import (
+    ConsultationReport,
+    DoseData,
+    Footnote,
+    GradeDomain,
+    OutcomeEvidence,
+)
 
 __all__ = ["RenderMeta", "render_body", "render_document", "render_pdf", "report_stylesheet"]
 
@@ -54,6 +60,56 @@ def dose_text(t: Translator, d: DoseData | None) -> str:
     if d is None:
         return t("common.unknown")
     return t("plan.dose", units=d.units, product=d.product_id, brand=d.brand)
+
+
+#: GRADE parameters that are shares of the meta-analytic weight (fractions 0..1).
+_GRADE_SHARES = frozenset({"share", "high", "concern"})
+#: GRADE parameters that are CI limits (formatted like every other number of the report).
+_GRADE_NUMBERS = frozenset({"lo", "hi"})
+
+
+def grade_reason(t: Translator, d: GradeDomain) -> Markup:
+    """The reason of one GRADE domain in the report's language (``grade.reason.<code>``).
+
+    Shares become whole percentages, I² a whole number, CI limits numbers with the language's
+    decimal separator. ``details`` (indirectness reasons recorded in the English evidence
+    files) stays English and is marked ``lang="en"``. Without a code (older data) the English
+    reason is shown, marked ``lang="en"``.
+    """
+    if not d.code or not t.has(f"grade.reason.{d.code}"):
+        return Markup('<span lang="en">{}</span>').format(d.reason)
+    params: dict[str, Any] = {}
+    for key, value in d.params.items():
+        if key in _GRADE_SHARES and isinstance(value, int | float):
+            params[key] = escape(t.percent(float(value)))
+        elif key == "i2" and isinstance(value, int | float):
+            params[key] = escape(t.number(float(value), 0))
+        elif key in _GRADE_NUMBERS and isinstance(value, int | float):
+            params[key] = escape(t.number(float(value)))
+        elif key == "details":
+            params[key] = Markup('<span lang="en">{}</span>').format(value)
+        else:
+            params[key] = escape(str(value))
+    return Markup(escape(t.messages[f"grade.reason.{d.code}"]).format(**params))
+
+
+def footnote_text(t: Translator, f: Footnote) -> Markup:
+    """A footnote in the report's language when it is the report's own wording (``f.msg``).
+
+    Citations (params ``cite*``) and footnotes without a locale key (bibliographic
+    references) keep their original language and are marked ``lang="en"``.
+    """
+    if not f.msg or not t.has(f.msg):
+        return Markup('<span lang="en">{}</span>').format(f.text)
+    params: dict[str, Any] = {}
+    for key, value in f.params.items():
+        if key.startswith("cite"):
+            params[key] = Markup('<span lang="en">{}</span>').format(value)
+        elif isinstance(value, float):
+            params[key] = escape(str(int(value)) if value.is_integer() else t.number(value, 1))
+        else:
+            params[key] = escape(str(value))
+    return Markup(escape(t.messages[f.msg]).format(**params))
 
 
 def _arrays(t: Translator, o: OutcomeEvidence, ident: str) -> dict[str, Markup]:
@@ -158,6 +214,8 @@ def _context(report: ConsultationReport, lang: str, meta: RenderMeta) -> dict[st
         "arrays": arrays,
         "nnt_text": {o.outcome: _nnt_text(t, o) for o in report.evidence.outcomes},
         "dose": lambda d: dose_text(t, d),
+        "grade_reason": lambda d: grade_reason(t, d),
+        "footnote_text": lambda f: footnote_text(t, f),
         "generated": report.generated_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
