@@ -64,6 +64,11 @@ def test_service_matches_a_plain_recount(
     assert sum(g.patients for g in o.by_injector.values()) == analysed
     assert sum(n for _, n in report.treatments_per_month) >= analysed
     assert report.trials["response"].status in ("pooled", "too_few", "no_data")
+    # the week-0 bucket of the trajectory is the analysed patients' baselines
+    (week0,) = [w for w in report.trajectory if w.week == 0]
+    assert week0.n == analysed
+    assert report.to_dict()["phq9_trajectory"][0]["n"] == analysed
+    assert any(w.week == 6 and w.n > 0 for w in report.trajectory)
     with db.transaction() as s:
         details = s.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "analytics.view")

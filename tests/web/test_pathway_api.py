@@ -317,3 +317,12 @@ def test_outcomes_at_every_visit_with_rci_in_api_and_page(api: TestClient) -> No
     assert "no reliable change" in table and "<strong>responder</strong>" in table
     assert "reliable change = a change of at least 5 points" in page
     assert "r = 0.89, SD = 4.6" in page
+    # the analytics page: week 0 = baseline 20 (n = 1); the three follow-ups all fall in
+    # week 1 (seconds after the treatment: days in (0, 7]) and the last, 17, counts.
+    analytics = api.get("/analytics").text
+    rows = analytics.split('id="trajectory"', 1)[1].split("</table>", 1)[0]
+    cells = [c.split(">", 1)[1].split("<", 1)[0] for c in rows.split("<td")[1:]]
+    assert cells == ["baseline", "20.0", "1", "1", "17.0", "1"]
+    assert "baseline: mean 20.0 (n = 1)" in analytics
+    data = api.get("/api/v1/analytics").json()["phq9_trajectory"]
+    assert data == [{"week": 0, "n": 1, "mean": 20.0}, {"week": 1, "n": 1, "mean": 17.0}]

@@ -18,12 +18,20 @@ that every patient counts once and the proportions are of independent patients.
 * Adverse events: index treatments with at least one adverse event recorded against them;
   grade 3 or higher; serious (any ICH E2A criterion).
 
+* Mean PHQ-9 trajectory (:func:`mean_trajectory`): week 0 is the baseline (as above); week k
+  (k >= 1) holds PHQ-9s from 7(k-1) (exclusive) to 7k days (inclusive) after the index
+  treatment, elapsed time. A patient counts once per week (their last PHQ-9 in it), only
+  analysed patients (baseline >= ``min_baseline``) count, and each week shows its mean and n
+  (plain arithmetic mean; patients leave the average as they stop attending, so later
+  weeks describe those still measured: not an intention-to-treat estimate).
+
 All proportions carry Wilson 95 % intervals (:mod:`glabella.analytics.stats`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -171,6 +179,66 @@ class ClinicOutcomes:
                 for m in self.months
             ],
         }
+
+
+@dataclass(frozen=True)
+class TimedScore:
+    """One PHQ-9 of a patient, with the moment of that patient's index treatment."""
+
+    patient: int
+    at: dt.datetime
+    treated_at: dt.datetime
+    total: int
+
+
+@dataclass(frozen=True)
+class WeekMean:
+    """Mean PHQ-9 of the patients measured in one week since the index treatment."""
+
+    week: int
+    n: int
+    mean: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"week": self.week, "n": self.n, "mean": self.mean}
+
+
+TRAJECTORY_MAX_WEEK: int = 26
+
+
+def _week_of(days: float) -> int | None:
+    if -BASELINE_DAYS <= days <= 0:
+        return 0
+    if days > 0:
+        return math.ceil(days / 7)
+    return None
+
+
+def mean_trajectory(
+    scores: Sequence[TimedScore],
+    min_baseline: int = MIN_BASELINE,
+    max_week: int = TRAJECTORY_MAX_WEEK,
+) -> tuple[WeekMean, ...]:
+    """Mean PHQ-9 by week since the index treatment (definition in the module docstring)."""
+    last: dict[tuple[int, int], tuple[dt.datetime, int]] = {}
+    for s in scores:
+        if s.at.tzinfo is None or s.treated_at.tzinfo is None:
+            raise ValueError("score and treatment times must be timezone-aware")
+        if not 0 <= s.total <= PHQ9_MAX:
+            raise ValueError(f"patient {s.patient}: a PHQ-9 total outside 0-{PHQ9_MAX}")
+        week = _week_of((s.at - s.treated_at).total_seconds() / 86400)
+        if week is None or week > max_week:
+            continue
+        key = (s.patient, week)
+        seen = last.get(key)
+        if seen is None or s.at >= seen[0]:
+            last[key] = (s.at, s.total)
+    analysed = {p for (p, w), (_, total) in last.items() if w == 0 and total >= min_baseline}
+    by_week: dict[int, list[int]] = {}
+    for (p, w), (_, total) in last.items():
+        if p in analysed:
+            by_week.setdefault(w, []).append(total)
+    return tuple(WeekMean(w, len(v), sum(v) / len(v)) for w, v in sorted(by_week.items()))
 
 
 @cache
@@ -416,7 +484,10 @@ __all__ = [
     "FunnelPoint",
     "MonthPoint",
     "Rates",
+    "TimedScore",
+    "WeekMean",
     "analyse",
     "funnel_limits",
+    "mean_trajectory",
     "severity_band",
 ]

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from glabella.analytics.charts import funnel_svg, months_svg
+from glabella.analytics.charts import funnel_svg, months_svg, trajectory_svg
 from glabella.analytics.frown import CAVEAT, RETURN_FRACTION
 from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
 from glabella.analytics.frown_service import frown_analytics
@@ -104,6 +104,7 @@ def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
         definitions=DEFINITIONS,
         funnel=funnel_svg(o.funnel, o.funnel_p0),
         months=months_svg(o.months, report.treatments_per_month),
+        trajectory=trajectory_svg(report.trajectory),
         frown=frown,
         frown_definitions=FROWN_DEFINITIONS,
         frown_caveat=CAVEAT,
