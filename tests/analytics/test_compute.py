@@ -11,6 +11,7 @@ from glabella.analytics.compute import (
     TimedScore,
     analyse,
     mean_trajectory,
+    not_on_track,
     severity_band,
 )
 
@@ -145,3 +146,26 @@ def test_mean_phq9_trajectory_by_week_by_hand() -> None:
         mean_trajectory([s(1, 0, 28)])
     with pytest.raises(ValueError, match="timezone-aware"):
         mean_trajectory([TimedScore(1, t0.replace(tzinfo=None), t0, 10)])
+
+
+def test_not_on_track_against_the_expected_curve_by_hand() -> None:
+    t0 = dt.datetime(2026, 5, 1, 9, tzinfo=dt.UTC)
+    day = dt.timedelta(days=1)
+
+    def s(patient: int, days: float, total: int) -> TimedScore:
+        return TimedScore(patient, t0 + days * day, t0, total)
+
+    week6 = [6, 6, 6, 6, 6, 8, 8, 8, 8, 18]
+    scores = [s(p, -1, 16) for p in range(1, 11)]  # baseline 16: moderately severe (15-19)
+    scores += [s(p, 40, v) for p, v in zip(range(1, 11), week6, strict=True)]
+    scores += [s(10, 10, 15)]  # patient 10 at week 2 as well: their latest (week 6) counts
+    scores += [s(11, -1, 12), s(11, 40, 12)]  # moderate band: 1 patient in the cell, n < 10
+    # week-6 cell of the band: mean 80/10 = 8.0; squared deviations 5*4 + 4*0 + 100 = 120,
+    # SD = sqrt(120/9) = 3.651484; bound = 8 + 1.2816 * 3.651484 = 12.679742
+    (flag,) = not_on_track(scores)
+    assert (flag.patient, flag.week, flag.score, flag.baseline, flag.n) == (10, 6, 18, 16, 10)
+    assert flag.band == "moderately severe (15-19)"
+    assert flag.expected == pytest.approx(8.0)
+    assert flag.bound == pytest.approx(12.679742, abs=1e-5)
+    # with fewer than 10 patients in the cell nobody is flagged (the curve is not used)
+    assert not_on_track(scores, min_n=11) == ()

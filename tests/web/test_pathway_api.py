@@ -326,3 +326,9 @@ def test_outcomes_at_every_visit_with_rci_in_api_and_page(api: TestClient) -> No
     assert "baseline: mean 20.0 (n = 1)" in analytics
     data = api.get("/api/v1/analytics").json()["phq9_trajectory"]
     assert data == [{"week": 0, "n": 1, "mean": 20.0}, {"week": 1, "n": 1, "mean": 17.0}]
+    # one patient is too few for an expected-recovery curve: nobody is listed, the rule is shown
+    listed = api.get("/api/v1/not-on-track").json()
+    assert listed["patients"] == [] and "Finch et al. 2001" in listed["rule"]
+    nav = api.get("/not-on-track")
+    assert nav.status_code == 200 and "No patient is above the expected-recovery bound" in nav.text
+    assert 'href="/not-on-track"' in analytics

@@ -25,6 +25,17 @@ that every patient counts once and the proportions are of independent patients.
   (plain arithmetic mean; patients leave the average as they stop attending, so later
   weeks describe those still measured: not an intention-to-treat estimate).
 
+* Not on track (:func:`not_on_track`): the clinical-support idea of Lambert's outcome
+  monitoring, expected recovery curves by intake severity with a tolerance bound that flags
+  patients progressing more slowly than expected (Finch et al. 2001, expected recovery
+  curves for an early warning system, OQ-45, N = 11 492; Bybee, Lambert & Eggett 2007,
+  Tijdschr Psychother, doi:10.1007/BF03062308). Here the curve is the
+  clinic's own: for each baseline severity band and week, the mean and SD (n - 1) of the
+  analysed patients' PHQ-9 in that week. A patient is not on track when their latest PHQ-9
+  (week >= 1) is above mean + 1.2816 SD (one-sided 90 %) of their band and week, with at least
+  10 patients in that cell. The empirical curve, the 90 % bound and n >= 10 are clinic
+  choices, not Lambert's fitted curves or cut-offs, and are not validated for BoNT-A.
+
 All proportions carry Wilson 95 % intervals (:mod:`glabella.analytics.stats`).
 """
 
@@ -214,12 +225,9 @@ def _week_of(days: float) -> int | None:
     return None
 
 
-def mean_trajectory(
-    scores: Sequence[TimedScore],
-    min_baseline: int = MIN_BASELINE,
-    max_week: int = TRAJECTORY_MAX_WEEK,
-) -> tuple[WeekMean, ...]:
-    """Mean PHQ-9 by week since the index treatment (definition in the module docstring)."""
+def _weekly_last(
+    scores: Sequence[TimedScore], max_week: int
+) -> dict[tuple[int, int], tuple[dt.datetime, int]]:
     last: dict[tuple[int, int], tuple[dt.datetime, int]] = {}
     for s in scores:
         if s.at.tzinfo is None or s.treated_at.tzinfo is None:
@@ -233,6 +241,85 @@ def mean_trajectory(
         seen = last.get(key)
         if seen is None or s.at >= seen[0]:
             last[key] = (s.at, s.total)
+    return last
+
+
+NOT_ON_TRACK_Z: float = 1.2816
+"""One-sided 90 % normal quantile for the tolerance bound (a clinic choice)."""
+NOT_ON_TRACK_MIN_N: int = 10
+"""Fewest patients in a band-week cell before its expected curve is used."""
+
+
+@dataclass(frozen=True)
+class OffTrack:
+    """A patient whose latest PHQ-9 is above the expected-recovery bound for their band."""
+
+    patient: int
+    week: int
+    score: int
+    baseline: int
+    band: str
+    expected: float
+    bound: float
+    n: int
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "patient_id": self.patient,
+            "week": self.week,
+            "score": self.score,
+            "baseline": self.baseline,
+            "band": self.band,
+            "expected_mean": self.expected,
+            "bound": self.bound,
+            "n": self.n,
+            "at": self.at.isoformat(),
+        }
+
+
+def not_on_track(
+    scores: Sequence[TimedScore],
+    min_baseline: int = MIN_BASELINE,
+    z: float = NOT_ON_TRACK_Z,
+    min_n: int = NOT_ON_TRACK_MIN_N,
+    max_week: int = TRAJECTORY_MAX_WEEK,
+) -> tuple[OffTrack, ...]:
+    """Patients above their band's expected-recovery bound (module docstring)."""
+    last = _weekly_last(scores, max_week)
+    baseline = {p: total for (p, w), (_, total) in last.items() if w == 0}
+    band = {p: severity_band(b) for p, b in baseline.items() if b >= min_baseline}
+    cells: dict[tuple[str, int], list[int]] = {}
+    latest: dict[int, tuple[int, dt.datetime, int]] = {}
+    for (p, w), (at, total) in last.items():
+        b = band.get(p)
+        if b is None or w == 0:
+            continue
+        cells.setdefault((b, w), []).append(total)
+        if p not in latest or w > latest[p][0]:
+            latest[p] = (w, at, total)
+    out = []
+    for p, (w, at, total) in sorted(latest.items()):
+        b = band[p]
+        assert b is not None
+        values = cells[(b, w)]
+        if len(values) < min_n:
+            continue
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        bound = mean + z * sd
+        if total > bound:
+            out.append(OffTrack(p, w, total, baseline[p], b, mean, bound, len(values), at))
+    return tuple(out)
+
+
+def mean_trajectory(
+    scores: Sequence[TimedScore],
+    min_baseline: int = MIN_BASELINE,
+    max_week: int = TRAJECTORY_MAX_WEEK,
+) -> tuple[WeekMean, ...]:
+    """Mean PHQ-9 by week since the index treatment (definition in the module docstring)."""
+    last = _weekly_last(scores, max_week)
     analysed = {p for (p, w), (_, total) in last.items() if w == 0 and total >= min_baseline}
     by_week: dict[int, list[int]] = {}
     for (p, w), (_, total) in last.items():
@@ -483,11 +570,13 @@ __all__ = [
     "CourseRow",
     "FunnelPoint",
     "MonthPoint",
+    "OffTrack",
     "Rates",
     "TimedScore",
     "WeekMean",
     "analyse",
     "funnel_limits",
     "mean_trajectory",
+    "not_on_track",
     "severity_band",
 ]

@@ -43,16 +43,18 @@ from glabella.analytics.compute import (
     WEEK12_WINDOW,
     ClinicOutcomes,
     CourseColumns,
+    OffTrack,
     TimedScore,
     WeekMean,
     analyse,
     mean_trajectory,
+    not_on_track,
 )
 from glabella.analytics.trials import TrialBenchmark, trial_benchmarks, trials_headline
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden
-from glabella.services.roles import Role
+from glabella.services.roles import CLINICAL_ROLES, Role
 from glabella.store.analytics import AnalyticsCourse, AnalyticsState
 from glabella.store.models import Assessment, Patient
 from glabella.store.pathway import AdverseEventRecord, Treatment
@@ -433,3 +435,59 @@ def clinic_analytics(
         trials_headline=trials_headline(),
         trajectory=trajectory,
     )
+
+
+NOT_ON_TRACK_RECENT_DAYS = 42
+"""Only patients whose latest PHQ-9 is this recent are listed (a finished course is not)."""
+
+
+@dataclass(frozen=True)
+class NotOnTrackRow:
+    """A named patient on the not-on-track list (clinical roles only)."""
+
+    patient_id: int
+    name: str
+    mrn: str
+    flag: OffTrack
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "mrn": self.mrn, **self.flag.to_dict()}
+
+
+def not_on_track_list(
+    db: Database, actor: Actor, *, as_of: dt.datetime | None = None
+) -> tuple[NotOnTrackRow, ...]:
+    """Patients above their band's expected-recovery bound, latest PHQ-9 in the last 42 days."""
+    if actor.role not in CLINICAL_ROLES:
+        raise Forbidden(f"your role ({actor.role}) may not view the not-on-track list")
+    moment = as_of or db.now()
+    with db.transaction() as session:
+        refresh(session)
+        flags = [
+            f
+            for f in not_on_track(trajectory_scores(session, actor.clinic_id, moment))
+            if f.at >= moment - dt.timedelta(days=NOT_ON_TRACK_RECENT_DAYS)
+        ]
+        names = {
+            p.id: p
+            for p in session.scalars(
+                select(Patient).where(
+                    Patient.clinic_id == actor.clinic_id,
+                    Patient.id.in_([f.patient for f in flags]),
+                )
+            )
+        }
+        rows = tuple(
+            NotOnTrackRow(
+                f.patient,
+                f"{names[f.patient].family_name}, {names[f.patient].given_name}",
+                names[f.patient].mrn,
+                f,
+            )
+            for f in flags
+            if f.patient in names
+        )
+        audit.record(
+            session, actor, "not_on_track.view", "clinic", actor.clinic_id, patients=len(rows)
+        )
+    return rows
