@@ -64,6 +64,11 @@ def test_service_matches_a_plain_recount(
     assert sum(g.patients for g in o.by_injector.values()) == analysed
     assert sum(n for _, n in report.treatments_per_month) >= analysed
     assert report.trials["response"].status in ("pooled", "too_few", "no_data")
+    # the week-0 bucket of the trajectory is the analysed patients' baselines
+    (week0,) = [w for w in report.trajectory if w.week == 0]
+    assert week0.n == analysed
+    assert report.to_dict()["phq9_trajectory"][0]["n"] == analysed
+    assert any(w.week == 6 and w.n > 0 for w in report.trajectory)
     with db.transaction() as s:
         details = s.scalars(
             select(AuditEvent.detail).where(AuditEvent.action == "analytics.view")
@@ -94,3 +99,37 @@ def test_receptionist_may_not_see_analytics(
     desk = make_user("desk", "receptionist").actor("test")
     with pytest.raises(Forbidden):
         clinic_analytics(db, desk)
+
+
+def test_cli_prints_the_phq9_trajectory(database_url: str) -> None:
+    from typer.testing import CliRunner
+
+    from glabella.cli import app as cli_app
+    from glabella.services.users import create_user
+    from glabella.settings import get_settings
+
+    db = Database.from_url(database_url)
+    try:
+        get_settings.cache_clear()
+        user, _ = create_user(
+            db,
+            username="dr.traj",
+            full_name="Dr Traj",
+            role="admin",
+            password="correct horse battery staple",
+        )
+        admin = user.actor("t")
+        generate_clinic(db, admin, DemoParameters(patients=12, seed=3, as_of=AS_OF))
+        report = clinic_analytics(db, admin)
+        get_settings.cache_clear()  # the CLI reads the URL from its environment
+        out = CliRunner().invoke(
+            cli_app, ["analytics"], env={"GLABELLA_DATABASE_URL": database_url}
+        )
+        assert out.exit_code == 0, out.output
+        assert "PHQ-9 trajectory" in out.output
+        week0 = report.trajectory[0]
+        assert week0.week == 0
+        assert f"{week0.mean:.1f}" in out.output
+    finally:
+        get_settings.cache_clear()
+        db.engine.dispose()

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from glabella.analytics.charts import funnel_svg, months_svg
-from glabella.analytics.compute import FunnelPoint
+from glabella.analytics.charts import funnel_svg, months_svg, trajectory_svg
+from glabella.analytics.compute import FunnelPoint, WeekMean
 
 
 def test_funnel_points_outliers_and_styles() -> None:
@@ -24,3 +24,14 @@ def test_month_bars() -> None:
     svg = months_svg([], [("2026-01", 4), ("2026-02", 8)])
     assert svg.count('class="bar"') == 2
     assert "2026-02: 8 treatments" in svg
+
+
+def test_trajectory_line_and_points() -> None:
+    weeks = [WeekMean(0, 2, 16.0), WeekMean(2, 2, 11.0), WeekMean(6, 2, 7.5)]
+    svg = trajectory_svg(weeks)
+    assert svg.count('class="point"') == 3
+    assert "week 6: mean 7.5 (n = 2)" in svg and "baseline: mean 16.0 (n = 2)" in svg
+    # y = TOP + (1 - 16/27) * plot_h, plot_h = 300 - 16 - 40 = 244: 16 + 0.407407 * 244 = 115.4
+    # x of week 6 = LEFT + plot_w = 56 + (720 - 56 - 56) = 664.0
+    assert "56.0,115.4" in svg and "664.0," in svg
+    assert "No PHQ-9 results" in trajectory_svg([])

@@ -409,3 +409,32 @@ def test_screening_uses_item9_from_a_recent_phq9(
     clock["now"] = START + dt.timedelta(days=15)
     later = _screen(db, actor, pid, phq9_item9="0")
     assert not [r for r in later.reasons if r.rule_id == "suicidal_ideation_other"]
+
+
+def test_not_on_track_list_against_the_clinic_curve(
+    db: Database, actor: Actor, clock: dict[str, dt.datetime]
+) -> None:
+    """Issue 16 item 7: the hand example of tests/analytics/test_compute.py through the store."""
+    from glabella.analytics.service import not_on_track_list
+
+    six, eight = [1] * 6 + [0, 0, 0], [1] * 8 + [0]
+    eighteen = [3, 3, 2, 2, 2, 2, 2, 2, 0]
+    week6 = [six] * 5 + [eight] * 4 + [eighteen]
+    pids = []
+    for i, items in enumerate(week6):
+        pid = _patient(db, actor, dob=f"1980-05-{i + 1:02d}")
+        pids.append(pid)
+        clock["now"] = START - dt.timedelta(days=1)
+        assess_svc.submit_assessment(db, actor, pid, "phq9", phq9([2] * 8 + [0]))  # 16
+        clock["now"] = START
+        _screen(db, actor, pid)
+        _treat(db, actor, pid, _consent(db, actor, pid))
+        clock["now"] = START + dt.timedelta(days=40)  # week 6: days 35-42
+        assess_svc.submit_assessment(db, actor, pid, "phq9", phq9(items))
+    # week-6 cell: mean 8.0, SD sqrt(120/9) = 3.651484, bound 8 + 1.2816 * 3.651484 = 12.68
+    (row,) = not_on_track_list(db, actor, as_of=START + dt.timedelta(days=41))
+    assert row.patient_id == pids[-1] and row.name == "Way, Pat"
+    assert (row.flag.week, row.flag.score, row.flag.n) == (6, 18, 10)
+    assert row.flag.bound == pytest.approx(12.679742, abs=1e-5)
+    # 43 days after that visit the course is no longer listed (latest PHQ-9 older than 42 days)
+    assert not_on_track_list(db, actor, as_of=START + dt.timedelta(days=83)) == ()

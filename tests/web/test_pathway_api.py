@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from fastapi.testclient import TestClient
 
 PATIENT = {
@@ -258,3 +259,76 @@ def test_screening_page_prefills_item9_from_a_recent_phq9(api: TestClient) -> No
     page = api.get(f"/patients/{pid}/screening")
     assert "highest item 9: 2" in page.text
     assert 'id="phq9_item9" name="phq9_item9" type="number" min="0" max="3" value="2"' in page.text
+
+
+def test_outcomes_at_every_visit_with_rci_in_api_and_page(api: TestClient) -> None:
+    """Issue 16 item 7: response, remission and RCI for each follow-up against baseline."""
+    pid = _patient(api)
+    screened = api.post(
+        f"/api/v1/patients/{pid}/screenings",
+        json={"product": "onabotulinumtoxinA", "answers": SAFE},
+    ).json()
+    version = api.get("/api/v1/consent/current").json()["version"]
+    consent = api.post(
+        f"/api/v1/patients/{pid}/consents",
+        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
+    ).json()
+    assert screened["outcome"] == "eligible"
+    _phq9(api, pid, [3, 3, 3, 3, 2, 2, 2, 2, 0])  # baseline 20
+    treated = api.post(
+        f"/api/v1/patients/{pid}/treatments",
+        json={
+            "product": "onabotulinumtoxinA",
+            "lot_number": "L1",
+            "lot_expiry": TOMORROW,
+            "vial_units": "100",
+            "saline_ml": "2.5",
+            "sites": {"procerus": "4"},
+            "consent_id": consent["id"],
+        },
+    )
+    assert treated.status_code == 201, treated.text
+    _phq9(api, pid, [2, 2, 2, 2, 2, 1, 1, 1, 0])  # 13
+    _phq9(api, pid, [1, 1, 1, 1, 1, 1, 1, 1, 0])  # 8
+    _phq9(api, pid, [2, 2, 2, 2, 2, 2, 2, 3, 0])  # 17
+    (o,) = api.get(f"/api/v1/patients/{pid}/follow-up").json()["outcomes"]
+    # S_diff = sqrt(2) * 4.6 * sqrt(1 - 0.89) = 2.157591
+    # 20 -> 13: -7, -35 %, no response, no remission, RCI -7/2.157591 = -3.2444 (improved)
+    # 20 -> 8: -12, -60 %, response, no remission (8 >= 5), RCI -5.5618 (improved)
+    # 20 -> 17: -3, -15 %, no response, RCI -3/2.157591 = -1.3904 (no reliable change)
+    got = [
+        (v["total"], v["change"], v["response"], v["remission"], v["reliable_change"])
+        for v in o["visits"]
+    ]
+    assert got == [
+        (13, -7, False, False, "improved"),
+        (8, -12, True, False, "improved"),
+        (17, -3, False, False, "no reliable change"),
+    ]
+    rcis = [v["rci"] for v in o["visits"]]
+    assert rcis == pytest.approx([-3.244359, -5.561758, -1.390439], abs=1e-5)
+    assert o["visits"][1]["percent_change"] == pytest.approx(-60.0)
+    assert o["rci"] == pytest.approx(-1.390439, abs=1e-5)  # latest (17) against baseline
+    assert o["rci_statement"].startswith("reliable change = a change of at least 5 points")
+    page = api.get(f"/patients/{pid}").text
+    table = page.split('data-instrument="phq9"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 4  # header + 3 visits
+    assert "-3.24" in table and "-5.56" in table and "-1.39" in table
+    assert "no reliable change" in table and "<strong>responder</strong>" in table
+    assert "reliable change = a change of at least 5 points" in page
+    assert "r = 0.89, SD = 4.6" in page
+    # the analytics page: week 0 = baseline 20 (n = 1); the three follow-ups all fall in
+    # week 1 (seconds after the treatment: days in (0, 7]) and the last, 17, counts.
+    analytics = api.get("/analytics").text
+    rows = analytics.split('id="trajectory"', 1)[1].split("</table>", 1)[0]
+    cells = [c.split(">", 1)[1].split("<", 1)[0] for c in rows.split("<td")[1:]]
+    assert cells == ["baseline", "20.0", "1", "1", "17.0", "1"]
+    assert "baseline: mean 20.0 (n = 1)" in analytics
+    data = api.get("/api/v1/analytics").json()["phq9_trajectory"]
+    assert data == [{"week": 0, "n": 1, "mean": 20.0}, {"week": 1, "n": 1, "mean": 17.0}]
+    # one patient is too few for an expected-recovery curve: nobody is listed, the rule is shown
+    listed = api.get("/api/v1/not-on-track").json()
+    assert listed["patients"] == [] and "Finch et al. 2001" in listed["rule"]
+    nav = api.get("/not-on-track")
+    assert nav.status_code == 200 and "No patient is above the expected-recovery bound" in nav.text
+    assert 'href="/not-on-track"' in analytics

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from html import escape
 
-from glabella.analytics.compute import FunnelPoint, MonthPoint
+from glabella.analytics.compute import PHQ9_MAX, FunnelPoint, MonthPoint, WeekMean
 from glabella.analytics.stats import Z95, Z998
 
 WIDTH, HEIGHT = 720, 300
@@ -155,6 +155,55 @@ def months_svg(months: Sequence[MonthPoint], treatments: Sequence[tuple[str, int
         f'<text x="{LEFT - 6}" y="{TOP + 10}" text-anchor="end" class="tick">{top}</text>'
         f'<text x="{LEFT + plot_w + 4}" y="{TOP + 10}" class="tick">100 %</text>'
         f'<text x="{LEFT + plot_w + 4}" y="{TOP + plot_h}" class="tick">0 %</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def trajectory_svg(weeks: Sequence[WeekMean]) -> str:
+    """Line: mean PHQ-9 (y, 0-27) by week since the first treatment (x), n in each tooltip."""
+    if not weeks:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 640 60" role="img" '
+            'class="chart"><title>Mean PHQ-9 by week</title><text x="8" y="30">No PHQ-9 '
+            "results around first treatments yet.</text></svg>"
+        )
+    plot_w, plot_h = WIDTH - LEFT - 56, HEIGHT - TOP - BOTTOM
+    last = max(max(w.week for w in weeks), 1)
+
+    def x(week: int) -> float:
+        return LEFT + week / last * plot_w
+
+    def y(score: float) -> float:
+        return TOP + (1 - score / PHQ9_MAX) * plot_h
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        'aria-labelledby="traj-t" class="chart trajectory">',
+        '<title id="traj-t">Mean PHQ-9 by week since the first treatment</title>',
+        f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" class="plot-bg"/>',
+    ]
+    for tick in (0, 5, 10, 15, 20, 27):
+        parts.append(
+            f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{_fmt(y(tick))}" y2="{_fmt(y(tick))}" '
+            f'class="grid"/><text x="{LEFT - 6}" y="{_fmt(y(tick) + 4)}" text-anchor="end" '
+            f'class="tick">{tick}</text>'
+        )
+    line = " ".join(f"{_fmt(x(w.week))},{_fmt(y(w.mean))}" for w in weeks)
+    parts.append(f'<polyline points="{line}" fill="none" class="target"/>')
+    for w in weeks:
+        label = "baseline" if w.week == 0 else f"week {w.week}"
+        parts.append(
+            f'<circle cx="{_fmt(x(w.week))}" cy="{_fmt(y(w.mean))}" r="4" class="point">'
+            f"<title>{escape(label)}: mean {w.mean:.1f} (n = {w.n})</title></circle>"
+        )
+        parts.append(
+            f'<text x="{_fmt(x(w.week))}" y="{HEIGHT - 22}" text-anchor="middle" '
+            f'class="tick">{w.week}</text>'
+        )
+    parts.append(
+        f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 6}" text-anchor="middle" class="axis">'
+        "weeks since the first treatment (0 = baseline)</text>"
     )
     parts.append("</svg>")
     return "".join(parts)

@@ -18,12 +18,31 @@ that every patient counts once and the proportions are of independent patients.
 * Adverse events: index treatments with at least one adverse event recorded against them;
   grade 3 or higher; serious (any ICH E2A criterion).
 
+* Mean PHQ-9 trajectory (:func:`mean_trajectory`): week 0 is the baseline (as above); week k
+  (k >= 1) holds PHQ-9s from 7(k-1) (exclusive) to 7k days (inclusive) after the index
+  treatment, elapsed time. A patient counts once per week (their last PHQ-9 in it), only
+  analysed patients (baseline >= ``min_baseline``) count, and each week shows its mean and n
+  (plain arithmetic mean; patients leave the average as they stop attending, so later
+  weeks describe those still measured: not an intention-to-treat estimate).
+
+* Not on track (:func:`not_on_track`): the clinical-support idea of Lambert's outcome
+  monitoring, expected recovery curves by intake severity with a tolerance bound that flags
+  patients progressing more slowly than expected (Finch et al. 2001, expected recovery
+  curves for an early warning system, OQ-45, N = 11 492; Bybee, Lambert & Eggett 2007,
+  Tijdschr Psychother, doi:10.1007/BF03062308). Here the curve is the
+  clinic's own: for each baseline severity band and week, the mean and SD (n - 1) of the
+  analysed patients' PHQ-9 in that week. A patient is not on track when their latest PHQ-9
+  (week >= 1) is above mean + 1.2816 SD (one-sided 90 %) of their band and week, with at least
+  10 patients in that cell. The empirical curve, the 90 % bound and n >= 10 are clinic
+  choices, not Lambert's fitted curves or cut-offs, and are not validated for BoNT-A.
+
 All proportions carry Wilson 95 % intervals (:mod:`glabella.analytics.stats`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -171,6 +190,142 @@ class ClinicOutcomes:
                 for m in self.months
             ],
         }
+
+
+@dataclass(frozen=True)
+class TimedScore:
+    """One PHQ-9 of a patient, with the moment of that patient's index treatment."""
+
+    patient: int
+    at: dt.datetime
+    treated_at: dt.datetime
+    total: int
+
+
+@dataclass(frozen=True)
+class WeekMean:
+    """Mean PHQ-9 of the patients measured in one week since the index treatment."""
+
+    week: int
+    n: int
+    mean: float
+
+    def to_dict(self) -> dict[str, object]:
+        return {"week": self.week, "n": self.n, "mean": self.mean}
+
+
+TRAJECTORY_MAX_WEEK: int = 26
+
+
+def _week_of(days: float) -> int | None:
+    if -BASELINE_DAYS <= days <= 0:
+        return 0
+    if days > 0:
+        return math.ceil(days / 7)
+    return None
+
+
+def _weekly_last(
+    scores: Sequence[TimedScore], max_week: int
+) -> dict[tuple[int, int], tuple[dt.datetime, int]]:
+    last: dict[tuple[int, int], tuple[dt.datetime, int]] = {}
+    for s in scores:
+        if s.at.tzinfo is None or s.treated_at.tzinfo is None:
+            raise ValueError("score and treatment times must be timezone-aware")
+        if not 0 <= s.total <= PHQ9_MAX:
+            raise ValueError(f"patient {s.patient}: a PHQ-9 total outside 0-{PHQ9_MAX}")
+        week = _week_of((s.at - s.treated_at).total_seconds() / 86400)
+        if week is None or week > max_week:
+            continue
+        key = (s.patient, week)
+        seen = last.get(key)
+        if seen is None or s.at >= seen[0]:
+            last[key] = (s.at, s.total)
+    return last
+
+
+NOT_ON_TRACK_Z: float = 1.2816
+"""One-sided 90 % normal quantile for the tolerance bound (a clinic choice)."""
+NOT_ON_TRACK_MIN_N: int = 10
+"""Fewest patients in a band-week cell before its expected curve is used."""
+
+
+@dataclass(frozen=True)
+class OffTrack:
+    """A patient whose latest PHQ-9 is above the expected-recovery bound for their band."""
+
+    patient: int
+    week: int
+    score: int
+    baseline: int
+    band: str
+    expected: float
+    bound: float
+    n: int
+    at: dt.datetime
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "patient_id": self.patient,
+            "week": self.week,
+            "score": self.score,
+            "baseline": self.baseline,
+            "band": self.band,
+            "expected_mean": self.expected,
+            "bound": self.bound,
+            "n": self.n,
+            "at": self.at.isoformat(),
+        }
+
+
+def not_on_track(
+    scores: Sequence[TimedScore],
+    min_baseline: int = MIN_BASELINE,
+    z: float = NOT_ON_TRACK_Z,
+    min_n: int = NOT_ON_TRACK_MIN_N,
+    max_week: int = TRAJECTORY_MAX_WEEK,
+) -> tuple[OffTrack, ...]:
+    """Patients above their band's expected-recovery bound (module docstring)."""
+    last = _weekly_last(scores, max_week)
+    baseline = {p: total for (p, w), (_, total) in last.items() if w == 0}
+    band = {p: severity_band(b) for p, b in baseline.items() if b >= min_baseline}
+    cells: dict[tuple[str, int], list[int]] = {}
+    latest: dict[int, tuple[int, dt.datetime, int]] = {}
+    for (p, w), (at, total) in last.items():
+        b = band.get(p)
+        if b is None or w == 0:
+            continue
+        cells.setdefault((b, w), []).append(total)
+        if p not in latest or w > latest[p][0]:
+            latest[p] = (w, at, total)
+    out = []
+    for p, (w, at, total) in sorted(latest.items()):
+        b = band[p]
+        assert b is not None
+        values = cells[(b, w)]
+        if len(values) < min_n:
+            continue
+        mean = sum(values) / len(values)
+        sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+        bound = mean + z * sd
+        if total > bound:
+            out.append(OffTrack(p, w, total, baseline[p], b, mean, bound, len(values), at))
+    return tuple(out)
+
+
+def mean_trajectory(
+    scores: Sequence[TimedScore],
+    min_baseline: int = MIN_BASELINE,
+    max_week: int = TRAJECTORY_MAX_WEEK,
+) -> tuple[WeekMean, ...]:
+    """Mean PHQ-9 by week since the index treatment (definition in the module docstring)."""
+    last = _weekly_last(scores, max_week)
+    analysed = {p for (p, w), (_, total) in last.items() if w == 0 and total >= min_baseline}
+    by_week: dict[int, list[int]] = {}
+    for (p, w), (_, total) in last.items():
+        if p in analysed:
+            by_week.setdefault(w, []).append(total)
+    return tuple(WeekMean(w, len(v), sum(v) / len(v)) for w, v in sorted(by_week.items()))
 
 
 @cache
@@ -415,8 +570,13 @@ __all__ = [
     "CourseRow",
     "FunnelPoint",
     "MonthPoint",
+    "OffTrack",
     "Rates",
+    "TimedScore",
+    "WeekMean",
     "analyse",
     "funnel_limits",
+    "mean_trajectory",
+    "not_on_track",
     "severity_band",
 ]

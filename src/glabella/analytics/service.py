@@ -38,17 +38,23 @@ from sqlalchemy.orm import Session, aliased
 from glabella.analytics.compute import (
     BASELINE_DAYS,
     MIN_BASELINE,
+    TRAJECTORY_MAX_WEEK,
     WEEK6_WINDOW,
     WEEK12_WINDOW,
     ClinicOutcomes,
     CourseColumns,
+    OffTrack,
+    TimedScore,
+    WeekMean,
     analyse,
+    mean_trajectory,
+    not_on_track,
 )
 from glabella.analytics.trials import TrialBenchmark, trial_benchmarks, trials_headline
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden
-from glabella.services.roles import Role
+from glabella.services.roles import CLINICAL_ROLES, Role
 from glabella.store.analytics import AnalyticsCourse, AnalyticsState
 from glabella.store.models import Assessment, Patient
 from glabella.store.pathway import AdverseEventRecord, Treatment
@@ -68,10 +74,12 @@ class AnalyticsReport:
     adverse_events_by_type: tuple[tuple[str, int], ...]
     timings: dict[str, float] = field(default_factory=dict, compare=False)
     trials_headline: dict[str, object] = field(default_factory=dict)
+    trajectory: tuple[WeekMean, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
             **self.outcomes.to_dict(),
+            "phq9_trajectory": [w.to_dict() for w in self.trajectory],
             "trials_headline": self.trials_headline,
             "trials": {k: v.to_dict() for k, v in self.trials.items()},
             "treatments_per_month": [
@@ -97,6 +105,9 @@ DEFINITIONS = {
     "trials": "BoNT-A arms' events and patients summed over the pooled trials (crude); "
     "pooled risk ratio and GRADE certainty from the evidence synthesis",
     "months": "calendar months in UTC",
+    "phq9_trajectory": "mean PHQ-9 by week since the first treatment (week 0 = baseline; week "
+    "k = days 7(k-1) to 7k after it), each analysed patient's last PHQ-9 of the week, with n; "
+    "patients who stop attending leave the mean (not intention to treat)",
 }
 
 
@@ -342,10 +353,32 @@ def adverse_events_by_type(
     return [(str(k), int(n)) for k, n in session.execute(stmt)]
 
 
+def trajectory_scores(
+    session: Session, clinic_id: int, as_of: dt.datetime | None = None
+) -> list[TimedScore]:
+    """Every PHQ-9 from the baseline window to week 26 of each patient's index course."""
+    c = AnalyticsCourse
+    a = Assessment
+    stmt = (
+        select(c.patient_id, a.submitted_at, c.treated_at, a.total)
+        .join(a, a.patient_id == c.patient_id)
+        .where(
+            c.clinic_id == clinic_id,
+            a.instrument_id == OUTCOME_INSTRUMENT,
+            a.submitted_at >= _shift(session, c.treated_at, -BASELINE_DAYS),
+            a.submitted_at <= _shift(session, c.treated_at, 7 * TRAJECTORY_MAX_WEEK),
+        )
+    )
+    if as_of is not None:
+        stmt = stmt.where(a.submitted_at <= as_of)
+    return [TimedScore(int(p), at, t, int(total)) for p, at, t, total in session.execute(stmt)]
+
+
 QUERIES: dict[str, Callable[[Session, int, dt.datetime], object]] = {
     "course_rows": course_rows,
     "treatments_per_month": treatments_per_month,
     "adverse_events_by_type": adverse_events_by_type,
+    "trajectory_scores": trajectory_scores,
 }
 """The dashboard's queries by name (the benchmark times each one)."""
 
@@ -376,6 +409,9 @@ def clinic_analytics(
         started = time.perf_counter()
         by_type = adverse_events_by_type(session, actor.clinic_id)
         timings["adverse_events_by_type"] = time.perf_counter() - started
+        started = time.perf_counter()
+        timed = trajectory_scores(session, actor.clinic_id, moment)
+        timings["trajectory_scores"] = time.perf_counter() - started
         audit.record(
             session,
             actor,
@@ -388,6 +424,7 @@ def clinic_analytics(
     started = time.perf_counter()
     with _no_cyclic_gc():
         result = analyse(rows, moment, min_baseline)
+        trajectory = mean_trajectory(timed, min_baseline)
     timings["compute"] = time.perf_counter() - started
     return AnalyticsReport(
         outcomes=result,
@@ -396,4 +433,61 @@ def clinic_analytics(
         adverse_events_by_type=tuple(by_type),
         timings=timings,
         trials_headline=trials_headline(),
+        trajectory=trajectory,
     )
+
+
+NOT_ON_TRACK_RECENT_DAYS = 42
+"""Only patients whose latest PHQ-9 is this recent are listed (a finished course is not)."""
+
+
+@dataclass(frozen=True)
+class NotOnTrackRow:
+    """A named patient on the not-on-track list (clinical roles only)."""
+
+    patient_id: int
+    name: str
+    mrn: str
+    flag: OffTrack
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "mrn": self.mrn, **self.flag.to_dict()}
+
+
+def not_on_track_list(
+    db: Database, actor: Actor, *, as_of: dt.datetime | None = None
+) -> tuple[NotOnTrackRow, ...]:
+    """Patients above their band's expected-recovery bound, latest PHQ-9 in the last 42 days."""
+    if actor.role not in CLINICAL_ROLES:
+        raise Forbidden(f"your role ({actor.role}) may not view the not-on-track list")
+    moment = as_of or db.now()
+    with db.transaction() as session:
+        refresh(session)
+        flags = [
+            f
+            for f in not_on_track(trajectory_scores(session, actor.clinic_id, moment))
+            if f.at >= moment - dt.timedelta(days=NOT_ON_TRACK_RECENT_DAYS)
+        ]
+        names = {
+            p.id: p
+            for p in session.scalars(
+                select(Patient).where(
+                    Patient.clinic_id == actor.clinic_id,
+                    Patient.id.in_([f.patient for f in flags]),
+                )
+            )
+        }
+        rows = tuple(
+            NotOnTrackRow(
+                f.patient,
+                f"{names[f.patient].family_name}, {names[f.patient].given_name}",
+                names[f.patient].mrn,
+                f,
+            )
+            for f in flags
+            if f.patient in names
+        )
+        audit.record(
+            session, actor, "not_on_track.view", "clinic", actor.clinic_id, patients=len(rows)
+        )
+    return rows

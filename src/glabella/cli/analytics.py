@@ -91,6 +91,11 @@ def _print(report: AnalyticsReport) -> None:
     groups("protocol", o.by_protocol)
     groups("product", o.by_product)
     groups("baseline severity", o.by_severity)
+    if report.trajectory:
+        traj = Table("week since first treatment", "mean PHQ-9", "n", title="PHQ-9 trajectory")
+        for w in report.trajectory:
+            traj.add_row("baseline" if w.week == 0 else str(w.week), f"{w.mean:.1f}", str(w.n))
+        console.print(traj)
     console.print(
         "Trial numbers: glabella.evidence syntheses (major depressive disorder); every clinic "
         "rate has a Wilson 95 % CI. BoNT-A for depression is off-label."

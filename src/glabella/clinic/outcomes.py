@@ -14,8 +14,14 @@ Definitions
 * reliable change index (Jacobson & Truax 1991, J Consult Clin Psychol 59:12-19):
   SE = SD x sqrt(1 - r); S_diff = sqrt(2 x SE^2); RCI = (x2 - x1) / S_diff.
   |RCI| > 1.96 is change unlikely (p < .05) to be measurement error. SD and r must come
-  from a cited source: :data:`RCI_PARAMETERS` holds none yet (see its comment), so
-  :func:`rci_for` returns ``None`` for every instrument until one is configured.
+  from a cited source (:data:`RCI_PARAMETERS`); only the PHQ-9 is configured, every other
+  instrument gives ``None``. PHQ-9: SD 4.6 (baseline SD of 960 depressed outpatients with
+  PHQ-9 >= 10, Psychiatr Serv 2011;62:929-935) and r = 0.89 (Cronbach's alpha, Kroenke,
+  Spitzer & Williams 2001, J Gen Intern Med 16:606-613). Jacobson & Truax allow an
+  internal-consistency r; the test-retest r = 0.84 of the same paper could not be verified
+  against a stored copy in this build, so it is not used. S_diff = sqrt(2) x 4.6 x
+  sqrt(0.11) = 2.1576; 1.96 x 2.1576 = 4.23 points, so on the integer PHQ-9 a reliable
+  change is a change of at least 5 points (:func:`min_reliable_change`).
 * not improving at week 6: reduction from baseline below 20 % at the week-6 visit.
   The 20 % threshold is a clinic choice (the early-improvement literature uses 20 %,
   typically at week 2); it is not validated for BoNT-A and is configurable.
@@ -33,6 +39,7 @@ from typing import Final, Protocol
 
 __all__ = [
     "NOT_IMPROVING_THRESHOLD_PERCENT",
+    "RCI_CRITICAL",
     "RCI_PARAMETERS",
     "REMISSION_CUTOFFS",
     "RESPONSE_THRESHOLD_PERCENT",
@@ -46,9 +53,13 @@ __all__ = [
     "is_not_improving",
     "is_remission",
     "is_response",
+    "min_reliable_change",
     "percent_change",
     "rci_for",
+    "rci_statement",
+    "reliable_change_category",
     "reliable_change_index",
+    "reliable_change_points",
     "summarise",
     "summarise_scores",
     "trajectories",
@@ -56,6 +67,8 @@ __all__ = [
 
 RESPONSE_THRESHOLD_PERCENT: Final = Fraction(50)
 NOT_IMPROVING_THRESHOLD_PERCENT: Final = Fraction(20)
+RCI_CRITICAL: Final = 1.96
+"""|RCI| beyond this is reliable change at p < .05 (Jacobson & Truax 1991)."""
 
 
 @dataclass(frozen=True)
@@ -116,10 +129,19 @@ class RciParameters:
     source: str
 
 
-# Empty on purpose: no SD/reliability pair for any instrument was verified against its
-# source in this build (PHQ-9 alpha 0.89 is reported by Kroenke 2001, but no matching
-# normative SD was verified). Add entries only with a cited, verified source.
-RCI_PARAMETERS: Final[Mapping[str, RciParameters]] = MappingProxyType({})
+# Only entries whose SD and reliability were both verified against their source. GAD-7,
+# MADRS, HAM-D17: no verified SD/r pair in this build, so no RCI for them.
+RCI_PARAMETERS: Final[Mapping[str, RciParameters]] = MappingProxyType(
+    {
+        "phq9": RciParameters(
+            sd=4.6,
+            reliability=0.89,
+            source="SD 4.6 from Psychiatr Serv 2011;62:929-935 (960 depressed outpatients, "
+            "PHQ-9 16.4 ± 4.6 at the first visit); r = 0.89 (Cronbach's alpha) from "
+            "Kroenke, Spitzer & Williams 2001, J Gen Intern Med 16:606-613",
+        ),
+    }
+)
 
 
 def change(baseline: int | Fraction, current: int | Fraction) -> Fraction:
@@ -169,6 +191,41 @@ def reliable_change_index(x1: float, x2: float, sd: float, reliability: float) -
     se = sd * math.sqrt(1 - reliability)
     s_diff = math.sqrt(2 * se**2)
     return (x2 - x1) / s_diff
+
+
+def reliable_change_points(p: RciParameters) -> float:
+    """|x2 - x1| at which |RCI| = 1.96: 1.96 x sqrt(2) x SD x sqrt(1 - r) (J&T 1991)."""
+    return RCI_CRITICAL * math.sqrt(2) * p.sd * math.sqrt(1 - p.reliability)
+
+
+def min_reliable_change(p: RciParameters) -> int:
+    """Smallest whole-point change with |RCI| > 1.96 (integer-scored scales)."""
+    return math.floor(reliable_change_points(p)) + 1
+
+
+def rci_statement(
+    instrument_id: str, parameters: Mapping[str, RciParameters] = RCI_PARAMETERS
+) -> str | None:
+    """The sentence a page shows next to the RCI, or None when not configured."""
+    p = parameters.get(instrument_id)
+    if p is None:
+        return None
+    return (
+        f"reliable change = a change of at least {min_reliable_change(p)} points "
+        f"(|RCI| > {RCI_CRITICAL}; Jacobson & Truax 1991; r = {p.reliability}, "
+        f"SD = {p.sd}; {p.source})"
+    )
+
+
+def reliable_change_category(rci: float | None) -> str | None:
+    """ "improved" (RCI < -1.96), "deteriorated" (RCI > 1.96), else "no reliable change"."""
+    if rci is None:
+        return None
+    if rci < -RCI_CRITICAL:
+        return "improved"
+    if rci > RCI_CRITICAL:
+        return "deteriorated"
+    return "no reliable change"
 
 
 def rci_for(

@@ -35,6 +35,47 @@ class VisitView:
 
 
 @dataclass(frozen=True)
+class VisitOutcome:
+    """One follow-up score against the pre-treatment baseline (every visit, not only latest)."""
+
+    at: dt.datetime
+    total: int
+    change: int
+    percent_change: float | None
+    response: bool | None
+    remission: bool | None
+    rci: float | None
+    reliable_change: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "at": self.at.isoformat(),
+            "total": self.total,
+            "change": self.change,
+            "percent_change": self.percent_change,
+            "response": self.response,
+            "remission": self.remission,
+            "rci": self.rci,
+            "reliable_change": self.reliable_change,
+        }
+
+
+def _visit_outcome(instrument_id: str, baseline: int, row: Assessment) -> VisitOutcome:
+    s = outcomes.summarise(instrument_id, baseline, row.total)
+    pct = s.percent_change
+    return VisitOutcome(
+        at=row.submitted_at,
+        total=row.total,
+        change=int(s.change),
+        percent_change=None if pct is None else float(Fraction(pct)),
+        response=s.response,
+        remission=s.remission,
+        rci=s.rci,
+        reliable_change=outcomes.reliable_change_category(s.rci),
+    )
+
+
+@dataclass(frozen=True)
 class OutcomeView:
     instrument_id: str
     baseline: int
@@ -46,6 +87,10 @@ class OutcomeView:
     response: bool | None
     remission: bool | None
     not_improving_week6: bool | None
+    rci: float | None = None
+    reliable_change: str | None = None
+    rci_statement: str | None = None
+    visits: tuple[VisitOutcome, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +131,10 @@ class FollowUp:
                     "response": o.response,
                     "remission": o.remission,
                     "not_improving_week6": o.not_improving_week6,
+                    "rci": o.rci,
+                    "reliable_change": o.reliable_change,
+                    "rci_statement": o.rci_statement,
+                    "visits": [v.to_dict() for v in o.visits],
                 }
                 for o in self.outcomes
             ],
@@ -143,6 +192,10 @@ def _outcomes_since(
                 response=summary.response,
                 remission=summary.remission,
                 not_improving_week6=w6,
+                rci=summary.rci,
+                reliable_change=outcomes.reliable_change_category(summary.rci),
+                rci_statement=outcomes.rci_statement(instrument_id),
+                visits=tuple(_visit_outcome(instrument_id, base.total, r) for r in after),
             )
         )
     return tuple(result)

@@ -241,6 +241,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/analytics"): AGGREGATES,
     ("GET", "/api/v1/analytics/frown"): AGGREGATES,
     ("GET", "/analytics"): AGGREGATES,
+    ("GET", "/api/v1/not-on-track"): CLINICAL,
+    ("GET", "/not-on-track"): CLINICAL,
     ("GET", "/api/v1/research/export"): RESEARCH,
     # --- pages: the patient's link ----------------------------------------------------------
     ("GET", "/r/{token}"): PUBLIC,

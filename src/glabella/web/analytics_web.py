@@ -12,11 +12,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from glabella.analytics.charts import funnel_svg, months_svg
+from glabella.analytics.charts import funnel_svg, months_svg, trajectory_svg
+from glabella.analytics.compute import NOT_ON_TRACK_MIN_N, NOT_ON_TRACK_Z
 from glabella.analytics.frown import CAVEAT, RETURN_FRACTION
 from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
 from glabella.analytics.frown_service import frown_analytics
-from glabella.analytics.service import DEFINITIONS, clinic_analytics
+from glabella.analytics.service import (
+    DEFINITIONS,
+    NOT_ON_TRACK_RECENT_DAYS,
+    clinic_analytics,
+    not_on_track_list,
+)
 from glabella.research.export import export_zip
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
@@ -104,7 +110,37 @@ def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
         definitions=DEFINITIONS,
         funnel=funnel_svg(o.funnel, o.funnel_p0),
         months=months_svg(o.months, report.treatments_per_month),
+        trajectory=trajectory_svg(report.trajectory),
         frown=frown,
         frown_definitions=FROWN_DEFINITIONS,
         frown_caveat=CAVEAT,
     )
+
+
+NOT_ON_TRACK_RULE = (
+    f"Latest PHQ-9 (last {NOT_ON_TRACK_RECENT_DAYS} days) above the clinic's "
+    "expected-recovery bound for the patient's baseline severity band and week: mean + "
+    f"{NOT_ON_TRACK_Z} SD of the clinic's patients in that band and week, when at least "
+    f"{NOT_ON_TRACK_MIN_N} patients are in it. The idea of Lambert's outcome monitoring: expected "
+    "recovery curves by intake severity with a tolerance bound as an early warning (Finch et al. "
+    "2001, OQ-45, N = 11 492; Bybee, Lambert & Eggett 2007, Tijdschr Psychother, "
+    "doi:10.1007/BF03062308). The empirical curve, the one-sided 90 % bound and the minimum n "
+    "are clinic choices, not validated for BoNT-A: a prompt to review, not a verdict."
+)
+
+
+@api_router.get("/not-on-track", tags=["analytics"])
+def not_on_track_json(
+    actor: ActorDep, db: DbDep, as_of: Annotated[str | None, Query(max_length=40)] = None
+) -> dict[str, object]:
+    """Patients whose latest PHQ-9 is above the clinic's expected-recovery bound."""
+    rows = not_on_track_list(db, actor, as_of=_as_of(as_of))
+    return {"rule": NOT_ON_TRACK_RULE, "patients": [r.to_dict() for r in rows]}
+
+
+@page_router.get("/not-on-track")
+def not_on_track_page(request: Request, db: DbDep) -> HTMLResponse:
+    user = page_user(request)
+    actor = user.actor(client_source(request))
+    rows = not_on_track_list(db, actor)
+    return render(request, "not_on_track.html", user=user, rows=rows, rule=NOT_ON_TRACK_RULE)

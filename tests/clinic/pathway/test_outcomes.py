@@ -18,9 +18,13 @@ from glabella.clinic.outcomes import (
     is_not_improving,
     is_remission,
     is_response,
+    min_reliable_change,
     percent_change,
     rci_for,
+    rci_statement,
+    reliable_change_category,
     reliable_change_index,
+    reliable_change_points,
     summarise,
     summarise_scores,
     trajectories,
@@ -70,11 +74,34 @@ def test_reliable_change_index_by_hand() -> None:
         reliable_change_index(20, 12, sd=5, reliability=1.0)
 
 
-def test_rci_is_not_configured_without_a_cited_source() -> None:
-    assert RCI_PARAMETERS == {}
-    assert rci_for("phq9", 20, 12) is None
+def test_rci_is_configured_only_for_the_cited_phq9_parameters() -> None:
+    assert set(RCI_PARAMETERS) == {"phq9"}
+    p = RCI_PARAMETERS["phq9"]
+    assert (p.sd, p.reliability) == (4.6, 0.89)
+    assert "Psychiatr Serv 2011" in p.source and "Kroenke" in p.source
+    assert rci_for("gad7", 20, 12) is None  # no verified SD/r pair
     params = {"phq9": RciParameters(5.0, 0.84, "hand example")}
     assert rci_for("phq9", 20, 12, params) == pytest.approx(-2.828427, abs=1e-6)
+
+
+def test_phq9_reliable_change_threshold_by_hand() -> None:
+    # S_diff = sqrt(2) * 4.6 * sqrt(1 - 0.89) = 1.414214 * 4.6 * 0.331662 = 2.157591
+    # 1.96 * 2.157591 = 4.228879 points -> at least 5 whole points
+    p = RCI_PARAMETERS["phq9"]
+    assert reliable_change_points(p) == pytest.approx(4.228879, abs=1e-5)
+    assert min_reliable_change(p) == 5
+    # 16 -> 11: RCI = -5 / 2.157591 = -2.317399 (reliable); 16 -> 12: -4 / 2.157591 = -1.853919
+    assert rci_for("phq9", 16, 11) == pytest.approx(-2.317399, abs=1e-5)
+    assert rci_for("phq9", 16, 12) == pytest.approx(-1.853919, abs=1e-5)
+    assert reliable_change_category(rci_for("phq9", 16, 11)) == "improved"
+    assert reliable_change_category(rci_for("phq9", 16, 12)) == "no reliable change"
+    assert reliable_change_category(rci_for("phq9", 10, 15)) == "deteriorated"
+    assert reliable_change_category(None) is None
+    statement = rci_statement("phq9")
+    assert statement is not None
+    assert statement.startswith("reliable change = a change of at least 5 points")
+    assert "r = 0.89" in statement and "SD = 4.6" in statement
+    assert rci_statement("madrs") is None
 
 
 def test_not_improving_at_week6_below_20_percent() -> None:
@@ -88,10 +115,13 @@ def test_not_improving_at_week6_below_20_percent() -> None:
 
 def test_summary_for_a_phq9_follow_up() -> None:
     s = summarise("phq9", 16, 4)
-    # 16 -> 4: change -12, -75 %, response, remission (4 < 5), RCI not configured
+    # 16 -> 4: change -12, -75 %, response, remission (4 < 5),
+    # RCI = -12 / 2.157591 = -5.561758 (reliable improvement)
     assert (s.change, s.percent_change) == (-12, -75)
     assert (s.response, s.remission) == (True, True)
-    assert s.rci is None and s.reliable_improvement is None
+    assert s.rci == pytest.approx(-5.561758, abs=1e-5)
+    assert s.reliable_improvement is True
+    assert summarise("gad7", 16, 4).rci is None
 
 
 def test_trajectories_group_and_sort_with_treatment_marks() -> None:
