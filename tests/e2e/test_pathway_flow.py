@@ -174,7 +174,7 @@ def test_week6_self_report_shows_response_and_trajectory(
     phone.close()
 
     page.goto(f"{server}/patients/{pid}")
-    outcomes = page.locator("table.outcomes")
+    outcomes = page.locator("table.outcomes:not(.visit-outcomes)")
     expect(outcomes).to_contain_text("16")
     expect(outcomes.locator("td.response")).to_have_text("responder")
     expect(outcomes).to_contain_text("-9 (-56%)")
