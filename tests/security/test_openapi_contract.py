@@ -25,7 +25,6 @@ reached, naming the operations left untested, rather than passing over them.
 
 from __future__ import annotations
 
-import copy
 import json
 import shutil
 import time
@@ -195,11 +194,7 @@ every operation lets in, so that its cases reach the endpoints rather than the a
 
 
 def _run_role(
-    app: FastAPI,
-    role: str,
-    cookie: str | None,
-    only: tuple[str, str] | None = None,
-    document: dict[str, Any] | None = None,
+    app: FastAPI, role: str, cookie: str | None, only: tuple[str, str] | None = None
 ) -> RoleRun:
     config: dict[str, Any] = {
         "seed": 17,
@@ -213,16 +208,9 @@ def _run_role(
     }
     if cookie is not None:
         config["auth"] = {"openapi": {"session": {"api_key": cookie}}}
-    if document is None:
-        schema = schemathesis.openapi.from_asgi(
-            "/api/openapi.json", app, config=SchemathesisConfig.from_dict(config)
-        )
-    else:  # a given document (the harness's self-test), requests still go to the app
-        schema = schemathesis.openapi.from_dict(
-            copy.deepcopy(document), config=SchemathesisConfig.from_dict(config)
-        )
-        schema.app = app
-        schema.location = "/api/openapi.json"
+    schema = schemathesis.openapi.from_asgi(
+        "/api/openapi.json", app, config=SchemathesisConfig.from_dict(config)
+    )
     for method, path in EXCLUDED:
         schema = schema.exclude(method=method, path=path)
     if only is not None:
