@@ -116,7 +116,7 @@ def test_entries_as_typed_are_confirmed_by_the_named_clinician(seeded: Seeded) -
     confirmed = {r["rule_id"]: r for r in body["reasons"] if r["rule_id"].startswith("unrec")}
     assert set(confirmed) == {"unrecognised_medication_1", "unrecognised_condition_1"}
     for reason in confirmed.values():
-        assert reason["overridden_by"] == "dr.conf"
+        assert reason["overridden_by"] == "Dr Conf"  # the full name of --by dr.conf
         assert reason["override_reason"] == "confirmed not relevant to this screening"
     # the anticoagulant precaution (Eliquis) is still open: confirming is not overriding it
     assert body["outcome"] == "eligible_with_precautions"

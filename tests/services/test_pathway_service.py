@@ -120,7 +120,7 @@ def test_full_pathway_records_treatment_with_volumes(
     assert volumes["corrugator_medial_left"] == Decimal("0.150")
     assert treatment.total_units == Decimal("29")
     assert treatment.product_id == "onabotulinumtoxinA"
-    assert treatment.dose_label == "29 U onabotulinumtoxinA"
+    assert treatment.dose_label == "29 U onabotulinumtoxinA (Botox)"  # INN with its brand
     # 29 U is above the Botox glabellar label dose (20 U): flagged, not refused.
     assert treatment.exceeds_label_dose is True
 
@@ -179,7 +179,7 @@ def test_precaution_needs_recorded_override(
         db, actor, decision.id, precaution.rule_id, "INR in range; pressure applied after injection"
     )
     assert after.outcome == "eligible"
-    assert after.reasons[0].overridden_by == "dr.rivera"
+    assert after.reasons[0].overridden_by == "Dr.Rivera"  # the full name, not the username
     assert _treat(db, actor, pid, consent_id).total_units == Decimal("29")
 
 

@@ -244,7 +244,7 @@ def test_retreatment_page_shows_the_previous_response(api: TestClient) -> None:
     assert page.status_code == 200
     section = page.text.split('id="previous-response"', 1)[1].split("</section>", 1)[0]
     cells = [c.split(">", 1)[1].split("<", 1)[0] for c in section.split("<td")[1:]]
-    assert cells[0] == "PHQ9"
+    assert cells[0] == "PHQ-9"  # the label, not the code phq9 (issue 16 item 8)
     assert cells[1].startswith("20 (") and cells[2].startswith("8 (")
     assert cells[3] == "-12 (-60%)"
     assert cells[4:6] == ["yes", "no"]

@@ -22,6 +22,7 @@ from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden
 from glabella.services.roles import Role
+from glabella.store import pathway as _pathway_tables  # noqa: F401  (registers screenings, ...)
 from glabella.store.models import Base, Clinic, User
 
 SYNTHETIC_USER_PREFIX = "synthetic.injector."

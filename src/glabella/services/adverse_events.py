@@ -12,6 +12,7 @@ from typing import Final, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from glabella import labels
 from glabella.clinic import adverse_events as ae_rules
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
@@ -19,7 +20,8 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
-from glabella.store.models import Alert, User
+from glabella.services.users import staff_name
+from glabella.store.models import Alert
 from glabella.store.pathway import AdverseEventRecord, AdverseEventUpdate, Treatment
 
 AE_LABELS: dict[str, str] = {
@@ -286,7 +288,7 @@ def treatment_choices(db: Database, actor: Actor, patient_id: int) -> list[Treat
             TreatmentChoice(
                 t.id,
                 t.treated_at,
-                f"{t.treatment_date.isoformat()}: {t.total_units} U {t.product_id}",
+                f"{t.treatment_date.isoformat()}: {t.total_units} U {labels.product(t.product_id)}",
             )
             for t in rows
         ]
@@ -498,11 +500,7 @@ def record_adverse_event(
 
 
 def _actor_name(session: Session, actor: Actor) -> str:
-    if actor.user_id is not None:
-        user = session.get(User, actor.user_id)
-        if user is not None:
-            return user.full_name
-    return actor.username
+    return staff_name(session, actor)
 
 
 def update_adverse_event(

@@ -20,6 +20,7 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
 from glabella.services.patients import load_patient, require_record_in_clinic, require_role
 from glabella.services.roles import CLINICAL_ROLES, Role
+from glabella.services.users import staff_name
 from glabella.store.models import Assessment, AssessmentAnswer
 from glabella.store.pathway import Screening, ScreeningOverride, Treatment
 
@@ -309,9 +310,10 @@ def override_precaution(
         if row is None:
             raise NotFound(f"no screening with id {screening_id}", field="screening_id")
         require_record_in_clinic(session, actor, row.patient_id, "screening", screening_id)
+        name = staff_name(session, actor)
         try:
             decision, record = eligibility.override(
-                _decision_of(row), rule_id, actor.username, reason, db.now()
+                _decision_of(row), rule_id, name, reason, db.now()
             )
         except eligibility.OverrideRefusedError as exc:
             raise Invalid(str(exc), field="rule_id") from None
@@ -320,7 +322,7 @@ def override_precaution(
                 screening_id=row.id,
                 rule_id=record.rule_id,
                 clinician_id=actor.user_id,
-                clinician_name=actor.username,
+                clinician_name=name,
                 reason=record.reason,
                 at=record.at,
             )
@@ -358,11 +360,10 @@ def confirm_unrecognised(
         load_patient(session, actor, row.patient_id)
         decision = _decision_of(row)
         now = db.now()
+        name = staff_name(session, actor)
         for rule_id in dict.fromkeys(rule_ids):
             try:
-                decision, record = eligibility.confirm_unrecognised(
-                    decision, rule_id, actor.username, now
-                )
+                decision, record = eligibility.confirm_unrecognised(decision, rule_id, name, now)
             except eligibility.OverrideRefusedError as exc:
                 raise Invalid(str(exc), field="rule_ids") from None
             session.add(
@@ -370,7 +371,7 @@ def confirm_unrecognised(
                     screening_id=row.id,
                     rule_id=record.rule_id,
                     clinician_id=actor.user_id,
-                    clinician_name=actor.username,
+                    clinician_name=name,
                     reason=record.reason,
                     at=record.at,
                 )

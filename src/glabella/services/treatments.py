@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from glabella import labels
 from glabella.clinic import protocol
 from glabella.clinic.products import find_product, get_product
 from glabella.clinic.protocol import Problem
@@ -97,7 +98,7 @@ class TreatmentView:
 
     @property
     def dose_label(self) -> str:
-        return f"{self.total_units} U {self.product_id}"
+        return f"{self.total_units} U {labels.product(self.product_id)}"
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -261,6 +261,15 @@ _ACTIVE_USER = select(
 ).where(User.id == bindparam("id"), User.active.is_(True))
 
 
+def staff_name(session: Session, actor: Actor) -> str:
+    """The name a person reads for ``actor``: the account's full name, else the username."""
+    if actor.user_id is not None:
+        user = session.get(User, actor.user_id)
+        if user is not None and user.full_name.strip():
+            return user.full_name
+    return actor.username
+
+
 def get_user(db: Database, user_id: int) -> UserView | None:
     """The active account with this id, or None.
 

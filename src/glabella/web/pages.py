@@ -335,7 +335,7 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     if context["clinical"]:
         history = assessment_service.list_assessments(db, actor, patient_id)
         treatments = treatment_service.list_treatments(db, actor, patient_id)
-        markers = [(t.treated_at, f"{t.total_units} U {t.product_id}") for t in treatments]
+        markers = [(t.treated_at, t.dose_label) for t in treatments]
         charts = []
         for instrument in instruments.all_instruments():
             points = [

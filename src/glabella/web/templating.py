@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
+from glabella.clinic.protocol import load_protocols
+from glabella.labels import VOCABULARIES, arm, label
 from glabella.services.roles import role_label
 from glabella.web.menu import home_for, menu_for
 
@@ -20,7 +22,18 @@ def _local(value: dt.datetime | None, tz: str = "Europe/London") -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
+def _label(code: object, vocabulary: str) -> str:
+    """``{{ t.product_id|label("product") }}``: the label of a code (glabella.labels)."""
+    if vocabulary == "role":
+        return role_label(str(code)) if code else ""
+    return label(code, vocabulary)
+
+
 TEMPLATES.env.filters["local"] = _local
+TEMPLATES.env.filters["label"] = _label
+TEMPLATES.env.globals["vocabularies"] = VOCABULARIES
+TEMPLATES.env.globals["arm_label"] = arm
+TEMPLATES.env.globals["protocol_names"] = lambda: {p.id: p.name for p in load_protocols().values()}
 TEMPLATES.env.globals["menu_for"] = menu_for
 TEMPLATES.env.globals["home_for"] = home_for
 TEMPLATES.env.globals["role_label"] = role_label

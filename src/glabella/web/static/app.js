@@ -47,7 +47,9 @@ document.addEventListener("click", function (event) {
     form.querySelector("#total-units").textContent = String(round(total, 3));
     form.querySelector("#total-volume").textContent = isNaN(perMl) ? "–" : round(volume, 3) + " mL";
     const product = form.querySelector("#product");
-    form.querySelector("#total-product").textContent = product ? product.value : "";
+    const chosen = product && product.selectedOptions ? product.selectedOptions[0] : null;
+    // the product's label (INN and brand), never its code
+    form.querySelector("#total-product").textContent = chosen ? chosen.dataset.label || chosen.textContent : "";
     const target = document.getElementById("target-units");
     const diff = form.querySelector("#target-diff");
     if (target && diff) {
