@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from glabella import labels
 from glabella.analytics.charts import funnel_svg
 from glabella.analytics.compute import Rates
 from glabella.analytics.frown import CAVEAT, RETURN_FRACTION, FrownMood
@@ -75,11 +76,11 @@ def _print(report: AnalyticsReport) -> None:
         )
     console.print(table)
 
-    def groups(title: str, data: dict[str, Rates]) -> None:
+    def groups(title: str, data: dict[str, Rates], vocabulary: str | None = None) -> None:
         t = Table(title, "patients", "response wk 6", "remission wk 6", "any AE")
         for name, r in data.items():
             t.add_row(
-                name,
+                labels.label(name, vocabulary) if vocabulary else name,
                 str(r.patients),
                 r.response6.text(),
                 r.remission6.text(),
@@ -88,8 +89,8 @@ def _print(report: AnalyticsReport) -> None:
         console.print(t)
 
     groups("injector", o.by_injector)
-    groups("protocol", o.by_protocol)
-    groups("product", o.by_product)
+    groups("protocol", o.by_protocol, "protocol")
+    groups("product", o.by_product, "product")
     groups("baseline severity", o.by_severity)
     if report.trajectory:
         traj = Table("week since first treatment", "mean PHQ-9", "n", title="PHQ-9 trajectory")

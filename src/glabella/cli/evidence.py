@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from glabella import labels
 from glabella.evidence import studies as st
 from glabella.evidence.studies import OUTCOME_KINDS, EvidenceBase, EvidenceDataError
 from glabella.evidence.synthesis import (
@@ -144,7 +145,10 @@ def show_command(
         if x
     )
     p(f"{', '.join(study.authors)} ({study.year}). {cite} {ids}".strip(), markup=False)
-    p(f"design: {study.design}; disorder: {st.DISORDERS[study.disorder]}", markup=False)
+    p(
+        f"design: {labels.label(study.design, 'design')}; disorder: {st.DISORDERS[study.disorder]}",
+        markup=False,
+    )
     met = {True: "met", False: "NOT met", None: "not applicable / unknown"}
     p(f"primary end point: {met[study.primary_endpoint_met]}", markup=False)
     if study.funding:
@@ -179,7 +183,7 @@ def show_command(
 
 def _print_synthesis(syn: Synthesis) -> None:
     p = _out.print
-    title = f"{st.DISORDERS[syn.disorder]} / {syn.outcome}"
+    title = f"{st.DISORDERS[syn.disorder]} / {labels.label(syn.outcome, 'outcome').lower()}"
     p(f"{title} ({syn.status}; evidence version {syn.evidence_version})", markup=False)
     p(syn.summary, markup=False)
     if syn.comparisons:
@@ -232,7 +236,7 @@ def _print_synthesis(syn: Synthesis) -> None:
     if syn.pooled:
         p("Method: REML tau², Knapp-Hartung CI (few trials).", markup=False)
     for ex in syn.excluded:
-        p(f"not pooled: {ex.study_id}: {ex.reason}", markup=False)
+        p(f"not pooled: {labels.label(ex.study_id, 'study')}: {ex.reason}", markup=False)
     for note in syn.notes:
         p(f"note: {note}", markup=False)
 
@@ -327,7 +331,7 @@ def _write_forest(syn: Synthesis, path: Path) -> None:
         _fail(f"no forest plot: {syn.summary}")
     from glabella.evidence.plots import forest_plot  # matplotlib only when a plot is asked for
 
-    title = f"{st.DISORDERS[syn.disorder]}: {syn.outcome.replace('_', ' ')}"
+    title = f"{st.DISORDERS[syn.disorder]}: {labels.label(syn.outcome, 'outcome').lower()}"
     try:
         forest_plot(est.fit, [c.label for c in syn.comparisons], path, title=title)
     except OSError as exc:

@@ -13,6 +13,7 @@ from rich.table import Table
 from glabella.cli.common import cli_actor, console, database, fail, run_service
 from glabella.clinic import eligibility, protocol
 from glabella.clinic.products import PRODUCTS, Dose, get_product
+from glabella.labels import label
 from glabella.services import followup as followup_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
@@ -271,7 +272,7 @@ def followup_worklist(
         table.add_row(
             r.patient_name,
             r.mrn,
-            f"{r.alert_level} x{r.open_alerts}" if r.alert_level else "",
+            f"{label(r.alert_level, 'alert_level')} x{r.open_alerts}" if r.alert_level else "",
             f"{r.overdue_visit} overdue {r.overdue_days} d" if r.overdue_days is not None else "",
             r.last_assessed_at.isoformat(timespec="minutes") if r.last_assessed_at else "never",
         )
