@@ -170,3 +170,83 @@ def test_side_effect_notes_in_german_when_the_data_has_them(
         assert html.escape(a.note or "", quote=False) not in body
     english = str(render_body(mdd_report, "en"))
     assert all(html.escape(a.note or "", quote=False) in english for a in with_de)
+
+
+#: The study ids, protocol ids and product code the inventory found in the German report.
+CODES = ("finzi-2014", "zamanian-2017", "brin-2020", "magid-2014", "wollmer-2012", "li-2022")
+
+
+def _before_sources(body: str) -> str:
+    return body.split('class="sources"', 1)[0]
+
+
+def test_english_study_texts_are_marked_and_said_to_be_english(
+    mdd_report: ConsultationReport,
+) -> None:
+    """Study and rule texts without German: lang="en" and "(englischer Originaltext)".
+
+    Either the marker follows the English element, or (the study-match table, where every cell
+    would carry it) the table's caption says so once.
+    """
+    body = _before_sources(str(render_body(mdd_report, "de")))
+    marker = "(englischer Originaltext)"
+    table_note = "englischer Originaltext aus den Studienunterlagen"
+    english = list(re.finditer(r'<span( class="[^"]*")? lang="en">(.*?)</span>', body, re.S))
+    assert len(english) >= 10, "the MDD report shows English study texts (summaries, populations)"
+    match_table = body[body.index('<table class="grid match">') :]
+    match_table = match_table[: match_table.index("</table>")]
+    assert table_note in match_table
+    unmarked = []
+    for m in english:
+        after = body[m.end() : m.end() + 60]
+        in_table = match_table.find(m.group(0)) >= 0 and body.find(match_table) <= m.start()
+        if marker not in after and not in_table:
+            unmarked.append(m.group(2)[:80])
+    assert not unmarked, f"English without the note: {unmarked}"
+    # the English report has no such note
+    english_body = str(render_body(mdd_report, "en"))
+    assert marker not in english_body and table_note not in english_body
+
+
+def test_study_side_effect_terms_are_german(mdd_report: ConsultationReport) -> None:
+    """Terms of the study files with a German text in the locale are shown in German."""
+    kept, _ = _german_text(mdd_report)
+    terms = {a.term for a in mdd_report.adverse_events if a.term_key is None}
+    assert {"upper respiratory infection", "dizziness"} <= terms
+    t = get_translator("de")
+    for term in terms:
+        assert t.has(f"ae_term.{term}"), f"no German for the study term {term!r}"
+        assert t(f"ae_term.{term}").lower() in kept
+        assert f" {term} " not in kept
+    assert "infektion der oberen atemwege" in kept and "schwindel" in kept
+
+
+def test_german_report_names_studies_and_products_not_codes(
+    mdd_report: ConsultationReport,
+) -> None:
+    """GRADE reasons name studies by authors and year; the product with its brand."""
+    kept, _ = _german_text(mdd_report)
+    for code in CODES:
+        assert code not in kept, code
+    assert "hohes risiko in finzi & rosenthal 2014, zamanian 2017" in kept
+    assert "sicherheitsprüfung für onabotulinumtoxina (botox) am" in kept
+
+
+def test_german_pdf_text_has_labels_not_codes(mdd_report: ConsultationReport) -> None:
+    """The PDF itself (text extracted by pypdf): labels and German study terms, no codes."""
+    import io
+
+    from pypdf import PdfReader
+
+    from glabella.report.render import render_pdf
+
+    reader = PdfReader(io.BytesIO(render_pdf(mdd_report, "de")))
+    text = " ".join(" ".join((p.extract_text() or "").split()) for p in reader.pages)
+    assert "onabotulinumtoxinA (Botox)" in text
+    assert "Finzi & Rosenthal 2014, Zamanian 2017" in text
+    assert "(englischer Originaltext)" in text
+    assert "Infektion der oberen Atemwege" in text and "Schwindel" in text
+    references = text.rsplit("Quellen", 1)[0]  # the numbered citations keep their wording
+    for code in CODES:
+        assert code not in references, code
+    assert "upper respiratory infection" not in text and "dizziness" not in text

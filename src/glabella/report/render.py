@@ -16,6 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from glabella.labels import label
 from glabella.report.i18n import Translator, get_translator
 from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
 from glabella.report.model import (
@@ -46,6 +47,7 @@ def _env() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["label"] = label  # codes -> what a person reads (glabella.labels)
     return env
 
 
