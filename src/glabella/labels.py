@@ -20,12 +20,14 @@ from types import MappingProxyType
 from typing import Final
 
 from glabella.clinic import instruments
+from glabella.clinic.adverse_events import TYPE_LABELS as AE_TYPES
 from glabella.clinic.eligibility import OUTCOME_LABELS as ELIGIBILITY_OUTCOMES
 from glabella.clinic.products import PRODUCTS
 from glabella.clinic.protocol import load_protocols
 from glabella.evidence.studies import DISORDERS, load_raw_documents
 
 __all__ = [
+    "AE_TYPES",
     "ALERT_KINDS",
     "ALERT_LEVELS",
     "ASSESSMENT_SOURCES",
@@ -167,6 +169,7 @@ VOCABULARIES: Final[Mapping[str, Callable[[str], str]]] = MappingProxyType(
         "alert_kind": _from(ALERT_KINDS),
         "assessment_source": _from(ASSESSMENT_SOURCES),
         "eligibility": _from(ELIGIBILITY_OUTCOMES),
+        "ae_type": _from(AE_TYPES),
     }
 )
 

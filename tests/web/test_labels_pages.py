@@ -151,6 +151,24 @@ def test_label_lookups_come_from_the_data_files() -> None:
     assert labels.label(None, "product") == ""
 
 
+def test_adverse_event_alert_messages_use_the_form_labels() -> None:
+    """Messages are stored as text: they must read as the form does, not "dysphagia: ..."."""
+    from glabella.clinic.adverse_events import AEType, Grade, Seriousness, alerts_for
+
+    spread, serious = alerts_for(
+        AEType.DYSPHAGIA, Grade(3), frozenset({Seriousness.HOSPITALISATION, Seriousness.DEATH})
+    )
+    assert spread.message.startswith("Difficulty swallowing: possible distant spread")
+    assert serious.message.startswith(
+        "Serious adverse event (results in death, requires or prolongs hospitalisation)"
+    )
+    (severe,) = alerts_for(AEType.HEADACHE, Grade(3), frozenset())
+    assert severe.message == "CTCAE grade 3 headache: clinical review."
+    (severe,) = alerts_for(AEType.INJECTION_SITE_PAIN, Grade(3), frozenset())
+    assert "injection_site_pain" not in severe.message
+    assert severe.message == "CTCAE grade 3 pain at the injection site: clinical review."
+
+
 def test_patient_page_shows_labels_and_names(vogt: TestClient) -> None:
     pid = _treated_patient_with_closed_alert(vogt)
     text = visible(vogt.get(f"/patients/{pid}").text)

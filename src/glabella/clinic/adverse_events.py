@@ -25,9 +25,11 @@ safety data; docs/safety/hazard-log.md H-090).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import IntEnum, StrEnum
+from types import MappingProxyType
 from typing import Final, Literal
 
 __all__ = [
@@ -101,6 +103,40 @@ class Seriousness(StrEnum):
     DISABILITY = "persistent_or_significant_disability"
     CONGENITAL_ANOMALY = "congenital_anomaly"
     IMPORTANT_MEDICAL_EVENT = "important_medical_event"
+
+
+#: What a person reads for each event type (forms, pages, alert messages, analytics).
+TYPE_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "injection_site_pain": "Pain at the injection site",
+        "headache": "Headache",
+        "bruising": "Bruising",
+        "eyelid_ptosis": "Drooping eyelid",
+        "brow_ptosis": "Drooping eyebrow",
+        "asymmetry": "Uneven look of the brow or face",
+        "flu_like_symptoms": "Flu-like symptoms",
+        "dysphagia": "Difficulty swallowing",
+        "dysphonia": "Change in voice / hoarseness",
+        "dysarthria": "Difficulty speaking clearly",
+        "breathing_difficulty": "Difficulty breathing",
+        "diplopia": "Double vision",
+        "generalised_weakness": "Weakness beyond the face",
+        "mood_worsening": "Mood getting worse",
+        "other": "Something else",
+    }
+)
+
+#: The ICH E2A criteria as the form words them.
+SERIOUSNESS_LABELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "death": "results in death",
+        "life_threatening": "is life-threatening",
+        "hospitalisation": "requires or prolongs hospitalisation",
+        "persistent_or_significant_disability": "persistent or significant disability",
+        "congenital_anomaly": "congenital anomaly / birth defect",
+        "important_medical_event": "other important medical event",
+    }
+)
 
 
 class Relatedness(StrEnum):
@@ -233,14 +269,17 @@ def alerts_for(
             AEAlert(
                 "urgent",
                 "possible_distant_spread",
-                f"{kind.value}: possible distant spread of toxin effect. Swallowing and "
+                f"{TYPE_LABELS.get(kind.value, kind.value)}: possible distant spread of toxin "
+                "effect. Swallowing and "
                 "breathing difficulties can be life-threatening: assess now and arrange "
                 "emergency care if breathing or swallowing is affected.",
                 kind,
             )
         )
     if seriousness:
-        criteria = ", ".join(sorted(c.value for c in seriousness))
+        criteria = ", ".join(
+            SERIOUSNESS_LABELS.get(c.value, c.value) for c in sorted(seriousness, key=str)
+        )
         alerts.append(
             AEAlert(
                 "urgent",
@@ -255,7 +294,8 @@ def alerts_for(
             AEAlert(
                 "high",
                 "severe_grade",
-                f"CTCAE grade {int(grade)} {kind.value}: clinical review.",
+                f"CTCAE grade {int(grade)} {TYPE_LABELS.get(kind.value, kind.value).lower()}: "
+                "clinical review.",
                 kind,
             )
         )

@@ -24,23 +24,7 @@ from glabella.services.users import staff_name
 from glabella.store.models import Alert
 from glabella.store.pathway import AdverseEventRecord, AdverseEventUpdate, Treatment
 
-AE_LABELS: dict[str, str] = {
-    "injection_site_pain": "Pain at the injection site",
-    "headache": "Headache",
-    "bruising": "Bruising",
-    "eyelid_ptosis": "Drooping eyelid",
-    "brow_ptosis": "Drooping eyebrow",
-    "asymmetry": "Uneven look of the brow or face",
-    "flu_like_symptoms": "Flu-like symptoms",
-    "dysphagia": "Difficulty swallowing",
-    "dysphonia": "Change in voice / hoarseness",
-    "dysarthria": "Difficulty speaking clearly",
-    "breathing_difficulty": "Difficulty breathing",
-    "diplopia": "Double vision",
-    "generalised_weakness": "Weakness beyond the face",
-    "mood_worsening": "Mood getting worse",
-    "other": "Something else",
-}
+AE_LABELS: dict[str, str] = dict(ae_rules.TYPE_LABELS)  # one map: clinic.adverse_events
 
 
 # The form's labels: every refusal names the field as the person filling the form reads it.
@@ -66,14 +50,7 @@ GRADE_LABELS: dict[int, str] = {
     4: "life-threatening",
     5: "death related to the event",
 }
-SERIOUSNESS_LABELS: dict[str, str] = {
-    "death": "results in death",
-    "life_threatening": "is life-threatening",
-    "hospitalisation": "requires or prolongs hospitalisation",
-    "persistent_or_significant_disability": "persistent or significant disability",
-    "congenital_anomaly": "congenital anomaly / birth defect",
-    "important_medical_event": "other important medical event",
-}
+SERIOUSNESS_LABELS: dict[str, str] = dict(ae_rules.SERIOUSNESS_LABELS)
 RELATEDNESS_LABELS: dict[str, str] = {
     "not_related": "not related",
     "unlikely": "unlikely",
