@@ -14,6 +14,7 @@ Pure: reads only packaged data files.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from functools import cache
 from types import MappingProxyType
@@ -40,6 +41,7 @@ __all__ = [
     "disorder",
     "instrument",
     "label",
+    "name_studies",
     "product",
     "protocol",
     "study",
@@ -141,6 +143,25 @@ def study(code: str) -> str:
     """``"finzi-2014"`` -> ``"Finzi & Rosenthal 2014"`` (the study file's ``short``)."""
     found = _studies().get(code)
     return code if found is None else found[0]
+
+
+@cache
+def _study_id_pattern() -> re.Pattern[str]:
+    ids = sorted(_studies(), key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(i) for i in ids) + r")(?![\w-])")
+
+
+def name_studies(text: str) -> str:
+    """Every study id in ``text`` replaced by the study's name.
+
+    ``"high risk in finzi-2014, zamanian-2017"`` -> ``"high risk in Finzi & Rosenthal 2014,
+    Zamanian 2017"``. For texts the evidence engine writes with ids (GRADE reasons, synthesis
+    notes): they are stored as they are (a recorded report rebuilds identically) and named
+    when shown. An id is replaced only as a whole word (not inside ``finzi-2014-x``).
+    """
+    if not text:
+        return text
+    return _study_id_pattern().sub(lambda m: study(m.group(1)), text)
 
 
 def arm(study_id: str, arm_id: str) -> str:

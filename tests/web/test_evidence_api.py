@@ -177,7 +177,8 @@ def test_disorder_and_study_pages(evidence_app: FastAPI) -> None:
     assert 'class="card outcome"' not in sad and sad.count('id="not-pooled"') == 1
     assert sad.count("registry entry without results") == 1
     mixed = api.get("/evidence/disorders/mixed").text
-    assert mixed.count("makunts-2020-faers</a>: pharmacovigilance") == 1
+    # the link names the study (its short name), not its id makunts-2020-faers
+    assert mixed.count("Makunts 2020 (FAERS, depression)</a>: pharmacovigilance") == 1
     assert 'class="card outcome"' in bpd  # a randomised trial: the outcomes are shown
     study = api.get("/evidence/studies/finzi-2014").text
     assert "17/33 = 51.5% is the only count" in study  # a derivation is shown

@@ -146,6 +146,11 @@ def test_label_lookups_come_from_the_data_files() -> None:
     assert labels.arm("finzi-2014", "placebo") == "Saline placebo"
     assert labels.label("de", "language") == "Deutsch"
     assert labels.label("parallel_rct", "design") == "parallel-group randomised trial"
+    assert labels.name_studies("high risk in finzi-2014, zamanian-2017 (45%)") == (
+        "high risk in Finzi & Rosenthal 2014, Zamanian 2017 (45%)"
+    )
+    # whole ids only: a longer token that merely starts with an id stays as it is
+    assert labels.name_studies("finzi-2014-x and xfinzi-2014") == "finzi-2014-x and xfinzi-2014"
     # no label: the code itself, never an invented name; nothing for nothing
     assert labels.label("snake-oil", "product") == "snake-oil"
     assert labels.label(None, "product") == ""
@@ -191,6 +196,16 @@ def test_screening_override_names_the_clinician_not_the_username(vogt: TestClien
     assert "onabotulinumtoxinA (Botox):" in text and not BARE_PRODUCT.search(text)
     api = vogt.get(f"/api/v1/patients/{pid}/screenings").json()
     assert api[0]["reasons"][0]["overridden_by"] == "Dr Lena Vogt"
+
+
+def test_json_keeps_codes_and_adds_labels_where_a_client_shows_them(vogt: TestClient) -> None:
+    pid = _treated_patient_with_closed_alert(vogt)
+    (treatment,) = vogt.get(f"/api/v1/patients/{pid}/treatments").json()
+    assert treatment["product"] == "onabotulinumtoxinA"
+    assert treatment["product_label"] == "onabotulinumtoxinA (Botox)"
+    row = vogt.get("/api/v1/alerts/history").json()["rows"][0]
+    assert (row["kind"], row["kind_label"]) == ("suicide_risk", "Suicide risk")
+    assert (row["level"], row["level_label"]) == ("urgent", "Urgent")
 
 
 def test_treatment_form_running_total_uses_the_product_label(vogt: TestClient) -> None:

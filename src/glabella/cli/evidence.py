@@ -222,7 +222,7 @@ def _print_synthesis(syn: Synthesis) -> None:
     if syn.certainty is not None:
         p(f"Certainty: {syn.certainty.level}", markup=False)
         for d in syn.certainty.domains:
-            p(f"  {d.domain}: -{d.levels} {d.reason}", markup=False)
+            p(f"  {d.domain}: -{d.levels} {labels.name_studies(d.reason)}", markup=False)
     if syn.bayes is not None:
         b = syn.bayes
         p(
@@ -238,7 +238,7 @@ def _print_synthesis(syn: Synthesis) -> None:
     for ex in syn.excluded:
         p(f"not pooled: {labels.label(ex.study_id, 'study')}: {ex.reason}", markup=False)
     for note in syn.notes:
-        p(f"note: {note}", markup=False)
+        p(f"note: {labels.name_studies(note)}", markup=False)
 
 
 @app.command("pool")

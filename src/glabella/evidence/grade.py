@@ -54,13 +54,6 @@ class GradeStudy:
     n: int
     rob_overall: str | None
     indirectness: str | None = None
-    label: str = ""
-    """How a person reads the study (its ``short``: authors and year); the id when blank."""
-
-    @property
-    def name(self) -> str:
-        """The label when there is one, else the study id (reason texts name studies so)."""
-        return self.label or self.study_id
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ def _risk_of_bias(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
     concern = sum(
         w for s, w in zip(studies, shares, strict=True) if s.rob_overall in (None, "some_concerns")
     )
-    high_ids = [s.name for s in studies if s.rob_overall == "high"]
+    high_ids = [s.study_id for s in studies if s.rob_overall == "high"]
     if high >= 0.5:
         return Downgrade(
             "risk_of_bias",
@@ -160,7 +153,7 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
     flagged = [(s, w) for s, w in zip(studies, shares, strict=True) if s.indirectness]
     share = sum(w for _, w in flagged)
     if share >= 0.5:
-        unique = {s.name: s.indirectness for s, _ in flagged}
+        unique = {s.study_id: s.indirectness for s, _ in flagged}
         reasons = "; ".join(f"{sid}: {why}" for sid, why in unique.items())
         return Downgrade(
             "indirectness",
@@ -170,7 +163,7 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
             {"share": share, "details": reasons},
         )
     if flagged:
-        ids = ", ".join(dict.fromkeys(s.name for s, _ in flagged))
+        ids = ", ".join(dict.fromkeys(s.study_id for s, _ in flagged))
         return Downgrade(
             "indirectness",
             0,

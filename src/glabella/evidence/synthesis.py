@@ -792,7 +792,7 @@ def pool(
         "exclude_bounds": exclude_bounds,
         "sponsor": sponsor,
     }
-    unverified = [f"{ev.get(c.study_id).short}: {p}" for c in comps for p in c.unverified]
+    unverified = [f"{c.study_id}: {p}" for c in comps for p in c.unverified]
     notes: list[str] = []
     if unverified:
         notes.append(
@@ -823,7 +823,6 @@ def pool(
             n=c.n,
             rob_overall=c.rob_overall,
             indirectness=c.indirectness,
-            label=ev.get(c.study_id).short,
         )
         for c, w in zip(comps, main.weights, strict=True)
     ]

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from glabella.labels import label
+from glabella.labels import label, name_studies
 from glabella.report.i18n import Translator, get_translator
 from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
 from glabella.report.model import (
@@ -79,7 +79,7 @@ def grade_reason(t: Translator, d: GradeDomain) -> Markup:
     reason is shown, marked ``lang="en"``.
     """
     if not d.code or not t.has(f"grade.reason.{d.code}"):
-        return Markup('<span lang="en">{}</span>').format(d.reason)
+        return Markup('<span lang="en">{}</span>').format(name_studies(d.reason))
     params: dict[str, Any] = {}
     for key, value in d.params.items():
         if key in _GRADE_SHARES and isinstance(value, int | float):
@@ -89,7 +89,9 @@ def grade_reason(t: Translator, d: GradeDomain) -> Markup:
         elif key in _GRADE_NUMBERS and isinstance(value, int | float):
             params[key] = escape(t.number(float(value)))
         elif key == "details":
-            params[key] = Markup('<span lang="en">{}</span>').format(value)
+            params[key] = Markup('<span lang="en">{}</span>').format(name_studies(str(value)))
+        elif key == "ids":  # study ids -> "Finzi & Rosenthal 2014" (the stored params keep ids)
+            params[key] = escape(name_studies(str(value)))
         else:
             params[key] = escape(str(value))
     return Markup(escape(t.messages[f"grade.reason.{d.code}"]).format(**params))

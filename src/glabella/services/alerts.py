@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from glabella import labels
 from glabella.services import audit
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid, NotFound
@@ -62,7 +63,9 @@ class AlertView:
             "patient_id": self.patient_id,
             "assessment_id": self.assessment_id,
             "kind": self.kind,
+            "kind_label": labels.label(self.kind, "alert_kind"),
             "level": self.level,
+            "level_label": labels.label(self.level, "alert_level"),
             "message": self.message,
             "status": self.status,
             "created_at": self.created_at.isoformat(),

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from glabella import labels
 from glabella.clinic import schedule
 from glabella.services import audit
 from glabella.services.alerts import AlertView, list_alerts
@@ -40,7 +41,7 @@ MAX_PER_PAGE = 200
 ALERT_LEVEL_RANK: dict[str, int] = {"urgent": 3, "high": 2, "moderate": 1}
 """Sort rank of an open alert's level (the safety rules raise ``urgent``; any other level
 sorts below the named ones)."""
-ALERT_LEVEL_LABELS: dict[str, str] = {"urgent": "Urgent", "high": "High", "moderate": "Moderate"}
+ALERT_LEVEL_LABELS: dict[str, str] = dict(labels.ALERT_LEVELS)  # one map: glabella.labels
 DASHBOARD_ALERTS = 20
 """Open alerts shown as cards with their action form; the rest are on the alert list."""
 

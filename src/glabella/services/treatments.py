@@ -109,6 +109,7 @@ class TreatmentView:
             "injector": self.injector_name,
             "injector_id": self.injector_id,
             "product": self.product_id,
+            "product_label": labels.product(self.product_id),
             "unit_name": self.unit_name,
             "protocol": self.protocol_id,
             "lot_number": self.lot_number,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi.templating import Jinja2Templates
 
 from glabella.clinic.protocol import load_protocols
-from glabella.labels import VOCABULARIES, arm, label
+from glabella.labels import VOCABULARIES, arm, label, name_studies
 from glabella.services.roles import role_label
 from glabella.web.menu import home_for, menu_for
 
@@ -31,6 +31,7 @@ def _label(code: object, vocabulary: str) -> str:
 
 TEMPLATES.env.filters["local"] = _local
 TEMPLATES.env.filters["label"] = _label
+TEMPLATES.env.filters["studies_named"] = name_studies
 TEMPLATES.env.globals["vocabularies"] = VOCABULARIES
 TEMPLATES.env.globals["arm_label"] = arm
 TEMPLATES.env.globals["protocol_names"] = lambda: {p.id: p.name for p in load_protocols().values()}
