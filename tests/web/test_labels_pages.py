@@ -176,7 +176,22 @@ def test_adverse_event_alert_messages_use_the_form_labels() -> None:
 
 def test_patient_page_shows_labels_and_names(vogt: TestClient) -> None:
     pid = _treated_patient_with_closed_alert(vogt)
+    event = vogt.post(
+        f"/api/v1/patients/{pid}/adverse-events",
+        json={
+            "type": "brow_ptosis",
+            "onset": dt.datetime.now(dt.UTC).isoformat(),
+            "grade": 1,
+            "serious": False,
+            "relatedness": "probable",
+            "action": "none",
+            "outcome": "recovered_with_sequelae",
+        },
+    )
+    assert event.status_code == 201, event.text
     text = visible(vogt.get(f"/patients/{pid}").text)
+    assert "Drooping eyebrow" in text and "recovered with sequelae" in text
+    assert "recovered_with_sequelae" not in text and "brow_ptosis" not in text
     assert "14 U onabotulinumtoxinA (Botox)" in text
     assert not BARE_PRODUCT.search(text), text[BARE_PRODUCT.search(text).start() - 80 :][:160]  # type: ignore[union-attr]
     assert "PHQ9" not in text and "GAD7" not in text

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 
 from glabella.clinic.protocol import load_protocols
 from glabella.labels import VOCABULARIES, arm, label, name_studies
+from glabella.services import adverse_events as ae_service
 from glabella.services.roles import role_label
 from glabella.web.menu import home_for, menu_for
 
@@ -26,6 +27,8 @@ def _label(code: object, vocabulary: str) -> str:
     """``{{ t.product_id|label("product") }}``: the label of a code (glabella.labels)."""
     if vocabulary == "role":
         return role_label(str(code)) if code else ""
+    if vocabulary == "ae_outcome":  # the adverse-event form's own words
+        return ae_service.OUTCOME_LABELS.get(str(code), str(code)) if code else ""
     return label(code, vocabulary)
 
 
