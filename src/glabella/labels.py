@@ -31,6 +31,7 @@ __all__ = [
     "AE_TYPES",
     "ALERT_KINDS",
     "ALERT_LEVELS",
+    "ANALYTICS_TERMS",
     "ASSESSMENT_SOURCES",
     "ELIGIBILITY_OUTCOMES",
     "EVIDENCE_OUTCOMES",
@@ -79,6 +80,23 @@ EVIDENCE_OUTCOMES: Final[Mapping[str, str]] = MappingProxyType(
         "change": "Change in symptom score",
         "dropout": "Dropping out",
         "adverse_events": "Adverse events",
+    }
+)
+
+#: Terms of the clinic analytics' definitions (``analytics.service.DEFINITIONS``, frown too).
+ANALYTICS_TERMS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "week6": "week 6",
+        "week12": "week 12",
+        "itt": "missing counted as no response",
+        "lost_to_follow_up": "lost to follow-up",
+        "phq9_trajectory": "PHQ-9 trajectory",
+        "week2_frown": "week-2 frown",
+        "phq9_change": "PHQ-9 change",
+        "frown_activity_index": "frown activity index",
+        "frown_reduction": "frown reduction",
+        "frown_return": "frown return",
+        "mood_benefit_end": "mood benefit end",
     }
 )
 
@@ -185,6 +203,7 @@ VOCABULARIES: Final[Mapping[str, Callable[[str], str]]] = MappingProxyType(
         "study": study,
         "design": _from(STUDY_DESIGNS),
         "outcome": _from(EVIDENCE_OUTCOMES),
+        "analytics_term": _from(ANALYTICS_TERMS),
         "language": _from(LANGUAGES),
         "alert_level": _from(ALERT_LEVELS),
         "alert_kind": _from(ALERT_KINDS),

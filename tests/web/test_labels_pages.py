@@ -271,6 +271,8 @@ def test_analytics_and_evidence_pages_name_protocols_products_and_studies(
         assert code not in text
     assert "incobotulinumtoxinA (Xeomin)" in text
     assert "Response: Finzi & Rosenthal 2014, OnabotulinumtoxinA" in text
+    assert "week2 frown" not in text and "week-2 frown" in text
+    assert "phq9 change" not in text and "PHQ-9 change" in text
     evidence = visible(vogt.get("/evidence/disorders/mdd").text)
     # GRADE reasons and the left-out list name studies by authors and year
     assert "high risk in Finzi & Rosenthal 2014, Zamanian 2017" in evidence
