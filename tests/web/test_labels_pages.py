@@ -278,3 +278,4 @@ def test_analytics_and_evidence_pages_name_protocols_products_and_studies(
     assert "high risk in Finzi & Rosenthal 2014, Zamanian 2017" in evidence
     assert "finzi-2014" not in evidence and "brin-2020" not in evidence
     assert "parallel rct" not in evidence and "parallel-group randomised trial" in evidence
+    assert "no adverse_events data" not in evidence and "no adverse events data" in evidence

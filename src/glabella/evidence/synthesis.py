@@ -365,7 +365,11 @@ def select_comparisons(
         candidates = [o for o in study.outcomes if o.kind == outcome]
         if not candidates:
             excluded.append(
-                Exclusion(study.id, f"no {outcome} data recorded (not found in the sources read)")
+                Exclusion(
+                    study.id,
+                    f"no {_OUTCOME_LABEL.get(outcome, outcome)} data recorded "
+                    "(not found in the sources read)",
+                )
             )
             continue
         reasons: list[str] = []
