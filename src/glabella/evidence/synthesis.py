@@ -29,7 +29,8 @@ from glabella.evidence.effects import escalc
 from glabella.evidence.grade import Certainty, GradeStudy, rate_certainty
 from glabella.evidence.meta import MetaResult, rma
 from glabella.evidence.nnt import NNTResult, nnt
-from glabella.evidence.studies import (
+from glabella.evidence.studies.loading import load_evidence
+from glabella.evidence.studies.model import (
     DISORDERS,
     OUTCOME_KINDS,
     ArmResult,
@@ -37,11 +38,8 @@ from glabella.evidence.studies import (
     Num,
     Outcome,
     Study,
-    load_evidence,
-    num_to_dict,
-    study_summary,
-    study_to_dict,
 )
+from glabella.evidence.studies.views import num_to_dict, study_summary, study_to_dict
 
 __all__ = [
     "BAYES_BELOW_K",
