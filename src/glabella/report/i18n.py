@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from glabella.formatting import readable
+
 __all__ = ["LANGUAGES", "Translator", "flatten", "get_translator", "load_locale"]
 
 #: Languages with a complete translation file.
@@ -72,12 +74,9 @@ class Translator:
         """A number with the language's decimal separator; None or infinite -> unknown."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return self("common.unknown")
-        if value != 0 and abs(value) < 10 ** (-places):
-            text = f"{value:.2g}"
-        elif abs(value) >= 1000:
-            return f"{value:,.0f}".replace(",", self.messages["meta.thousands"])
-        else:
-            text = f"{value:.{places}f}"
+        text = readable(value, places)
+        if abs(value) >= 1000:
+            return text.replace(",", self.messages["meta.thousands"])
         return text.replace(".", self.messages["meta.decimal"]) if "e" not in text else text
 
     def percent(self, share: float) -> str:
