@@ -53,6 +53,8 @@ def test_the_tree_keeps_every_import_contract(tmp_path: Path) -> None:
         ("clinic/eligibility.py", "import glabella.services.audit", "Pure domain code"),
         ("evidence/tau2.py", "import fastapi", "Pure domain code"),
         ("store/models.py", "import glabella.services.audit", "The store never imports"),
+        ("interop/deid.py", "import sqlalchemy", "Pure domain code"),
+        ("evidence/fit.py", "import glabella.interop.csvinput", "The domain never imports"),
     ],
 )
 def test_a_forbidden_import_breaks_a_contract(

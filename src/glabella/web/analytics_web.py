@@ -1,7 +1,8 @@
 """Clinic analytics (page + JSON) and the de-identified research export (zip download).
 
-Thin adapters over ``glabella.analytics.service`` and ``glabella.research.export``. Both show
-aggregates or de-identified rows only, so researchers may use them (see ``web/access.py``).
+Thin adapters over ``glabella.analytics.service`` and ``glabella.services.research_export``.
+Both show aggregates or de-identified rows only, so researchers may use them (see
+``web/access.py``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from glabella.analytics.service import (
     clinic_analytics,
     not_on_track_list,
 )
-from glabella.research.export import export_zip
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
+from glabella.services.research_export import export_zip
 from glabella.web.deps import (
     client_source,
     database,
