@@ -41,10 +41,10 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from glabella.analytics.compute import analyse
-from glabella.analytics.service import QUERIES, refresh
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
+from glabella.services.analytics import QUERIES, refresh
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.users import default_clinic
 from glabella.store import migrate
 
