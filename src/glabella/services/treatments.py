@@ -23,12 +23,12 @@ from glabella.clinic.treatment import (
     prepare,
 )
 from glabella.services import audit
+from glabella.services.chart import decision_of
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import INJECTOR_ROLES, Role, role_label
-from glabella.services.screening import decision_of
 from glabella.store.models import Patient, User
 from glabella.store.pathway import ConsentRecord, Screening, Treatment, TreatmentSite
 
