@@ -30,9 +30,9 @@ import weasyprint  # type: ignore[import-untyped]
 import glabella
 from glabella.clinic.chart import ScreeningReason
 from glabella.evidence.studies import load_evidence
-from glabella.report.model import build_report
-from glabella.report.render import render_document, render_pdf
-from glabella.report.snapshot import (
+from glabella.reports.model import build_report
+from glabella.reports.render import render_document, render_pdf
+from glabella.reports.snapshot import (
     AssessmentPoint,
     PatientSnapshot,
     ScreeningSnapshot,

@@ -3,7 +3,7 @@
 This is the adapter between the store and the pure builder: it reads the patient's chart
 (:func:`glabella.services.chart.load_chart`) into a :class:`PatientSnapshot` in one
 transaction (with an audit row), loads the evidence base, and calls
-:func:`glabella.report.model.build_report`. A generated report is recorded with its snapshot,
+:func:`glabella.reports.model.build_report`. A generated report is recorded with its snapshot,
 condition, language, time, app version and evidence version; the evidence files of that
 version are kept once in ``evidence_snapshots``. :func:`regenerate` rebuilds a recorded report
 from exactly those inputs and says whether the result is identical (its content hash equals
@@ -31,9 +31,9 @@ from glabella.evidence.studies import (
     load_evidence,
     packaged_data_dir,
 )
-from glabella.report.i18n import LANGUAGES
-from glabella.report.model import CONDITIONS, ConsultationReport, build_report
-from glabella.report.snapshot import PatientSnapshot, VisitSnapshot, snapshot_of
+from glabella.reports.i18n import LANGUAGES
+from glabella.reports.model import CONDITIONS, ConsultationReport, build_report
+from glabella.reports.snapshot import PatientSnapshot, VisitSnapshot, snapshot_of
 from glabella.services import audit
 from glabella.services import followup as followup_service
 from glabella.services.chart import load_chart

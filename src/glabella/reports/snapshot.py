@@ -2,7 +2,7 @@
 
 The service layer reads the patient's chart (:func:`glabella.services.chart.load_chart`) and
 :func:`snapshot_of` turns it into a :class:`PatientSnapshot`; the pure report builder
-(:mod:`glabella.report.model`) never touches the database. The snapshot is stored with every
+(:mod:`glabella.reports.model`) never touches the database. The snapshot is stored with every
 generated report so that the report can be rebuilt exactly from it later.
 """
 

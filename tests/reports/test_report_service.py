@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from glabella.evidence.studies import packaged_data_dir
-from glabella.report import service as report_svc
+from glabella.reports import service as report_svc
 from glabella.services import assessments as assess_svc
 from glabella.services import patients as patient_svc
 from glabella.services import screening as screening_svc

@@ -8,8 +8,8 @@ import pytest
 
 from glabella.clinic.chart import ScreeningReason
 from glabella.evidence.studies import EvidenceBase, load_evidence
-from glabella.report.model import ConsultationReport, build_report
-from glabella.report.snapshot import (
+from glabella.reports.model import ConsultationReport, build_report
+from glabella.reports.snapshot import (
     AssessmentPoint,
     PatientSnapshot,
     ScreeningSnapshot,
