@@ -210,6 +210,9 @@ def test_chart_holds_each_kind_of_record(db: Database, actor: Actor) -> None:
     }
     assert treatment.treatment_date == dt.date(2026, 6, 1)  # 10:30 in London, same day
     assert treatment.consent_id == consent.id
+    assert treatment.injector_id == actor.user_id and treatment.backdate_reason is None
+    [shown] = treatment_svc.list_treatments(db, actor, pid)
+    assert shown == treatment_svc.treatment_view(treatment)  # the page's view of the record
 
     [ae] = chart.adverse_events
     assert (ae.type, ae.label, ae.grade, ae.outcome) == ("headache", "Headache", 2, "recovered")

@@ -201,6 +201,10 @@ class TreatmentData:
     treatment_date: dt.date | None = None
     """The clinic-local day of ``treated_at`` as stored (None on a parsed import: the service
     sets it from the clinic's timezone)."""
+    injector_id: int | None = None
+    """The member of staff who injected (None on an import, or for a record made elsewhere)."""
+    backdate_reason: str | None = None
+    """Why the treatment was recorded after the day it was given (None when it was not)."""
 
 
 @dataclass(frozen=True)

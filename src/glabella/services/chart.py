@@ -114,6 +114,8 @@ def treatment_record(row: Treatment) -> TreatmentData:
         sites=tuple(SiteData(s.site_id, Decimal(s.units), Decimal(s.volume_ml)) for s in row.sites),
         notes=row.notes,
         treatment_date=row.treatment_date,
+        injector_id=row.injector_id,
+        backdate_reason=row.backdate_reason,
     )
 
 
