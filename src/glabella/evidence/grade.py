@@ -23,7 +23,7 @@ very low.
 
 Each :class:`Downgrade` carries an English ``reason`` (JSON, CLI, web) and a machine ``code``
 with ``params`` (numbers unformatted, shares as fractions 0..1) so that a report can say the
-same in another language (keys ``grade.reason.<code>`` in ``glabella/report/locales``).
+same in another language (keys ``grade.reason.<code>`` in ``glabella/reports/locales``).
 """
 
 from __future__ import annotations

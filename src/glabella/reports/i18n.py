@@ -44,7 +44,9 @@ def load_locale(lang: str) -> dict[str, str]:
     """The flattened messages of one language (``ValueError`` for an unknown language)."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    text = resources.files("glabella.report").joinpath("locales", f"{lang}.yaml").read_text("utf-8")
+    text = (
+        resources.files("glabella.reports").joinpath("locales", f"{lang}.yaml").read_text("utf-8")
+    )
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"locale {lang}: the file must be a mapping")
