@@ -181,6 +181,34 @@ def test_pseudonyms_are_stable_between_exports_and_roles_are_checked(
     assert not (tmp_path / "c").exists()
 
 
+def test_one_injector_code_per_staff_account_even_after_a_name_change(
+    db: Database, make_user: Callable[[str, str], UserView], tmp_path: Path
+) -> None:
+    admin = make_user("boss", "admin")
+    nurse = make_user("nurse", "nurse")
+    other = make_user("other", "nurse")
+    generate_clinic(db, admin.actor("t"), DemoParameters(patients=4, seed=4, as_of=AS_OF))
+    with db.transaction() as s:
+        rows = s.scalars(select(Treatment).order_by(Treatment.id)).all()
+        assert len(rows) >= 3
+        # the same account before and after its full name was corrected ...
+        rows[0].injector_id, rows[0].injector_name = nurse.id, "Ann Smith"
+        rows[1].injector_id, rows[1].injector_name = nurse.id, "Ann Smith-Jones"
+        # ... and another account that happens to have the first spelling of the name
+        rows[2].injector_id, rows[2].injector_name = other.id, "Ann Smith"
+        order = {t.id: i for i, t in enumerate(rows[:3])}
+    export_research(db, admin.actor("t"), KEY, tmp_path / "x")
+    exported = list(csv.DictReader(io.StringIO((tmp_path / "x" / "treatments.csv").read_text())))
+    with db.transaction() as s:
+        real = s.scalars(select(Treatment).order_by(Treatment.patient_id, Treatment.treated_at))
+        by_row = [t.id for t in real]  # the export's row order (patient, time, id)
+    codes = {order[tid]: row["injector"] for tid, row in zip(by_row, exported, strict=True)
+             if tid in order}  # fmt: skip
+    assert set(codes) == {0, 1, 2}
+    assert codes[0] == codes[1]  # one account, two spellings: one injector
+    assert codes[2] != codes[0]  # two accounts, one spelling: two injectors
+
+
 def test_api_gives_researchers_a_zip(
     app_client: TestClient, db: Database, make_user: Callable[[str, str], UserView]
 ) -> None:

@@ -73,7 +73,11 @@ TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             Column("treatment_seq", pa.int32(), "1 for the patient's first treatment, 2, ..."),
             Column("shifted_date", pa.date32(), "Treatment date moved by the patient's offset."),
             Column("day", pa.int32(), "Days since the patient's first treatment (0 = first)."),
-            Column("injector", pa.string(), "Pseudonymous injector code."),
+            Column(
+                "injector",
+                pa.string(),
+                "Pseudonymous injector code, one per staff account (a name change keeps it).",
+            ),
             Column("product", pa.string(), "Product INN; units are this product's units."),
             Column("protocol", pa.string(), "Named protocol id, empty if none."),
             Column("total_units", pa.string(), "Total units given (exact decimal)."),
@@ -280,11 +284,15 @@ def _export(session: Session, actor: Actor, key: bytes, work: Path) -> dict[str,
         seq: dict[int, int] = {}
         treatment_seq: dict[int, int] = {}
         injectors: dict[str, str] = {}
+        # Keyed by the staff account when the treatment names one: the stored name is the
+        # injector's full name at the time, so a renamed account must not become a second
+        # injector; treatments without an account (imported, demo) fall back to the name.
         stmt_t = (
             select(
                 Treatment.id,
                 Treatment.patient_id,
                 Treatment.treatment_date,
+                Treatment.injector_id,
                 Treatment.injector_name,
                 Treatment.product_id,
                 Treatment.protocol_id,
@@ -297,7 +305,8 @@ def _export(session: Session, actor: Actor, key: bytes, work: Path) -> dict[str,
         )
         for chunk in _chunks(session, stmt_t):
             out = []
-            for tid, pid, day, injector, product, proto, units, over in chunk:
+            for tid, pid, day, injector_id, injector_name, product, proto, units, over in chunk:
+                injector = f"account:{injector_id}" if injector_id else injector_name
                 k = keys[pid]
                 n = seq[pid] = seq.get(pid, 0) + 1
                 treatment_seq[tid] = n
