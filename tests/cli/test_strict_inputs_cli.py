@@ -9,25 +9,15 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from builders import safe_screening
 from glabella.cli import app
 from glabella.settings import get_settings
 
 runner = CliRunner()
 
-ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+ANSWERS = safe_screening(phq9_item9=0)
 
 
 def _check(tmp_path: Path, **changes: object) -> Result:

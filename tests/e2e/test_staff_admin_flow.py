@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from browser_steps import sign_in
 from playwright.sync_api import Browser, Page, expect
 
 from glabella.services.context import Database
@@ -33,10 +34,7 @@ def _seed_admin(database_url: str, password: str) -> None:
 
 
 def _sign_in(page: Page, server: str, username: str, password: str) -> None:
-    page.goto(f"{server}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, password, username)
 
 
 def _no_horizontal_scroll(page: Page) -> None:

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from builders import api_patient, safe_screening
+
 PATIENT = {
     "mrn": "PW-API",
     "given_name": "Nora",
@@ -14,24 +16,12 @@ PATIENT = {
     "date_of_birth": "1975-02-03",
     "sex": "female",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+SAFE = safe_screening(phq9_item9=0)
 TOMORROW = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 
 
 def _patient(api: TestClient) -> int:
-    response = api.post("/api/v1/patients", json=PATIENT)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return api_patient(api, PATIENT)
 
 
 def test_reference_data(api: TestClient) -> None:
