@@ -25,7 +25,7 @@ from frown_faces import astronaut, frown_warp, iod_px
 KEY = Fernet.generate_key().decode("ascii")
 
 
-def _jpeg(arr: np.ndarray, path: Path) -> Path:  # type: ignore[type-arg]
+def _jpeg(arr: np.ndarray, path: Path) -> Path:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=95)
     path.write_bytes(buf.getvalue())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser_steps import register_patient, signed_in_page
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_consent_rendered_name_checked_pdf_and_withdrawn(
     artifacts: Path,
     staff_password: str,
     label: str,
-    viewport: dict[str, int],
+    viewport: ViewportSize,
     mrn: str,
 ) -> None:
     page = signed_in_page(browser, server, staff_password, viewport=viewport, accept_downloads=True)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from browser_steps import seeding, sign_in
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from skimage import data
 
 from builders import patient_with_baseline, phq9, safe_screening, screen, sign_consent, treat
@@ -26,11 +26,11 @@ from frown_faces import astronaut, frown_warp, iod_px
 pytestmark = pytest.mark.e2e
 
 SAFE = safe_screening()
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=900)
 
 
-def _jpeg(arr: np.ndarray, path: Path) -> Path:  # type: ignore[type-arg]
+def _jpeg(arr: np.ndarray, path: Path) -> Path:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=92)
     path.write_bytes(buf.getvalue())

@@ -12,15 +12,15 @@ from pathlib import Path
 import pyotp
 import pytest
 from browser_steps import sign_in
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from glabella.services.context import Database
 from glabella.services.users import create_user
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=390, height=844)
 
 
 def _seed_admin(database_url: str, password: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from browser_steps import seeding
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, ViewportSize, expect
 
 from builders import new_patient, safe_screening, screen, sign_consent
 from glabella.services import users
@@ -50,13 +50,13 @@ def test_treatment_form_on_desktop_and_phone(
     artifacts: Path,
     staff_password: str,
     name: str,
-    viewport: dict[str, int],
+    viewport: ViewportSize,
 ) -> None:
     if "pid" not in _PATIENT:
         _PATIENT["pid"] = _ready(server_info.database_url, staff_password)  # type: ignore[attr-defined]
     pid = _PATIENT["pid"]
     server = server_info.base  # type: ignore[attr-defined]
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.goto(f"{server}/login")
     page.fill("#username", "dr.e2e")

@@ -69,7 +69,7 @@ def _check_zero_cell_case(name: str) -> None:
     # metafor reports tau2 = 0 for these equal-effects methods; the CLI contract reports none
     assert raw["metafor"]["tau2"] == 0 and got["tau2"] is None
     # the reported study estimates are escalc()'s (drop00=TRUE): k_yi of them
-    inputs = prepare(parse_csv(case.csv.read_text()), "OR").inputs
+    inputs: dict[str, Any] = dict(prepare(parse_csv(case.csv.read_text()), "OR").inputs)
     res = rma_peto(**inputs) if case.arg("--method") == "PETO" else rma_mh(**inputs)
     assert len(res.yi) == raw["metafor"]["k_yi"] == case.expected["Q_df"] + 1
 
@@ -96,7 +96,9 @@ def test_analysis_example_nielweise2007(case: str) -> None:
 def test_pm_is_the_exact_root() -> None:
     """PM solves Q(tau²) = k - 1; metafor's EB (Fisher scoring to 1e-12) solves the same."""
     rows = read_rows(next(c for c in cases() if c.name == "bcg__rr_eb").csv)
-    cols = {c: np.array([float(r[c]) for r in rows]) for c in ("ai", "bi", "ci", "di")}
+    cols: dict[str, Any] = {
+        c: np.array([float(r[c]) for r in rows]) for c in ("ai", "bi", "ci", "di")
+    }
     es = escalc("RR", **cols)
     pm = rma(es.yi, es.vi, method="PM")
     assert pm.tau2 is not None

@@ -78,7 +78,7 @@ def _seed(db: Database, admin: UserView) -> int:
 
 def _read(out: Path) -> tuple[str, dict[str, list[dict[str, str]]]]:
     """All text of the export (CSV, Markdown, JSON and Parquet cells) and the CSV tables."""
-    text = []
+    text: list[str] = []
     tables: dict[str, list[dict[str, str]]] = {}
     for path in sorted(out.iterdir()):
         if path.suffix == ".parquet":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable
 
 import pyotp
@@ -46,9 +47,8 @@ def clock(db: Database) -> Clock:
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
-    return client.post(
-        "/api/v1/auth/login", json={"username": username, "password": password}
-    ).status_code
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    return int(response.status_code)
 
 
 # --- throttling and lockout -----------------------------------------------------------------
@@ -256,7 +256,7 @@ def test_idle_and_absolute_session_expiry(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Active every 20 minutes: the idle timeout (30 min) never fires ...
     for _ in range(10):
@@ -274,7 +274,7 @@ def test_session_cookie_is_rewritten_only_when_last_seen_moves_a_step(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Within a step the session is unchanged: no cookie is signed and sent again.
     now[0] += deps.SEEN_STEP_SECONDS - 1

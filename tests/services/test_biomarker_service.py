@@ -27,7 +27,7 @@ from frown_faces import astronaut, frown_warp, iod_px
 KEY = Fernet.generate_key()
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
+def _jpeg(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=95)
     return buf.getvalue()

@@ -34,7 +34,7 @@ PATIENT = {
 }
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
+def _jpeg(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=95)
     return buf.getvalue()

@@ -258,7 +258,7 @@ def test_account_page_enrols_two_factor_by_qr_and_a_recovery_code_signs_in_once(
                 data={"code": code, "csrf_token": _csrf(client, "/login/totp")},
                 follow_redirects=False,
             )
-            return second.status_code
+            return int(second.status_code)
 
         assert sign_in_with(codes[0]) == 303
         assert client.get("/api/v1/account").json()["recovery_codes_left"] == 9

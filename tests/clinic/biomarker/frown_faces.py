@@ -58,5 +58,5 @@ def frown_warp(inward: float, down: float) -> npt.NDArray[np.uint8]:
     tform = PiecewiseAffineTransform.from_estimate(
         dst, src
     )  # warp maps output coordinates -> input coordinates
-    out = warp(img, tform, order=1, mode="edge", preserve_range=True)
+    out: npt.NDArray[np.float64] = warp(img, tform, order=1, mode="edge", preserve_range=True)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)

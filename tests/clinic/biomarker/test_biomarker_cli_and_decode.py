@@ -19,7 +19,7 @@ from glabella.clinic.biomarker.decode import MAX_BYTES, MAX_PIXELS
 runner = CliRunner()
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
+def _jpeg(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="JPEG", quality=95)
     return buf.getvalue()
