@@ -1,8 +1,10 @@
-"""Shared test builders: a safe screening, a registered patient, a treated patient.
+"""Shared test builders: the safe screening (form/JSON answers, and the domain record), a
+registered, screened, consented or treated patient (through the services or the JSON API),
+the CLI run in-process, and a settable clock.
 
-Each builder goes through the real services (no rows written by hand), so a test set up
-with them passes every check a clinician would meet. Keyword arguments override any field,
-so a test states only what it is about (``safe_screening(pregnant="yes")``).
+The patient builders go through the real services or API (no rows written by hand), so a
+test set up with them passes every check a clinician would meet. Keyword arguments override
+any field, so a test states only what it is about (``safe_screening(pregnant="yes")``).
 
 Import as ``from builders import ...`` (``tests/`` is on ``sys.path`` through the root
 ``conftest.py``, as for ``reliability_figures``).
@@ -16,15 +18,31 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
+from glabella.cli import app as cli_app
+from glabella.clinic.eligibility import PatientFacts, ScreeningAnswers, SuicideScreen
 from glabella.services import assessments as assess_svc
 from glabella.services import consent as consent_svc
 from glabella.services import patients as patient_svc
 from glabella.services import screening as screening_svc
 from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
+from glabella.settings import get_settings
 
 PRODUCT = "onabotulinumtoxinA"
+
+
+class Clock:
+    """A settable clock for ``Database.clock``: ``db.clock = clock = Clock(start)``, then
+    ``clock.now += dt.timedelta(...)`` moves the services' "now"."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
 
 # Every safety question of the screening form answered "no" (PHQ-9 item 9 = 0): eligible.
 _SAFE: dict[str, Any] = {
@@ -49,6 +67,25 @@ SITES_29U: dict[str, str] = {
     "corrugator_lateral_right": "6",
     "corrugator_lateral_left": "6",
 }
+
+
+# The same safe screening as the domain record the pure eligibility rules take
+# (clinic.eligibility.screen), for the tests without a database; vary it with
+# dataclasses.replace(CLEAR_ANSWERS, pregnant=True).
+CLEAR_ANSWERS = ScreeningAnswers(
+    prior_bont_reaction=False,
+    allergies=(),
+    infection_or_inflammation_at_sites=False,
+    pregnant=False,
+    breastfeeding=False,
+    bont_last_12_weeks="no",
+    prior_eyelid_ptosis=False,
+    psychotic_symptoms_current=False,
+    psychotic_disorder_history=False,
+    suicide=SuicideScreen(cssrs_1=False, cssrs_2=False, phq9_item9=0),
+)
+# An adult woman with nothing else on record (46 on the tests' 2026-11-25).
+ADULT_FACTS = PatientFacts(date_of_birth=dt.date(1980, 5, 17), sex="female")
 
 
 def safe_screening(*, cssrs: bool = False, **changes: Any) -> dict[str, Any]:
@@ -250,3 +287,12 @@ def api_treatment_body(consent_id: object, **changes: object) -> dict[str, objec
         "consent_id": consent_id,
         **changes,
     }
+
+
+def run_cli(database_url: str, *args: str) -> Result:
+    """``glabella ARGS`` in-process on ``database_url`` (settings re-read before and after)."""
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(cli_app, list(args), env={"GLABELLA_DATABASE_URL": database_url})
+    finally:
+        get_settings.cache_clear()

@@ -8,14 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from builders import new_patient, safe_screening, screen
-from glabella.cli import app
+from builders import new_patient, run_cli, safe_screening, screen
 from glabella.services import screening
 from glabella.services.context import Database
 from glabella.services.users import create_user
-from glabella.settings import get_settings
 
 PASSWORD = "correct horse battery staple"
 SAFE = safe_screening()
@@ -57,11 +55,7 @@ def seeded(database_url: str) -> Iterator[Seeded]:
 
 
 def _run(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _confirm(seeded: Seeded, *args: str) -> Result:

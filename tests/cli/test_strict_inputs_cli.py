@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from builders import safe_screening
+from builders import run_cli, safe_screening
 from glabella.cli import app
-from glabella.settings import get_settings
 
 runner = CliRunner()
 
@@ -116,11 +115,7 @@ def test_a_misspelt_answer_name_is_refused_rather_than_dropped(tmp_path: Path) -
 
 
 def _db(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return runner.invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _patients(url: str) -> list[dict[str, object]]:

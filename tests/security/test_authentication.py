@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import Clock
 from glabella.services import security, throttle, users
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, Unauthorized
@@ -29,19 +30,9 @@ PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    """A settable clock for ``Database.clock``."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(db: Database) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     db.clock = c
     return c
 

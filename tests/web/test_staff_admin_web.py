@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import Clock
 from glabella.services.context import Database
 from glabella.services.users import UserView, create_user
 from glabella.settings import Settings
@@ -22,17 +23,9 @@ PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(db: Database) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     db.clock = c
     return c
 
