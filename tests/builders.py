@@ -22,6 +22,7 @@ from typer.testing import CliRunner, Result
 
 from glabella.cli import app as cli_app
 from glabella.clinic.eligibility import PatientFacts, ScreeningAnswers, SuicideScreen
+from glabella.services import adverse_events as ae_svc
 from glabella.services import assessments as assess_svc
 from glabella.services import consent as consent_svc
 from glabella.services import patients as patient_svc
@@ -189,6 +190,27 @@ def treat(
 ) -> treatment_svc.TreatmentView:
     """Record a treatment (``treatment_input`` with ``changes``)."""
     return treatment_svc.record_treatment(db, actor, pid, treatment_input(consent_id, **changes))
+
+
+def judgement(
+    grade: str,
+    *,
+    serious: str = "no",
+    seriousness: tuple[str, ...] = (),
+    relatedness: str = "possible",
+    action: str = "none",
+    outcome: str = "recovered",
+) -> ae_svc.Judgement:
+    """A clinician's adverse-event judgement with every answer chosen (the form has no
+    defaults, H-090; these are the test's): grade as typed, not serious unless given."""
+    return ae_svc.Judgement(
+        grade=grade,
+        serious=serious,
+        seriousness=seriousness,
+        relatedness=relatedness,
+        action=action,
+        outcome=outcome,
+    )
 
 
 @dataclass(frozen=True)

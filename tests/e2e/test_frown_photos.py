@@ -6,14 +6,12 @@ to fix and nothing is stored. The patient's link page is shown on a phone."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from browser_steps import seeding, sign_in
-from PIL import Image
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from skimage import data
 
@@ -21,7 +19,7 @@ from builders import patient_with_baseline, phq9, safe_screening, screen, sign_c
 from glabella.services import assessments, links
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 pytestmark = pytest.mark.e2e
 
@@ -31,9 +29,7 @@ DESKTOP = ViewportSize(width=1280, height=900)
 
 
 def _jpeg(arr: np.ndarray, path: Path) -> Path:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=92)
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(jpeg(arr, quality=92))
     return path
 
 

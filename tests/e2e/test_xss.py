@@ -20,7 +20,7 @@ import pytest
 from browser_steps import sign_in
 from playwright.sync_api import Browser, Dialog, Page
 
-from builders import safe_screening
+from builders import judgement, safe_screening
 from glabella.services import (
     adverse_events,
     alerts,
@@ -143,14 +143,7 @@ def _seed(database_url: str) -> tuple[int, dict[str, str]]:
             pid,
             type_="headache",
             onset=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
-            judgement=adverse_events.Judgement(
-                grade="1",
-                serious="no",
-                seriousness=(),
-                relatedness="possible",
-                action="none",
-                outcome="recovering",
-            ),
+            judgement=judgement("1", outcome="recovering"),
             description=fields["adverse event description"],
         )
         issued = links.create_link(db, actor, pid, ["phq9"], valid_hours=24)

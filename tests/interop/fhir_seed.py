@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from builders import new_patient, safe_screening, screen, sign_consent, treat
+from builders import judgement, new_patient, safe_screening, screen, sign_consent, treat
 from glabella.services import adverse_events as ae_svc
 from glabella.services import assessments as assess_svc
 from glabella.services.context import Actor, Database, utcnow
@@ -56,14 +56,7 @@ def seed(db: Database, actor: Actor) -> Seeded:
         pid,
         type_="headache",
         onset=START + dt.timedelta(days=1),
-        judgement=ae_svc.Judgement(
-            grade="2",
-            serious="no",
-            seriousness=(),
-            relatedness="possible",
-            action="symptomatic_treatment",
-            outcome="recovered",
-        ),
+        judgement=judgement("2", action="symptomatic_treatment"),
         description="frontal headache for a day",
     )
     state["now"] = START + dt.timedelta(weeks=6)

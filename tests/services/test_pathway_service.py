@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 import builders
-from builders import SITES_29U, new_patient, safe_screening, screen, sign_consent, treat
+from builders import SITES_29U, judgement, new_patient, safe_screening, screen, sign_consent, treat
 from glabella.services import adverse_events as ae_svc
 from glabella.services import alerts as alert_svc
 from glabella.services import assessments as assess_svc
@@ -285,14 +285,7 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="dysphagia",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="2",
-            serious="no",
-            seriousness=(),
-            relatedness="possible",
-            action="referred",
-            outcome="recovering",
-        ),
+        judgement=judgement("2", action="referred", outcome="recovering"),
     )
     assert [a.code for a in alerts] == ["possible_distant_spread"]
     _, serious = ae_svc.record_adverse_event(
@@ -301,13 +294,8 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="headache",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="3",
-            serious="yes",
-            seriousness=("hospitalisation",),
-            relatedness="possible",
-            action="emergency_care",
-            outcome="recovered",
+        judgement=judgement(
+            "3", serious="yes", seriousness=("hospitalisation",), action="emergency_care"
         ),
     )
     assert [a.code for a in serious] == ["serious_adverse_event"]
@@ -317,14 +305,7 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="bruising",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="1",
-            serious="no",
-            seriousness=(),
-            relatedness="probable",
-            action="none",
-            outcome="recovered",
-        ),
+        judgement=judgement("1", relatedness="probable"),
     )
     assert none == ()
     kinds = sorted(a.kind for a in alert_svc.list_alerts(db, actor))
@@ -336,14 +317,7 @@ def test_adverse_events_raise_alerts(
             pid,
             type_="headache",
             onset=START,
-            judgement=ae_svc.Judgement(
-                grade="9",
-                serious="no",
-                seriousness=(),
-                relatedness="possible",
-                action="none",
-                outcome="recovered",
-            ),
+            judgement=judgement("9"),
         )
     assert len(ae_svc.list_adverse_events(db, actor, pid)) == 3
 
