@@ -13,13 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from builders import new_patient, safe_screening, screen, sign_consent, treat
 from glabella.cli import app as cli_app
 from glabella.services import assessments as assess_svc
 from glabella.services import biomarker as bio_svc
-from glabella.services import consent as consent_svc
-from glabella.services import patients as patient_svc
-from glabella.services import screening as screening_svc
-from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database, utcnow
 from glabella.services.errors import Forbidden, Invalid
 from glabella.services.frown_analytics import frown_analytics
@@ -29,19 +26,7 @@ from glabella.store.biomarker import FrownPhotoPair, PhotoConsent
 from glabella.store.models import AuditEvent
 
 T = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
+SAFE = safe_screening(cssrs=True)
 SITES = {"procerus": "5", "corrugator_medial_right": "6", "corrugator_medial_left": "6"}
 
 
@@ -64,14 +49,14 @@ def _course(
     state = {"now": T - dt.timedelta(days=5)}
     db.clock = lambda: state["now"]
     try:
-        data = {
-            "mrn": mrn,
-            "given_name": "Fran",
-            "family_name": f"Course{mrn}",
-            "date_of_birth": "1981-04-05",
-            "sex": "female",
-        }
-        pid = patient_svc.create_patient(db, actor, patient_svc.parse_patient_input(data)).id
+        pid = new_patient(
+            db,
+            actor,
+            mrn=mrn,
+            given_name="Fran",
+            family_name=f"Course{mrn}",
+            date_of_birth="1981-04-05",
+        )
         photo_consent = bio_svc.grant_photo_consent(
             db, actor, pid, allow_research=False, confirmed=True
         )
@@ -80,24 +65,17 @@ def _course(
                 state["now"] = T + dt.timedelta(days=day)
                 assess_svc.submit_assessment(db, actor, pid, "phq9", _phq9(total))
         state["now"] = T - dt.timedelta(hours=2)
-        answers = screening_svc.parse_screening_answers(dict(SAFE))
-        screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
-        version = consent_svc.current_text(db).version
-        signed = consent_svc.sign_consent(db, actor, pid, version, f"Fran Course{mrn}", True).id
+        screen(db, actor, pid, SAFE)
+        signed = sign_consent(db, actor, pid, f"Fran Course{mrn}")
         state["now"] = T
-        treatment_svc.record_treatment(
+        treat(
             db,
             actor,
             pid,
-            treatment_svc.TreatmentInput(
-                product_id="onabotulinumtoxinA",
-                lot_number="L1",
-                lot_expiry=dt.date(2027, 12, 31),
-                vial_units="100",
-                saline_ml="2.5",
-                sites=dict(SITES),
-                consent_id=signed,
-            ),
+            signed,
+            lot_number="L1",
+            lot_expiry=dt.date(2027, 12, 31),
+            sites=dict(SITES),
         )
         for day, total in sorted(phq9):
             if day > 0:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 from test_report_i18n_icons import units_without_product
 from typer.testing import CliRunner
 
@@ -55,6 +56,7 @@ def test_pdf_is_a4_tagged_with_language(pdf_bytes: bytes) -> None:
         box = page.mediabox
         assert (float(box.width), float(box.height)) == pytest.approx(A4_POINTS, abs=0.5)
     root = reader.trailer["/Root"]
+    assert isinstance(root, DictionaryObject)
     assert "/StructTreeRoot" in root, "tagged PDF (headings, figures) expected"
     assert str(root.get("/Lang")) == "en"
     tags: list[str] = []

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+import builders
 from glabella.demo.params import DemoParameters
 from glabella.interop import deid
 from glabella.services import adverse_events as ae_svc
@@ -78,7 +79,7 @@ def _seed(db: Database, admin: UserView) -> int:
 
 def _read(out: Path) -> tuple[str, dict[str, list[dict[str, str]]]]:
     """All text of the export (CSV, Markdown, JSON and Parquet cells) and the CSV tables."""
-    text = []
+    text: list[str] = []
     tables: dict[str, list[dict[str, str]]] = {}
     for path in sorted(out.iterdir()):
         if path.suffix == ".parquet":
@@ -244,14 +245,7 @@ def test_adverse_events_carry_the_pseudonymous_treatment_they_followed(
     for tid, pid in rows:
         by_patient.setdefault(pid, []).append(tid)
     pid, tids = next((p, t) for p, t in by_patient.items() if len(t) >= 2)
-    judgement = ae_svc.Judgement(
-        grade="1",
-        serious="no",
-        seriousness=(),
-        relatedness="possible",
-        action="none",
-        outcome="recovered",
-    )
+    judgement = builders.judgement("1")
     # linked by choice to the patient's FIRST treatment (the default would be the latest)
     chosen, _ = ae_svc.record_adverse_event(
         db, doctor, pid, type_="headache", onset=AS_OF, judgement=judgement, treatment_id=tids[0]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from builders import new_patient
 from glabella.interop import deid
-from glabella.services import biomarker, patients
+from glabella.services import biomarker
 from glabella.services.context import Actor, Database
 from glabella.services.research_export import export_research
 from glabella.services.users import UserView
@@ -22,14 +23,9 @@ TAKEN = dt.datetime(2026, 10, 1, 9, tzinfo=dt.UTC)
 
 
 def _patient(db: Database, actor: Actor, mrn: str) -> int:
-    data = {
-        "mrn": mrn,
-        "given_name": "Ann",
-        "family_name": f"Person{mrn}",
-        "date_of_birth": "1980-01-01",
-        "sex": "female",
-    }
-    return patients.create_patient(db, actor, patients.parse_patient_input(data)).id
+    return new_patient(
+        db, actor, mrn=mrn, given_name="Ann", family_name=f"Person{mrn}", date_of_birth="1980-01-01"
+    )
 
 
 def _pair(

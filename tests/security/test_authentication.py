@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 from collections.abc import Callable
 
 import pyotp
@@ -13,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import Clock
 from glabella.services import security, throttle, users
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, Unauthorized
@@ -28,27 +30,16 @@ PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    """A settable clock for ``Database.clock``."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(db: Database) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     db.clock = c
     return c
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
-    return client.post(
-        "/api/v1/auth/login", json={"username": username, "password": password}
-    ).status_code
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    return int(response.status_code)
 
 
 # --- throttling and lockout -----------------------------------------------------------------
@@ -256,7 +247,7 @@ def test_idle_and_absolute_session_expiry(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Active every 20 minutes: the idle timeout (30 min) never fires ...
     for _ in range(10):
@@ -274,7 +265,7 @@ def test_session_cookie_is_rewritten_only_when_last_seen_moves_a_step(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Within a step the session is unchanged: no cookie is signed and sent again.
     now[0] += deps.SEEN_STEP_SECONDS - 1

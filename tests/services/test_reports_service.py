@@ -11,54 +11,30 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from builders import patient_with_baseline, safe_screening, screen
 from glabella.evidence.studies import packaged_data_dir
-from glabella.services import assessments as assess_svc
-from glabella.services import patients as patient_svc
 from glabella.services import reports as report_svc
-from glabella.services import screening as screening_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Invalid, NotFound
 from glabella.store.models import AuditEvent
 from glabella.store.reports import ConsultationReportRecord, EvidenceSnapshot
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
+SAFE = safe_screening(cssrs=True)
 
 
 def _patient(db: Database, actor: Actor) -> int:
-    data = patient_svc.parse_patient_input(
-        {
-            "mrn": "REP-1",
-            "given_name": "Rita",
-            "family_name": "Report",
-            "date_of_birth": "1979-03-04",
-            "sex": "female",
-        }
-    )
-    pid = patient_svc.create_patient(db, actor, data).id
     # PHQ-9 answers 2,2,2,2,2,2,2,1,0 -> total 15 (moderately severe, 15-19).
-    answers = {f"phq9_{i}": v for i, v in enumerate([2, 2, 2, 2, 2, 2, 2, 1, 0], start=1)}
-    assess_svc.submit_assessment(db, actor, pid, "phq9", answers)
-    screening_svc.run_screening(
+    pid = patient_with_baseline(
         db,
         actor,
-        pid,
-        "onabotulinumtoxinA",
-        screening_svc.parse_screening_answers(SAFE),
-        medications=("sertraline 50 mg",),
+        [2, 2, 2, 2, 2, 2, 2, 1, 0],
+        mrn="REP-1",
+        given_name="Rita",
+        family_name="Report",
+        date_of_birth="1979-03-04",
     )
+    screen(db, actor, pid, SAFE, medications=("sertraline 50 mg",))
     return pid
 
 
