@@ -48,7 +48,7 @@ import httpx
 import pyotp
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from pypdf import PdfReader
 
 from glabella.demo.load import generate_clinic
@@ -226,6 +226,8 @@ class Walk:
 
     def __init__(self, artifacts: Path, device: str) -> None:
         self.artifacts, self.device, self.n = artifacts, device, 0
+        for old in artifacts.glob(f"16-week-*-{device}.*"):  # an earlier run's, renumbered
+            old.unlink()
 
     def shot(self, page: Page, step: str) -> None:
         self.n += 1
@@ -239,6 +241,14 @@ def _no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("document.documentElement.scrollWidth")
     viewport = page.evaluate("window.innerWidth")
     assert width <= viewport, f"{page.url} is {width}px wide in a {viewport}px viewport"
+
+
+def _within_width(page: Page, text: Locator) -> None:
+    """``text`` is on screen, not past the right edge (a table scrolled inside its card)."""
+    text.scroll_into_view_if_needed()
+    box = text.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["x"] + box["width"] <= page.evaluate("window.innerWidth") + 1
 
 
 def _sign_in(page: Page, base: str, username: str, password: str) -> None:
@@ -442,7 +452,9 @@ def test_a_clinics_first_week(
     clin.get_by_role("button", name="Record treatment").click()
     treated = clin.locator("table.treatments")
     expect(treated).to_contain_text("25 U")
-    expect(treated).to_contain_text("Dr Clara Klein")
+    # 25 U is above the 20 U of the glabellar-lines label (Botox PI: 0.1 mL = 4 U at 5 sites)
+    expect(treated.get_by_text("above label dose")).to_be_visible()
+    _within_width(clin, treated.get_by_text("Dr Clara Klein"))
     week2 = clin.locator("table.visits tr", has_text="Week 2")
     expect(week2).to_contain_text((today + dt.timedelta(days=14)).isoformat())
     walk.shot(clin, "treated")
@@ -479,10 +491,13 @@ def test_a_clinics_first_week(
     deliveries = clin.locator("#deliveries")
     expect(deliveries).to_contain_text("Week 2 questionnaire")
     expect(deliveries).to_contain_text("t…@example.org")
+    _within_width(clin, deliveries.get_by_text("Week 2 questionnaire"))
     walk.shot(clin, "week2-e-mailed")
     pat_ctx = context()
     pat = pat_ctx.new_page()
     _open_from_e_mail(pat, week2_mail[0])
+    expect(pat.get_by_text("Side effects since your injection")).to_be_visible()
+    walk.shot(pat, "week2-questionnaire")
     # week 2: items 1-7 = 1, 8-9 = 0 -> 7; against baseline 16: -9 (-56 %), a response
     _answer_phq9(pat, {i: 1 if i < 8 else 0 for i in range(1, 10)})
     pat_ctx.close()
@@ -526,6 +541,8 @@ def test_a_clinics_first_week(
     expect(events).to_contain_text("Headache")
     expect(events).to_contain_text(treated_at.date().isoformat())  # linked to the treatment
     events.get_by_role("link", name="Update").click()
+    expect(clin.get_by_text("Nothing is pre-selected")).to_have_count(0)  # it is, from the record
+    expect(clin.locator("#outcome option:checked")).to_have_text("recovering")
     resolved = onset.date() + dt.timedelta(days=7)
     clin.select_option("#outcome", label="recovered")
     clin.fill("#resolved_on", resolved.isoformat())
