@@ -506,6 +506,7 @@ def test_a_clinics_first_week(
     outcomes = clin.locator("table.outcomes:not(.visit-outcomes)")
     expect(outcomes).to_contain_text("-9 (-56%)")
     expect(outcomes.locator("td.response")).to_have_text("responder")
+    _within_width(clin, outcomes.locator("td.response"))
     walk.shot(clin, "week2-answered")
 
     # 7. An adverse event: one wrong field, every other answer kept; then a week later.
