@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     followup_reminder_days: int = 3
     """Days after the first e-mail of a visit's questionnaire before one reminder is sent."""
     research_key: str = ""
-    """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
+    """HMAC key of the research export's pseudonyms and date offsets (see glabella.interop.deid)."""
     photo_key: str = ""
     """Fernet key that encrypts patient photos at rest (urlsafe base64 of 32 bytes)."""
 

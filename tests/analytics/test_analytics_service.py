@@ -8,10 +8,10 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from glabella.analytics.service import clinic_analytics
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
+from glabella.services.analytics import clinic_analytics
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.errors import Forbidden
 from glabella.services.users import UserView
 from glabella.store.models import Assessment, AuditEvent

@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from glabella.analytics.frown_service import frown_analytics
 from glabella.cli import app as cli_app
 from glabella.services import assessments as assess_svc
 from glabella.services import biomarker as bio_svc
@@ -23,6 +22,7 @@ from glabella.services import screening as screening_svc
 from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database, utcnow
 from glabella.services.errors import Forbidden, Invalid
+from glabella.services.frown_analytics import frown_analytics
 from glabella.services.users import UserView
 from glabella.settings import get_settings
 from glabella.store.biomarker import FrownPhotoPair, PhotoConsent

@@ -9,10 +9,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import users
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 
 pytestmark = pytest.mark.e2e
 

@@ -14,10 +14,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import assessments as assess_svc
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 from glabella.store.models import Patient, User
 
 pytestmark = pytest.mark.e2e

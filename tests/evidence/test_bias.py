@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from glabella.cli import app
 from glabella.evidence import bias, rma, rma_mh
-from glabella.evidence.csvinput import parse_csv, prepare
 from glabella.evidence.meta import MetaError, MetaResult
 from glabella.evidence.regression import design_matrix
+from glabella.interop.csvinput import parse_csv, prepare
 
 BIAS_DATA = DATA.parent / "metafor_bias"
 REL, ABS = 1e-6, 1e-8

@@ -15,9 +15,9 @@ import pytest
 from metafor_cases import DATA, Case, cases, mismatches, read_rows
 
 from glabella.evidence import escalc, rma, rma_mh, rma_peto
-from glabella.evidence.csvinput import parse_csv, prepare
 from glabella.evidence.fit import fit
 from glabella.evidence.tau2 import q_generalised
+from glabella.interop.csvinput import parse_csv, prepare
 
 #: metafor 3.8-1 finds the Paule-Mandel root with uniroot() at its default tolerance
 #: .Machine$double.eps^0.25 (about 1.2e-4; the `threshold` control does not apply to it), so its

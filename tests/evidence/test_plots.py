@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from glabella.cli import app
 from glabella.evidence import bias, plots, rma, subgroups
-from glabella.evidence.csvinput import PreparedData, parse_csv, prepare
 from glabella.evidence.meta import MetaResult
+from glabella.interop.csvinput import PreparedData, parse_csv, prepare
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from glabella.research import deid
+from glabella.interop import deid
 
 KEY = b"k" * 32
 

@@ -15,14 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
-from glabella.research import deid
-from glabella.research.export import TABLES, export_research
+from glabella.interop import deid
 from glabella.services import adverse_events as ae_svc
 from glabella.services import assessments, biomarker, patients
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.errors import Forbidden, Invalid
+from glabella.services.research_export import TABLES, export_research
 from glabella.services.users import UserView
 from glabella.store.biomarker import FrownPhotoPair
 from glabella.store.models import Assessment, AuditEvent, Patient

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from glabella.research import deid
-from glabella.research.export import export_research
+from glabella.interop import deid
 from glabella.services import biomarker, patients
 from glabella.services.context import Actor, Database
+from glabella.services.research_export import export_research
 from glabella.services.users import UserView
 from glabella.store.biomarker import FrownPhotoPair, PhotoConsent
 

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode, checks
 
 from glabella.clinic import instruments
-from glabella.evidence.csvinput import MEASURES, CSVInputError, parse_csv, prepare
+from glabella.interop.csvinput import MEASURES, CSVInputError, parse_csv, prepare
 from glabella.services import assessments, links, patients, screening
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, ServiceError

@@ -225,9 +225,9 @@ def test_sql_overdue_matches_the_follow_up_schedule_on_a_synthetic_clinic(
     """The worklist's SQL days-overdue equals, patient by patient, what the Python follow-up
     service (``glabella.clinic.schedule`` rules) says: the first overdue visit and
     today - its window's last day."""
-    from glabella.demo.load import generate_clinic
     from glabella.demo.params import DemoParameters
     from glabella.services import followup as followup_svc
+    from glabella.services.demo_load import generate_clinic
 
     user = make_user("dr.check", "admin")
     admin = user.actor("test")

@@ -415,7 +415,7 @@ def test_not_on_track_list_against_the_clinic_curve(
     db: Database, actor: Actor, clock: dict[str, dt.datetime]
 ) -> None:
     """Issue 16 item 7: the hand example of tests/analytics/test_compute.py through the store."""
-    from glabella.analytics.service import not_on_track_list
+    from glabella.services.analytics import not_on_track_list
 
     six, eight = [1] * 6 + [0, 0, 0], [1] * 8 + [0]
     eighteen = [3, 3, 2, 2, 2, 2, 2, 2, 0]

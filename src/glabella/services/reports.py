@@ -1,12 +1,13 @@
 """Use cases of the consultation report: preview, generate (and record), regenerate, list.
 
-This is the adapter between the store and the pure builder: it reads the patient's record
-into a :class:`PatientSnapshot` in one transaction (with an audit row), loads the evidence
-base, and calls :func:`glabella.report.model.build_report`. A generated report is recorded
-with its snapshot, condition, language, time, app version and evidence version; the evidence
-files of that version are kept once in ``evidence_snapshots``. :func:`regenerate` rebuilds a
-recorded report from exactly those inputs and says whether the result is identical (its
-content hash equals the recorded one).
+This is the adapter between the store and the pure builder: it reads the patient's chart
+(:func:`glabella.services.chart.load_chart`) into a :class:`PatientSnapshot` in one
+transaction (with an audit row), loads the evidence base, and calls
+:func:`glabella.reports.model.build_report`. A generated report is recorded with its snapshot,
+condition, language, time, app version and evidence version; the evidence files of that
+version are kept once in ``evidence_snapshots``. :func:`regenerate` rebuilds a recorded report
+from exactly those inputs and says whether the result is identical (its content hash equals
+the recorded one).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from threading import Lock
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 import glabella
 from glabella.evidence.studies import (
@@ -30,27 +31,17 @@ from glabella.evidence.studies import (
     load_evidence,
     packaged_data_dir,
 )
-from glabella.report.i18n import LANGUAGES
-from glabella.report.model import CONDITIONS, ConsultationReport, build_report
-from glabella.report.snapshot import (
-    AssessmentPoint,
-    PatientSnapshot,
-    ReasonSnapshot,
-    ScreeningSnapshot,
-    SiteSnapshot,
-    TreatmentSnapshot,
-    VisitSnapshot,
-)
+from glabella.reports.i18n import LANGUAGES
+from glabella.reports.model import CONDITIONS, ConsultationReport, build_report
+from glabella.reports.snapshot import PatientSnapshot, VisitSnapshot, snapshot_of
 from glabella.services import audit
 from glabella.services import followup as followup_service
+from glabella.services.chart import load_chart
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import CLINICAL_ROLES
-from glabella.services.screening import decision_of
-from glabella.store.models import Assessment
-from glabella.store.pathway import Screening, Treatment
 from glabella.store.reports import ConsultationReportRecord, EvidenceSnapshot
 
 __all__ = [
@@ -173,75 +164,12 @@ def _evidence(files: dict[str, str]) -> EvidenceBase:
 def _snapshot(
     session: Session, actor: Actor, patient_id: int, now: dt.datetime, tz: ZoneInfo
 ) -> PatientSnapshot:
-    patient = load_patient(session, actor, patient_id)
-    rows = session.scalars(
-        select(Assessment)
-        .where(Assessment.patient_id == patient_id)
-        .order_by(Assessment.submitted_at, Assessment.id)
-    ).all()
-    assessments = tuple(
-        AssessmentPoint(a.instrument_id, a.total, a.band, a.submitted_at.astimezone(tz).date())
-        for a in rows
-    )
-    scr_row = session.scalars(
-        select(Screening)
-        .where(Screening.patient_id == patient_id)
-        .options(selectinload(Screening.overrides))
-        .order_by(Screening.screened_at.desc(), Screening.id.desc())
-        .limit(1)
-    ).first()
-    screening = None
-    if scr_row is not None:
-        decision = decision_of(scr_row)
-        facts = json.loads(scr_row.facts_json)
-        screening = ScreeningSnapshot(
-            product_id=scr_row.product_id,
-            screened_on=scr_row.screened_on,
-            outcome=decision.outcome,
-            rules_version=scr_row.rules_version,
-            reasons=tuple(
-                ReasonSnapshot(
-                    rule_id=r.rule_id,
-                    severity=r.severity,
-                    message=r.message,
-                    source=r.source,
-                    detail=r.detail,
-                    overridden_by=r.override.clinician if r.override else None,
-                    override_reason=r.override.reason if r.override else None,
-                    reassess=r.reassess,
-                )
-                for r in decision.reasons
-            ),
-            medications=tuple(str(m) for m in facts.get("medications") or ()),
-            conditions=tuple(str(c) for c in facts.get("conditions") or ()),
-        )
-    treatments = session.scalars(
-        select(Treatment)
-        .where(Treatment.patient_id == patient_id)
-        .options(selectinload(Treatment.sites))
-        .order_by(Treatment.treated_at, Treatment.id)
-    ).all()
+    chart = load_chart(session, actor, patient_id)
     follow = followup_service._followup(session, tz, patient_id, now)
-    return PatientSnapshot(
-        patient_id=patient.id,
-        given_name=patient.given_name,
-        family_name=patient.family_name,
-        mrn=patient.mrn,
-        date_of_birth=patient.date_of_birth,
-        sex=patient.sex,
-        as_of=now.astimezone(tz).date(),
-        assessments=assessments,
-        screening=screening,
-        treatments=tuple(
-            TreatmentSnapshot(
-                treatment_date=t.treatment_date,
-                product_id=t.product_id,
-                total_units=t.total_units,
-                protocol_id=t.protocol_id,
-                sites=tuple(SiteSnapshot(s.site_id, s.units) for s in t.sites),
-            )
-            for t in treatments
-        ),
+    return snapshot_of(
+        chart,
+        as_of=now,
+        tz=tz,
         visits=tuple(
             VisitSnapshot(v.key, v.target, v.opens, v.closes, v.status) for v in follow.visits
         ),

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from glabella.analytics.compute import MIN_BASELINE
 from glabella.analytics.frown import RETURN_FRACTION, FrownCourse, FrownMood, analyse_frown
-from glabella.analytics.service import ANALYTICS_ROLES, OUTCOME_INSTRUMENT
 from glabella.services import audit
+from glabella.services.analytics import ANALYTICS_ROLES, OUTCOME_INSTRUMENT
 from glabella.services.biomarker_export import consented_measures
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Invalid

@@ -1,25 +1,30 @@
 """The patient's data as the report sees it: a frozen, JSON-round-trippable snapshot.
 
-The service layer reads the record and builds a :class:`PatientSnapshot`; the pure report
-builder (:mod:`glabella.report.model`) never touches the database. The snapshot is stored with
-every generated report so that the report can be rebuilt exactly from it later.
+The service layer reads the patient's chart (:func:`glabella.services.chart.load_chart`) and
+:func:`snapshot_of` turns it into a :class:`PatientSnapshot`; the pure report builder
+(:mod:`glabella.reports.model`) never touches the database. The snapshot is stored with every
+generated report so that the report can be rebuilt exactly from it later.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from glabella.clinic.chart import PatientChart, ScreeningReason
 
 __all__ = [
     "AssessmentPoint",
     "PatientSnapshot",
-    "ReasonSnapshot",
     "ScreeningSnapshot",
     "SiteSnapshot",
     "TreatmentSnapshot",
     "VisitSnapshot",
+    "snapshot_of",
 ]
 
 
@@ -55,46 +60,32 @@ class AssessmentPoint:
         return cls(str(d["instrument_id"]), int(d["total"]), str(d["band"]), _d(d["submitted_on"]))
 
 
-@dataclass(frozen=True)
-class ReasonSnapshot:
-    """One reason of an eligibility decision, with any recorded override."""
+def _reason_dict(r: ScreeningReason) -> dict[str, Any]:
+    """A reason for the stored snapshot (the time of an override is not kept)."""
+    return {
+        "rule_id": r.rule_id,
+        "severity": r.severity,
+        "message": r.message,
+        "source": r.source,
+        "detail": r.detail,
+        "overridden_by": r.overridden_by,
+        "override_reason": r.override_reason,
+        "reassess": r.reassess,
+    }
 
-    rule_id: str
-    severity: str
-    message: str
-    source: str
-    detail: str = ""
-    overridden_by: str | None = None
-    override_reason: str | None = None
-    reassess: str = ""
-    """When to reassess a temporary contraindication (empty otherwise)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for JSON."""
-        return {
-            "rule_id": self.rule_id,
-            "severity": self.severity,
-            "message": self.message,
-            "source": self.source,
-            "detail": self.detail,
-            "overridden_by": self.overridden_by,
-            "override_reason": self.override_reason,
-            "reassess": self.reassess,
-        }
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ReasonSnapshot:
-        """Inverse of :meth:`to_dict`."""
-        return cls(
-            rule_id=str(d["rule_id"]),
-            severity=str(d["severity"]),
-            message=str(d["message"]),
-            source=str(d["source"]),
-            detail=str(d.get("detail") or ""),
-            overridden_by=d.get("overridden_by"),
-            override_reason=d.get("override_reason"),
-            reassess=str(d.get("reassess") or ""),
-        )
+def _reason_of(d: Mapping[str, Any]) -> ScreeningReason:
+    """Inverse of :func:`_reason_dict`."""
+    return ScreeningReason(
+        rule_id=str(d["rule_id"]),
+        severity=str(d["severity"]),
+        message=str(d["message"]),
+        source=str(d["source"]),
+        detail=str(d.get("detail") or ""),
+        overridden_by=d.get("overridden_by"),
+        override_reason=d.get("override_reason"),
+        reassess=str(d.get("reassess") or ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -105,7 +96,7 @@ class ScreeningSnapshot:
     screened_on: dt.date
     outcome: str
     rules_version: str
-    reasons: tuple[ReasonSnapshot, ...]
+    reasons: tuple[ScreeningReason, ...]
     medications: tuple[str, ...] = ()
     conditions: tuple[str, ...] = ()
 
@@ -116,7 +107,7 @@ class ScreeningSnapshot:
             "screened_on": self.screened_on.isoformat(),
             "outcome": self.outcome,
             "rules_version": self.rules_version,
-            "reasons": [r.to_dict() for r in self.reasons],
+            "reasons": [_reason_dict(r) for r in self.reasons],
             "medications": list(self.medications),
             "conditions": list(self.conditions),
         }
@@ -129,7 +120,7 @@ class ScreeningSnapshot:
             screened_on=_d(d["screened_on"]),
             outcome=str(d["outcome"]),
             rules_version=str(d["rules_version"]),
-            reasons=tuple(ReasonSnapshot.from_dict(r) for r in d["reasons"]),
+            reasons=tuple(_reason_of(r) for r in d["reasons"]),
             medications=tuple(d.get("medications") or ()),
             conditions=tuple(d.get("conditions") or ()),
         )
@@ -260,3 +251,55 @@ class PatientSnapshot:
             visits=tuple(VisitSnapshot.from_dict(v) for v in d.get("visits") or ()),
             retreatment_from=_od(d.get("retreatment_from")),
         )
+
+
+def snapshot_of(
+    chart: PatientChart,
+    *,
+    as_of: dt.datetime,
+    tz: ZoneInfo,
+    visits: tuple[VisitSnapshot, ...] = (),
+    retreatment_from: dt.date | None = None,
+) -> PatientSnapshot:
+    """The report's view of a chart at ``as_of``: dates on the clinic calendar (``tz``), the
+    latest screening only, and the follow-up ``visits`` computed by the caller."""
+    p = chart.patient
+    scr = chart.latest_screening
+    return PatientSnapshot(
+        patient_id=p.id,
+        given_name=p.given_name,
+        family_name=p.family_name,
+        mrn=p.mrn,
+        date_of_birth=p.date_of_birth,
+        sex=p.sex,
+        as_of=as_of.astimezone(tz).date(),
+        assessments=tuple(
+            AssessmentPoint(a.instrument_id, a.total, a.band, a.submitted_at.astimezone(tz).date())
+            for a in chart.assessments
+        ),
+        screening=None
+        if scr is None
+        else ScreeningSnapshot(
+            product_id=scr.product_id,
+            screened_on=scr.screened_on,
+            outcome=scr.outcome,
+            rules_version=scr.rules_version,
+            # the report does not show when an override was made; the stored snapshot keeps
+            # only what the report reads (and round-trips exactly)
+            reasons=tuple(dataclasses.replace(r, overridden_at=None) for r in scr.reasons),
+            medications=scr.medications,
+            conditions=scr.conditions,
+        ),
+        treatments=tuple(
+            TreatmentSnapshot(
+                treatment_date=t.treatment_date or t.treated_at.astimezone(tz).date(),
+                product_id=t.product_id,
+                total_units=str(t.total_units),
+                protocol_id=t.protocol_id,
+                sites=tuple(SiteSnapshot(s.site_id, str(s.units)) for s in t.sites),
+            )
+            for t in chart.treatments
+        ),
+        visits=visits,
+        retreatment_from=retreatment_from,
+    )

@@ -12,9 +12,9 @@ import html
 import re
 from html.parser import HTMLParser
 
-from glabella.report.i18n import get_translator
-from glabella.report.model import ConsultationReport, GradeDomain
-from glabella.report.render import footnote_text, grade_reason, render_body
+from glabella.reports.i18n import get_translator
+from glabella.reports.model import ConsultationReport, GradeDomain
+from glabella.reports.render import footnote_text, grade_reason, render_body
 
 #: Words that occur in English prose and not in German prose (checked with spaces around
 #: them, on text with its whitespace collapsed, case-insensitive).

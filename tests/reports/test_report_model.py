@@ -10,7 +10,7 @@ import pytest
 
 from glabella.evidence import synthesis
 from glabella.evidence.studies import EvidenceBase
-from glabella.report.model import ConsultationReport, antidepressants_in, build_report
+from glabella.reports.model import ConsultationReport, antidepressants_in, build_report
 
 GENERATED = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
@@ -148,7 +148,7 @@ def _ev() -> EvidenceBase:
 
 
 def _male(report: ConsultationReport) -> Any:
-    from glabella.report.snapshot import PatientSnapshot
+    from glabella.reports.snapshot import PatientSnapshot
 
     return PatientSnapshot(
         patient_id=8,
@@ -188,7 +188,7 @@ def test_same_inputs_same_hash_and_bad_input_is_named(
 
 
 def test_snapshot_round_trips(make_snapshot: Any) -> None:
-    from glabella.report.snapshot import PatientSnapshot
+    from glabella.reports.snapshot import PatientSnapshot
 
     snap = make_snapshot(medications=("sertraline",))
     assert PatientSnapshot.from_dict(snap.to_dict()) == snap

@@ -12,10 +12,10 @@ import pytest
 
 from glabella.clinic.products import PRODUCTS
 from glabella.evidence.studies import EvidenceBase
-from glabella.report.i18n import LANGUAGES, get_translator, load_locale
-from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
-from glabella.report.model import ConsultationReport, build_report
-from glabella.report.render import render_body, render_document
+from glabella.reports.i18n import LANGUAGES, get_translator, load_locale
+from glabella.reports.icons import IconGroup, counts_of_100, icon_array_svg
+from glabella.reports.model import ConsultationReport, build_report
+from glabella.reports.render import render_body, render_document
 
 GENERATED = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 

@@ -1,6 +1,6 @@
 """The research export use case: de-identified tables as CSV and Parquet, with a dictionary.
 
-Rows are streamed from the database in chunks, de-identified by :mod:`glabella.research.deid`
+Rows are streamed from the database in chunks, de-identified by :mod:`glabella.interop.deid`
 and written to ``<table>.csv`` and ``<table>.parquet`` side by side, plus
 ``data_dictionary.csv`` / ``data_dictionary.md`` and ``manifest.json``. Files are written into
 a temporary directory and moved into place only when the export is complete (nothing
@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
+from glabella.interop import deid
 from glabella.interop.csv_safety import safe_cell, safe_row
-from glabella.research import deid
 from glabella.services import audit
 from glabella.services.biomarker_export import consented_measures
 from glabella.services.clinic_time import clinic_zone

@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
+from glabella.clinic.chart import ScreeningReason
 from glabella.evidence.studies import EvidenceBase, load_evidence
-from glabella.report.model import ConsultationReport, build_report
-from glabella.report.snapshot import (
+from glabella.reports.model import ConsultationReport, build_report
+from glabella.reports.snapshot import (
     AssessmentPoint,
     PatientSnapshot,
-    ReasonSnapshot,
     ScreeningSnapshot,
 )
 
@@ -39,7 +39,7 @@ def synthetic_patient(sex: str = "female", medications: tuple[str, ...] = ()) ->
             outcome="eligible_with_precautions",
             rules_version="2026-11-25",
             reasons=(
-                ReasonSnapshot(
+                ScreeningReason(
                     "anticoagulant",
                     "precaution",
                     "Anticoagulant: higher risk of bruising at the injection sites.",

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from glabella.evidence.studies import packaged_data_dir
-from glabella.report import service as report_svc
 from glabella.services import assessments as assess_svc
 from glabella.services import patients as patient_svc
+from glabella.services import reports as report_svc
 from glabella.services import screening as screening_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Invalid, NotFound

@@ -18,8 +18,8 @@ from test_report_i18n_icons import units_without_product
 from typer.testing import CliRunner
 
 from glabella.cli import app as cli_app
-from glabella.report.model import ConsultationReport
-from glabella.report.render import RenderMeta, render_pdf
+from glabella.reports.model import ConsultationReport
+from glabella.reports.render import RenderMeta, render_pdf
 
 A4_POINTS = (595.28, 841.89)  # 210 x 297 mm at 72 points per inch
 

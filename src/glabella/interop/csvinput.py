@@ -11,7 +11,9 @@ counts the studies used. Invalid values (not a number, a negative count or sampl
 standard deviation <= 0, a correlation outside [-1, 1], events above the group size) raise
 :class:`CSVInputError` naming the row and the column.
 
-This module is pure: it parses text that the caller has read.
+This module is pure: it parses text that the caller has read. The result,
+:class:`~glabella.evidence.prepared.PreparedData`, is the input of
+:func:`glabella.evidence.fit.fit`.
 """
 
 from __future__ import annotations
@@ -20,10 +22,9 @@ import csv
 import io
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from glabella.evidence.effects import (
     BINARY_MEASURES,
@@ -35,6 +36,7 @@ from glabella.evidence.effects import (
     escalc,
     required_columns,
 )
+from glabella.evidence.prepared import FloatArray, PreparedData
 
 __all__ = [
     "MISSING",
@@ -44,8 +46,6 @@ __all__ = [
     "parse_csv",
     "prepare",
 ]
-
-FloatArray = npt.NDArray[np.float64]
 
 #: Cell values read as missing.
 MISSING: frozenset[str] = frozenset({"", "NA", "na", "N/A", "n/a", "NaN", "nan", "."})
@@ -146,25 +146,6 @@ def _validate(column: str, x: float, row: int) -> None:
         )
     if column in ("vi", "sei") and x < 0:
         raise CSVInputError(f"must not be negative (got {x:g})", row=row, column=column)
-
-
-@dataclass(frozen=True)
-class PreparedData:
-    """The studies an analysis uses: labels, effect sizes, input columns, moderators, groups."""
-
-    labels: tuple[str, ...]
-    rows: tuple[int, ...]
-    effects: EffectSizes
-    inputs: dict[str, FloatArray]
-    moderators: dict[str, list[str | float | None]]
-    groups: list[str | float | None] | None
-    dropped: tuple[int, ...]
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def k(self) -> int:
-        """Number of studies used."""
-        return len(self.rows)
 
 
 def _check_pairs(inputs: dict[str, FloatArray], measure: str, rows: Sequence[int]) -> None:

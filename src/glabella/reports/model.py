@@ -3,7 +3,7 @@
 Pure: no I/O, no framework. :func:`build_report` takes a :class:`PatientSnapshot` and an
 :class:`~glabella.evidence.studies.EvidenceBase` and returns a :class:`ConsultationReport`
 that holds numbers, codes and citations only - every sentence a reader sees comes from the
-translation files (:mod:`glabella.report.i18n`) when it is rendered.
+translation files (:mod:`glabella.reports.i18n`) when it is rendered.
 
 Numbers and where they come from
 --------------------------------
@@ -42,7 +42,7 @@ from glabella.clinic.products import PRODUCTS, Product
 from glabella.evidence import reexpress, scales
 from glabella.evidence import synthesis as synth
 from glabella.evidence.studies import DISORDERS, EvidenceBase, Study
-from glabella.report.snapshot import AssessmentPoint, PatientSnapshot
+from glabella.reports.snapshot import AssessmentPoint, PatientSnapshot
 
 __all__ = [
     "ANTIDEPRESSANTS",
@@ -951,7 +951,7 @@ def build_report(
 ) -> ConsultationReport:
     """The consultation report for one patient snapshot against one version of the evidence.
 
-    ``snap`` is a :class:`glabella.report.snapshot.PatientSnapshot`; ``condition`` one of
+    ``snap`` is a :class:`glabella.reports.snapshot.PatientSnapshot`; ``condition`` one of
     :data:`CONDITIONS`; ``protocol_id`` chooses the planned protocol for an untreated patient
     (default: a verified protocol of the screened product for the patient's sex).
     Raises ``ValueError`` naming a bad condition or protocol.

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from glabella.formatting import readable
+
 __all__ = ["LANGUAGES", "Translator", "flatten", "get_translator", "load_locale"]
 
 #: Languages with a complete translation file.
@@ -42,7 +44,9 @@ def load_locale(lang: str) -> dict[str, str]:
     """The flattened messages of one language (``ValueError`` for an unknown language)."""
     if lang not in LANGUAGES:
         raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {lang!r}")
-    text = resources.files("glabella.report").joinpath("locales", f"{lang}.yaml").read_text("utf-8")
+    text = (
+        resources.files("glabella.reports").joinpath("locales", f"{lang}.yaml").read_text("utf-8")
+    )
     data = yaml.safe_load(text)
     if not isinstance(data, dict):
         raise ValueError(f"locale {lang}: the file must be a mapping")
@@ -72,12 +76,9 @@ class Translator:
         """A number with the language's decimal separator; None or infinite -> unknown."""
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return self("common.unknown")
-        if value != 0 and abs(value) < 10 ** (-places):
-            text = f"{value:.2g}"
-        elif abs(value) >= 1000:
-            return f"{value:,.0f}".replace(",", self.messages["meta.thousands"])
-        else:
-            text = f"{value:.{places}f}"
+        text = readable(value, places)
+        if abs(value) >= 1000:
+            return text.replace(",", self.messages["meta.thousands"])
         return text.replace(".", self.messages["meta.decimal"]) if "e" not in text else text
 
     def percent(self, share: float) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from glabella.report.i18n import Translator, get_translator
-from glabella.report.icons import IconGroup, counts_of_100, icon_array_svg
-from glabella.report.model import (
+from glabella.reports.i18n import Translator, get_translator
+from glabella.reports.icons import IconGroup, counts_of_100, icon_array_svg
+from glabella.reports.model import (
     ConsultationReport,
     DoseData,
     Footnote,
@@ -40,7 +40,7 @@ class RenderMeta:
 @cache
 def _env() -> Environment:
     env = Environment(
-        loader=PackageLoader("glabella.report", "templates"),
+        loader=PackageLoader("glabella.reports", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -52,7 +52,9 @@ def _env() -> Environment:
 @cache
 def report_stylesheet() -> str:
     """The report's CSS (A4 page rules for the PDF; the same classes style the web page)."""
-    return resources.files("glabella.report").joinpath("templates", "report.css").read_text("utf-8")
+    return (
+        resources.files("glabella.reports").joinpath("templates", "report.css").read_text("utf-8")
+    )
 
 
 def dose_text(t: Translator, d: DoseData | None) -> str:

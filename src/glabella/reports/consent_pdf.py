@@ -1,6 +1,6 @@
 """The patient's copy of a signed consent: an A4 HTML document and its PDF (WeasyPrint).
 
-Same approach as the consultation report (:mod:`glabella.report.render`): a standalone
+Same approach as the consultation report (:mod:`glabella.reports.render`): a standalone
 document with print CSS, ``lang`` set, made into a tagged PDF (``pdf/ua-1``). The consent text
 is the exact signed version, rendered from Markdown with raw HTML disabled
 (:func:`glabella.clinic.consent.render_consent_html`).
@@ -46,7 +46,7 @@ class ConsentDocument:
 @cache
 def _env() -> Environment:
     return Environment(
-        loader=PackageLoader("glabella.report", "templates"),
+        loader=PackageLoader("glabella.reports", "templates"),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
