@@ -51,10 +51,10 @@ from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from pypdf import PdfReader
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import assessments, consent, patients, screening, users
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.store import migrate
 
 pytestmark = pytest.mark.e2e
