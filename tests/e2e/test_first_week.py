@@ -112,7 +112,7 @@ class Inbox:
 
 
 @dataclass(frozen=True)
-class Clinic1:
+class FirstWeekClinic:
     base: str
     database_url: str
     inbox: Inbox
@@ -170,7 +170,7 @@ def _seed(url: str) -> int:
 
 
 @pytest.fixture
-def clinic(tmp_path: Path) -> Iterator[Clinic1]:
+def clinic(tmp_path: Path) -> Iterator[FirstWeekClinic]:
     """A server of its own with e-mail and the follow-up task on (a variant of conftest's)."""
     inbox = Inbox()
     smtp_port = _free_port()
@@ -213,7 +213,7 @@ def clinic(tmp_path: Path) -> Iterator[Clinic1]:
                 pass
             assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
             time.sleep(0.2)
-        yield Clinic1(base, url, inbox, locum_patient)
+        yield FirstWeekClinic(base, url, inbox, locum_patient)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -318,7 +318,7 @@ def _local_input(value: dt.datetime) -> str:
 
 @pytest.mark.parametrize("device", list(VIEWPORTS))
 def test_a_clinics_first_week(
-    clinic: Clinic1, browser: Browser, artifacts: Path, device: str
+    clinic: FirstWeekClinic, browser: Browser, artifacts: Path, device: str
 ) -> None:
     base, walk = clinic.base, Walk(artifacts, device)
     options: dict[str, Any] = {"viewport": VIEWPORTS[device]}
@@ -450,7 +450,7 @@ def test_a_clinics_first_week(
     clin.fill("#lot_number", "C3912")
     clin.fill("#lot_expiry", (dt.date.today() + dt.timedelta(days=240)).isoformat())
     expect(clin.locator("#injector_id option:checked")).to_have_text("Dr Clara Klein (Clinician)")
-    # 100 U in 2.5 mL; 5 + 5 x 4 sites = 25 U (hand sum), 25 / 40 U per mL = 0.63 mL
+    # 100 U in 2.5 mL = 40 U per mL; 5 sites x 5 U = 25 U (hand sum); 25 / 40 = 0.625 mL
     units = {
         "procerus": "5",
         "corrugator_medial_left": "5",
@@ -461,6 +461,7 @@ def test_a_clinics_first_week(
     for site, value in units.items():
         clin.fill(f"#site_{site}", value)
     expect(clin.locator("#total-units")).to_have_text("25")
+    expect(clin.locator("#total-volume")).to_have_text("0.625 mL")
     walk.shot(clin, "treatment-form")
     clin.get_by_role("button", name="Record treatment").click()
     treated = clin.locator("table.treatments")
