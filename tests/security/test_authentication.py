@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -18,7 +19,12 @@ from builders import Clock
 from glabella.services import security, throttle, users
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, Unauthorized
-from glabella.services.passwords import check_password_rule, common_passwords
+from glabella.services.passwords import (
+    ONE_TIME_ALPHABET,
+    check_password_rule,
+    common_passwords,
+    generate_password,
+)
 from glabella.services.users import UserView
 from glabella.settings import Settings
 from glabella.store.models import AuditEvent
@@ -315,6 +321,19 @@ def test_good_passphrases_pass_and_the_list_is_packaged() -> None:
         check_password_rule(good, username="dr.rivera")
     with pytest.raises(Invalid, match="at least 15"):
         check_password_rule("short but ok?")
+
+
+def test_one_time_passwords_are_easy_to_type_and_still_long() -> None:
+    """An admin reads the one-time password off the screen and the new colleague types it:
+    no look-alike characters (0/o, 1/l/i), no case, six groups of four. Strength by hand:
+    24 random symbols of 31 give 24 x log2(31) = 24 x 4.954 = 118.9 bits."""
+    seen = {generate_password() for _ in range(200)}
+    assert len(seen) == 200  # random, not a constant
+    for one_time in seen:
+        assert re.fullmatch(r"([2-9a-hjkmnp-z]{4}-){5}[2-9a-hjkmnp-z]{4}", one_time), one_time
+        assert len(one_time) >= 15
+    assert not set("01ilo") & set("".join(seen))
+    assert 24 * math.log2(len(ONE_TIME_ALPHABET)) > 118
 
 
 # --- CSRF, headers --------------------------------------------------------------------------
