@@ -34,6 +34,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
 	$(BIN)/ruff format --check src tests $(wildcard bench)
 	$(BIN)/lint-imports
+	$(BIN)/mypy tests --exclude '^tests/.+/conftest\.py$$'
+	for conftest in $$(find tests -mindepth 2 -name conftest.py); do MYPYPATH=tests $(BIN)/mypy "$$conftest" || exit 1; done
 
 typecheck: $(STAMP)
 	$(BIN)/mypy src

@@ -41,10 +41,10 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from glabella.analytics.compute import analyse
-from glabella.analytics.service import QUERIES, refresh
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
+from glabella.services.analytics import QUERIES, refresh
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.users import default_clinic
 from glabella.store import migrate
 
@@ -65,6 +65,9 @@ INDEXES = {
 """The analytics indexes of migration 0005, dropped and re-created to measure their effect."""
 INDEX = "ix_assessments_patient_instrument_time"
 PASSWORD = "correct horse battery staple"
+AUDIT_KEY = "bench-audit-key-" + "c" * 32
+"""One audit key for this process's seeding and the servers it starts: the app refuses to start
+on a database whose newest audit row was signed with another key (H-065)."""
 
 
 def _free_port() -> int:
@@ -497,6 +500,7 @@ def run_submit(
             "GLABELLA_DATA_DIR": tmp,
             "GLABELLA_DATABASE_URL": url,
             "GLABELLA_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+            "GLABELLA_AUDIT_KEY": AUDIT_KEY,
         }
         bare_env = {"BARE_DB": f"{tmp}/bare.db", "PYTHONPATH": str(ROOT)}
         servers = {
@@ -566,6 +570,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", default=str(RESULTS / "clinic_bench.json"))
     args = parser.parse_args(argv)
+    # Before any settings are read (they are cached): the seeding here signs the audit chain
+    # with the key the servers started below are given.
+    os.environ["GLABELLA_AUDIT_KEY"] = AUDIT_KEY
     # SIGTERM unwinds like Ctrl-C, so the throwaway PostgreSQL server and servers are stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     result: dict[str, Any] = {

@@ -39,10 +39,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import dashboard as dashboard_service
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.users import create_user, default_clinic
 from glabella.settings import Settings
 from glabella.store import migrate

@@ -28,13 +28,13 @@ from pathlib import Path
 import weasyprint  # type: ignore[import-untyped]
 
 import glabella
+from glabella.clinic.chart import ScreeningReason
 from glabella.evidence.studies import load_evidence
-from glabella.report.model import build_report
-from glabella.report.render import render_document, render_pdf
-from glabella.report.snapshot import (
+from glabella.reports.model import build_report
+from glabella.reports.render import render_document, render_pdf
+from glabella.reports.snapshot import (
     AssessmentPoint,
     PatientSnapshot,
-    ReasonSnapshot,
     ScreeningSnapshot,
 )
 
@@ -58,7 +58,7 @@ def _snapshot() -> PatientSnapshot:
             dt.date(2026, 11, 20),
             "eligible_with_precautions",
             "bench",
-            (ReasonSnapshot("anticoagulant", "precaution", "Anticoagulant.", "labels"),),
+            (ScreeningReason("anticoagulant", "precaution", "Anticoagulant.", "labels"),),
             ("sertraline",),
         ),
     )

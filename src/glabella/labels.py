@@ -83,7 +83,7 @@ EVIDENCE_OUTCOMES: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 
-#: Terms of the clinic analytics' definitions (``analytics.service.DEFINITIONS``, frown too).
+#: Terms of the clinic analytics' definitions (``services.analytics.DEFINITIONS``, frown too).
 ANALYTICS_TERMS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "week6": "week 6",

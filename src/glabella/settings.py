@@ -53,13 +53,14 @@ class Settings(BaseSettings):
     """The sender address (default ``glabella@<smtp_host>``)."""
     smtp_starttls: bool = True
     """Upgrade the connection with STARTTLS before signing in (off only for a local relay)."""
-    followup_send_minutes: int = 0
-    """How often the server sends due follow-up questionnaires by itself (minutes); 0, the
-    default, leaves it to ``glabella followup send-due`` (cron, systemd timer)."""
+    followup_send_minutes: float = 0
+    """How often the server sends due follow-up questionnaires by itself (minutes, fractions
+    allowed: 0.5 is every 30 s); 0, the default, leaves it to ``glabella followup send-due``
+    (cron, systemd timer)."""
     followup_reminder_days: int = 3
     """Days after the first e-mail of a visit's questionnaire before one reminder is sent."""
     research_key: str = ""
-    """HMAC key of the research export's pseudonyms and date offsets (see glabella.research)."""
+    """HMAC key of the research export's pseudonyms and date offsets (see glabella.interop.deid)."""
     photo_key: str = ""
     """Fernet key that encrypts patient photos at rest (urlsafe base64 of 32 bytes)."""
 

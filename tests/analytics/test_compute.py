@@ -140,7 +140,8 @@ def test_mean_phq9_trajectory_by_week_by_hand() -> None:
     # with a lower minimum baseline patient 3 joins: week 0 (18 + 14 + 6) / 3 = 12.666...,
     # week 6 (8 + 7 + 2) / 3 = 5.666...
     low = {w.week: (w.n, w.mean) for w in mean_trajectory(scores, min_baseline=5)}
-    assert low[0] == (3, pytest.approx(38 / 3)) and low[6] == (3, pytest.approx(17 / 3))
+    assert low[0][0] == 3 and low[0][1] == pytest.approx(38 / 3)
+    assert low[6][0] == 3 and low[6][1] == pytest.approx(17 / 3)
     assert mean_trajectory(scores, max_week=1)[-1].week == 1
     with pytest.raises(ValueError, match="outside 0-27"):
         mean_trajectory([s(1, 0, 28)])

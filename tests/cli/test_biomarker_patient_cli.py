@@ -3,7 +3,6 @@ stay), each refused clearly when it should be."""
 
 from __future__ import annotations
 
-import io
 import json
 import sys
 from pathlib import Path
@@ -11,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cryptography.fernet import Fernet
-from PIL import Image
 from typer.testing import CliRunner, Result
 
 from glabella.cli import app as cli_app
@@ -20,15 +18,13 @@ from glabella.services.context import Actor, Database
 from glabella.settings import get_settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 KEY = Fernet.generate_key().decode("ascii")
 
 
-def _jpeg(arr: np.ndarray, path: Path) -> Path:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=95)
-    path.write_bytes(buf.getvalue())
+def _jpeg(arr: np.ndarray, path: Path) -> Path:
+    path.write_bytes(jpeg(arr))
     return path
 
 

@@ -8,27 +8,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from glabella.cli import app
-from glabella.services import patients, screening
+from builders import new_patient, run_cli, safe_screening, screen
+from glabella.services import screening
 from glabella.services.context import Database
 from glabella.services.users import create_user
-from glabella.settings import get_settings
 
 PASSWORD = "correct horse battery staple"
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE = safe_screening()
 
 
 @dataclass(frozen=True)
@@ -46,27 +34,16 @@ def seeded(database_url: str) -> Iterator[Seeded]:
         )
         create_user(db, username="nu.rse", full_name="Nurse", role="nurse", password=PASSWORD)
         actor = clinician.actor("test")
-        pid = patients.create_patient(
+        pid = new_patient(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "CU-1",
-                    "given_name": "Uma",
-                    "family_name": "Known",
-                    "date_of_birth": "1977-07-07",
-                    "sex": "female",
-                }
-            ),
-        ).id
-        view = screening.run_screening(
-            db,
-            actor,
-            pid,
-            "onabotulinumtoxinA",
-            screening.parse_screening_answers(SAFE),
-            medications=("Zolpidem", "Eliquis"),
-            conditions=("tinnitus",),
+            mrn="CU-1",
+            given_name="Uma",
+            family_name="Known",
+            date_of_birth="1977-07-07",
+        )
+        view = screen(
+            db, actor, pid, SAFE, medications=("Zolpidem", "Eliquis"), conditions=("tinnitus",)
         )
         assert [r.rule_id for r in view.unconfirmed] == [
             "unrecognised_medication_1",
@@ -78,11 +55,7 @@ def seeded(database_url: str) -> Iterator[Seeded]:
 
 
 def _run(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _confirm(seeded: Seeded, *args: str) -> Result:
@@ -174,15 +147,7 @@ def test_the_same_text_in_two_fields_must_be_named_by_id(seeded: Seeded) -> None
         actor = create_user(
             db, username="dr.two", full_name="Two", role="clinician", password=PASSWORD
         )[0].actor("test")
-        view = screening.run_screening(
-            db,
-            actor,
-            1,
-            "onabotulinumtoxinA",
-            screening.parse_screening_answers(SAFE),
-            medications=("fish oil",),
-            conditions=("Fish-Oil",),
-        )
+        view = screen(db, actor, 1, SAFE, medications=("fish oil",), conditions=("Fish-Oil",))
     finally:
         db.engine.dispose()
     args = ["eligibility", "confirm-unrecognised", str(view.id), "--by", "dr.conf"]

@@ -9,14 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import Result
 
-from glabella.cli import app
-from glabella.services import patients
+from builders import new_patient, run_cli
 from glabella.services.context import Database
 from glabella.services.users import create_user
-from glabella.settings import get_settings
 
 PASSWORD = "correct horse battery staple"
 
@@ -34,30 +31,22 @@ def seeded(database_url: str) -> Iterator[Seeded]:
         clinician, _ = create_user(
             db, username="dr.cons", full_name="Dr Cons", role="clinician", password=PASSWORD
         )
-        pid = patients.create_patient(
+        pid = new_patient(
             db,
             clinician.actor("test"),
-            patients.parse_patient_input(
-                {
-                    "mrn": "CC-1",
-                    "given_name": "José",
-                    "family_name": "García Pérez",
-                    "date_of_birth": "1970-01-02",
-                    "sex": "male",
-                }
-            ),
-        ).id
+            mrn="CC-1",
+            given_name="José",
+            family_name="García Pérez",
+            date_of_birth="1970-01-02",
+            sex="male",
+        )
         yield Seeded(database_url, pid)
     finally:
         db.engine.dispose()
 
 
 def _run(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _said(result: Result) -> str:

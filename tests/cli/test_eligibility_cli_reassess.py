@@ -7,21 +7,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from builders import safe_screening
 from glabella.cli import app
 
 runner = CliRunner()
 
-ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "yes",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+ANSWERS = safe_screening(bont_last_12_weeks="yes", phq9_item9=0)
 
 
 def _check(tmp_path: Path, **extra: object) -> dict[str, object]:

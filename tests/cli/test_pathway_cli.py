@@ -7,21 +7,12 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from builders import safe_screening
 from glabella.cli import app
 
 runner = CliRunner()
 
-ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "yes",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+ANSWERS = safe_screening(pregnant="yes", phq9_item9=0)
 
 
 def test_reconstitute_hand_calculation() -> None:

@@ -48,7 +48,8 @@ def test_evidence_plan_uses_the_headline() -> None:
 
 def test_retrospective_lists_brin_2020() -> None:
     rows = _json(["retrospective"])["rows"]
-    assert any(r["study_id"] == "brin-2020" and (r["n1"], r["n2"]) == (65, 59) for r in rows)  # type: ignore[union-attr, index]
+    assert isinstance(rows, list)
+    assert any(r["study_id"] == "brin-2020" and (r["n1"], r["n2"]) == (65, 59) for r in rows)
 
 
 def test_simulate_is_seeded() -> None:

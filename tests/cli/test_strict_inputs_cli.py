@@ -9,25 +9,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import Result
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
+from builders import run_cli, safe_screening
 from glabella.cli import app
-from glabella.settings import get_settings
 
 runner = CliRunner()
 
-ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+ANSWERS = safe_screening(phq9_item9=0)
 
 
 def _check(tmp_path: Path, **changes: object) -> Result:
@@ -126,11 +115,7 @@ def test_a_misspelt_answer_name_is_refused_rather_than_dropped(tmp_path: Path) -
 
 
 def _db(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return runner.invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _patients(url: str) -> list[dict[str, object]]:

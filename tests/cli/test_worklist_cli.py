@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import json
 
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from glabella.cli import app
+from builders import run_cli
 from glabella.services import assessments, patients
 from glabella.services.context import Database
 from glabella.services.users import create_user
-from glabella.settings import get_settings
 
 PASSWORD = "a passphrase for the cli test"
 
 
 def _run(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def _seed(url: str) -> dict[str, int]:

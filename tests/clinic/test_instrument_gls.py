@@ -65,7 +65,7 @@ def test_missing_or_out_of_range_rating_names_the_item(answers: dict[str, int], 
     assert info.value.item_id == item
 
 
-PATIENT = {
+PATIENT: dict[str, object] = {
     "mrn": "GLS-1",
     "given_name": "Gale",
     "family_name": "Lines",

@@ -15,10 +15,10 @@ from typer.testing import CliRunner
 
 from glabella.clinic import consent, instruments
 from glabella.demo import synth
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import patients
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.errors import Forbidden
 from glabella.services.users import UserView
 from glabella.store.models import Assessment, AuditEvent, Patient

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser_steps import signed_in_page
 from playwright.sync_api import Browser, expect
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import users
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +38,8 @@ def test_analytics_page_shows_the_clinic_beside_the_trials(
     response6 = data["overall"]["response_week6"]
     assert response6["n"] > 20
 
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in_page(browser, base, staff_password)
+    context = page.context
     page.click("text=Outcomes")
     expect(page.locator("h1")).to_have_text("Clinic outcomes against the trials")
     first_row = page.locator("#vs-trials tbody tr").first

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from browser_steps import register_patient, signed_in_page
+from playwright.sync_api import Browser, ViewportSize, expect
 
 pytestmark = pytest.mark.e2e
 
@@ -25,25 +26,19 @@ def test_consent_rendered_name_checked_pdf_and_withdrawn(
     artifacts: Path,
     staff_password: str,
     label: str,
-    viewport: dict[str, int],
+    viewport: ViewportSize,
     mrn: str,
 ) -> None:
-    context = browser.new_context(viewport=viewport, accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{server}/patients/new")
-    for field, value in {
-        "#mrn": mrn,
-        "#given_name": "Anna",
-        "#family_name": "Müller",
-        "#date_of_birth": "1980-05-05",
-    }.items():
-        page.fill(field, value)
-    page.select_option("#sex", "female")
-    page.get_by_role("button", name="Register patient").click()
+    page = signed_in_page(browser, server, staff_password, viewport=viewport, accept_downloads=True)
+    context = page.context
+    register_patient(
+        page,
+        server,
+        mrn=mrn,
+        given_name="Anna",
+        family_name="Müller",
+        date_of_birth="1980-05-05",
+    )
     patient_url = page.url
     page.goto(f"{patient_url}/consent")
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_steps import sign_in
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services import assessments as assess_svc
 from glabella.services.context import Actor, Database
+from glabella.services.demo_load import generate_clinic
 from glabella.store.models import Patient, User
 
 pytestmark = pytest.mark.e2e
@@ -47,11 +48,7 @@ def clinic(server_info: object) -> dict[str, object]:
 
 
 def _sign_in(page: Page, server: str, password: str) -> None:
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    sign_in(page, server, password, dashboard=True)
 
 
 def _no_sideways_scroll(page: Page) -> None:

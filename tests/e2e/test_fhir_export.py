@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_steps import seeding, signed_in_page
 from playwright.sync_api import Browser, expect
 
-from glabella.services import assessments, patients
-from glabella.services.context import Database
-from glabella.services.users import authenticate
+from builders import new_patient
+from glabella.services import assessments
 
 pytestmark = pytest.mark.e2e
 
@@ -20,26 +20,17 @@ ANSWERS = {f"phq9_{i}": v for i, v in enumerate([2, 1, 1, 1, 1, 1, 1, 1, 0], sta
 
 
 def _seed(database_url: str, password: str) -> int:
-    db = Database.from_url(database_url)
-    try:
-        actor = authenticate(db, "dr.e2e", password, None).actor("e2e")
-        patient = patients.create_patient(
+    with seeding(database_url, password) as (db, actor):
+        pid = new_patient(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "FX-1",
-                    "given_name": "Iris",
-                    "family_name": "Export",
-                    "date_of_birth": "1970-01-02",
-                    "sex": "female",
-                }
-            ),
+            mrn="FX-1",
+            given_name="Iris",
+            family_name="Export",
+            date_of_birth="1970-01-02",
         )
-        assessments.submit_assessment(db, actor, patient.id, "phq9", ANSWERS)
-        return patient.id
-    finally:
-        db.engine.dispose()
+        assessments.submit_assessment(db, actor, pid, "phq9", ANSWERS)
+        return pid
 
 
 def test_patient_page_downloads_the_fhir_bundle(
@@ -47,12 +38,14 @@ def test_patient_page_downloads_the_fhir_bundle(
 ) -> None:
     pid = _seed(server_info.database_url, staff_password)
     server = server_info.base
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in_page(
+        browser,
+        server,
+        staff_password,
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
+    )
+    context = page.context
     page.goto(f"{server}/patients/{pid}")
     button = page.get_by_role("link", name="FHIR export")
     expect(button).to_be_visible()

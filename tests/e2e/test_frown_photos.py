@@ -6,111 +6,61 @@ to fix and nothing is stored. The patient's link page is shown on a phone."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from browser_steps import seeding, sign_in
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 from skimage import data
 
-from glabella.services import assessments, consent, links, patients, screening, treatments, users
-from glabella.services.context import Database
+from builders import patient_with_baseline, phq9, safe_screening, screen, sign_consent, treat
+from glabella.services import assessments, links
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 pytestmark = pytest.mark.e2e
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
+SAFE = safe_screening()
+PHONE = ViewportSize(width=390, height=844)
+DESKTOP = ViewportSize(width=1280, height=900)
 
 
-def _jpeg(arr: np.ndarray, path: Path) -> Path:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=92)
-    path.write_bytes(buf.getvalue())
+def _jpeg(arr: np.ndarray, path: Path) -> Path:
+    path.write_bytes(jpeg(arr, quality=92))
     return path
 
 
 def _seed(database_url: str, password: str) -> tuple[int, str]:
     """A patient treated 3 weeks ago with PHQ-9 at baseline and week 2; a live link token."""
-    db = Database.from_url(database_url)
-    try:
-        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
+    with seeding(database_url, password) as (db, actor):
         treated_at = dt.datetime.now(dt.UTC).replace(hour=10, minute=0) - dt.timedelta(days=21)
         db.clock = lambda: treated_at - dt.timedelta(hours=1)
-        pid = patients.create_patient(
+        pid = patient_with_baseline(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "E2E-FROWN",
-                    "given_name": "Fern",
-                    "family_name": "Brow",
-                    "date_of_birth": "1979-09-09",
-                    "sex": "female",
-                }
-            ),
-        ).id
-        assessments.submit_assessment(
-            db, actor, pid, "phq9", {f"phq9_{i}": 2 if i < 9 else 0 for i in range(1, 10)}
+            [2, 2, 2, 2, 2, 2, 2, 2, 0],
+            mrn="E2E-FROWN",
+            given_name="Fern",
+            family_name="Brow",
+            date_of_birth="1979-09-09",
         )  # 16
-        screening.run_screening(
-            db, actor, pid, "onabotulinumtoxinA", screening.parse_screening_answers(SAFE)
-        )
-        version = consent.current_text(db).version
-        consent_id = consent.sign_consent(db, actor, pid, version, "Fern Brow", True).id
+        screen(db, actor, pid, SAFE)
+        consent_id = sign_consent(db, actor, pid, "Fern Brow")
         db.clock = lambda: treated_at
-        treatments.record_treatment(
-            db,
-            actor,
-            pid,
-            treatments.TreatmentInput(
-                product_id="onabotulinumtoxinA",
-                lot_number="FROWN1",
-                lot_expiry=dt.date.today() + dt.timedelta(days=300),
-                vial_units="100",
-                saline_ml="2.5",
-                sites={
-                    "procerus": "5",
-                    "corrugator_medial_left": "6",
-                    "corrugator_medial_right": "6",
-                    "corrugator_lateral_left": "6",
-                    "corrugator_lateral_right": "6",
-                },
-                consent_id=consent_id,
-            ),
-        )
+        lot_expiry = dt.date.today() + dt.timedelta(days=300)
+        treat(db, actor, pid, consent_id, lot_number="FROWN1", lot_expiry=lot_expiry)
         db.clock = lambda: treated_at + dt.timedelta(days=14)
-        assessments.submit_assessment(
-            db, actor, pid, "phq9", {f"phq9_{i}": 1 if i < 9 else 0 for i in range(1, 10)}
-        )  # 8
+        assessments.submit_assessment(db, actor, pid, "phq9", phq9(1, 1, 1, 1, 1, 1, 1, 1, 0))  # 8
         db.clock = lambda: dt.datetime.now(dt.UTC)
         token = links.create_link(db, actor, pid, ["phq9"], valid_hours=24).token
         return pid, token
-    finally:
-        db.engine.dispose()
 
 
 def _sign_in(page: Page, server: str, password: str) -> None:
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, password)
 
 
 def test_clinician_records_consent_uploads_and_sees_measures_and_chart(

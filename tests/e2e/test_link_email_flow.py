@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from browser_steps import signed_in_page
 from playwright.sync_api import Browser, expect
 
 from glabella.services.context import Database
@@ -104,13 +105,10 @@ def test_link_e_mailed_and_opened_from_the_e_mail(
     mail_server: tuple[str, Inbox], browser: Browser, artifacts: Path
 ) -> None:
     base, inbox = mail_server
-    staff = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = staff.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "dr.mail")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page = signed_in_page(
+        browser, base, PASSWORD, "dr.mail", viewport={"width": 1280, "height": 900}, dashboard=True
+    )
+    staff = page.context
     page.goto(f"{base}/patients/new")
     page.fill("#mrn", "M-001")
     page.fill("#given_name", "Lise")

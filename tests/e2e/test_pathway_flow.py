@@ -13,107 +13,55 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_steps import answer_screening, register_patient, seeding, signed_in_page
 from playwright.sync_api import Browser, expect
 
-from glabella.services import assessments, consent, patients, screening, treatments, users
-from glabella.services.context import Database
+from builders import patient_with_baseline, safe_screening, screen, sign_consent, treat
 
 pytestmark = pytest.mark.e2e
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE = safe_screening()
 
 
 def _seed_treated_six_weeks_ago(database_url: str, password: str) -> int:
-    db = Database.from_url(database_url)
-    try:
-        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
+    with seeding(database_url, password) as (db, actor):
         treated_at = dt.datetime.now(dt.UTC).replace(hour=10, minute=0) - dt.timedelta(days=42)
         db.clock = lambda: treated_at - dt.timedelta(hours=1)
-        pid = patients.create_patient(
-            db,
-            actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "E2E-SIX",
-                    "given_name": "Iris",
-                    "family_name": "Weeks",
-                    "date_of_birth": "1972-04-04",
-                    "sex": "female",
-                }
-            ),
-        ).id
         # baseline PHQ-9: items 1-8 = 2, item 9 = 0 -> 16 (item 9 > 0 would flag screening)
-        assessments.submit_assessment(
-            db, actor, pid, "phq9", {f"phq9_{i}": 2 if i < 9 else 0 for i in range(1, 10)}
-        )
-        screening.run_screening(
-            db, actor, pid, "onabotulinumtoxinA", screening.parse_screening_answers(SAFE)
-        )
-        version = consent.current_text(db).version
-        consent_id = consent.sign_consent(db, actor, pid, version, "Iris Weeks", True).id
-        db.clock = lambda: treated_at
-        treatments.record_treatment(
+        pid = patient_with_baseline(
             db,
             actor,
-            pid,
-            treatments.TreatmentInput(
-                product_id="onabotulinumtoxinA",
-                lot_number="SEED1",
-                lot_expiry=dt.date.today() + dt.timedelta(days=300),
-                vial_units="100",
-                saline_ml="2.5",
-                sites={
-                    "procerus": "5",
-                    "corrugator_medial_left": "6",
-                    "corrugator_medial_right": "6",
-                    "corrugator_lateral_left": "6",
-                    "corrugator_lateral_right": "6",
-                },
-                consent_id=consent_id,
-            ),
+            [2, 2, 2, 2, 2, 2, 2, 2, 0],
+            mrn="E2E-SIX",
+            given_name="Iris",
+            family_name="Weeks",
+            date_of_birth="1972-04-04",
         )
+        screen(db, actor, pid, SAFE)
+        consent_id = sign_consent(db, actor, pid, "Iris Weeks")
+        db.clock = lambda: treated_at
+        lot_expiry = dt.date.today() + dt.timedelta(days=300)
+        treat(db, actor, pid, consent_id, lot_number="SEED1", lot_expiry=lot_expiry)
         return pid
-    finally:
-        db.engine.dispose()
 
 
 def test_screen_consent_and_treat_on_the_injection_map(
     server: str, browser: Browser, artifacts: Path, staff_password: str
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
-    page.goto(f"{server}/patients/new")
-    for field, value in {
-        "#mrn": "E2E-MAP",
-        "#given_name": "Ada",
-        "#family_name": "Map",
-        "#date_of_birth": "1984-08-08",
-    }.items():
-        page.fill(field, value)
-    page.select_option("#sex", "female")
-    page.get_by_role("button", name="Register patient").click()
+    page = signed_in_page(browser, server, staff_password)
+    context = page.context
+    register_patient(
+        page,
+        server,
+        mrn="E2E-MAP",
+        given_name="Ada",
+        family_name="Map",
+        date_of_birth="1984-08-08",
+    )
     page.get_by_role("link", name="Screening").click()
 
     page.select_option("#product", "onabotulinumtoxinA")
-    for name, value in SAFE.items():
-        if name == "phq9_item9":
-            page.fill("#phq9_item9", value)
-        else:
-            page.check(f"input[name={name}][value={value}]")
+    answer_screening(page, SAFE)
     page.get_by_role("button", name="Screen").click()
     expect(page.locator("#latest .outcome")).to_have_text("Eligible")
     page.get_by_role("link", name="Next: consent").click()
@@ -152,12 +100,8 @@ def test_week6_self_report_shows_response_and_trajectory(
 ) -> None:
     pid = _seed_treated_six_weeks_ago(server_info.database_url, staff_password)
     server = server_info.base
-    staff = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = staff.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in_page(browser, server, staff_password)
+    staff = page.context
     page.goto(f"{server}/patients/{pid}")
     page.click("#links button[type=submit]")
     link = page.input_value("#new-link-url")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser_steps import signed_in_page
 from playwright.sync_api import Browser, expect
 
 pytestmark = pytest.mark.e2e
@@ -19,13 +20,10 @@ pytestmark = pytest.mark.e2e
 def test_planning_page_matches_the_api(
     server: str, browser: Browser, artifacts: Path, staff_password: str
 ) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    page = signed_in_page(
+        browser, server, staff_password, viewport={"width": 1280, "height": 900}, dashboard=True
+    )
+    context = page.context
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Trial planning").click()
     expect(

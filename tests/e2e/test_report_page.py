@@ -7,38 +7,26 @@ from typing import Any
 
 import httpx
 import pytest
+from browser_steps import seeding, signed_in_page
 from playwright.sync_api import Browser, expect
 
-from glabella.services import assessments, patients, users
-from glabella.services.context import Database
+from builders import patient_with_baseline
 
 pytestmark = pytest.mark.e2e
 
 
 def _seed(database_url: str, password: str) -> int:
-    db = Database.from_url(database_url)
-    try:
-        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
-        pid = patients.create_patient(
+    with seeding(database_url, password) as (db, actor):
+        # PHQ-9 items 1-8 = 2, item 9 = 0 -> 16 (moderately severe)
+        return patient_with_baseline(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "E2E-REPORT",
-                    "given_name": "Rhea",
-                    "family_name": "Port",
-                    "date_of_birth": "1981-08-09",
-                    "sex": "female",
-                }
-            ),
-        ).id
-        # PHQ-9 items 1-8 = 2, item 9 = 0 -> 16 (moderately severe)
-        assessments.submit_assessment(
-            db, actor, pid, "phq9", {f"phq9_{i}": 2 if i < 9 else 0 for i in range(1, 10)}
+            [2, 2, 2, 2, 2, 2, 2, 2, 0],
+            mrn="E2E-REPORT",
+            given_name="Rhea",
+            family_name="Port",
+            date_of_birth="1981-08-09",
         )
-        return pid
-    finally:
-        db.engine.dispose()
 
 
 def test_report_page_shows_arrays_and_downloads_the_pdf(
@@ -46,12 +34,8 @@ def test_report_page_shows_arrays_and_downloads_the_pdf(
 ) -> None:
     base = server_info.base
     pid = _seed(server_info.database_url, staff_password)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{base}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in_page(browser, base, staff_password)
+    context = page.context
     page.goto(f"{base}/patients/{pid}")
     page.click("text=Consultation report")
     expect(page.locator("h1").first).to_contain_text("Consultation report")

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from browser_steps import sign_in
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from glabella.services.context import Database
 from glabella.services.users import create_user
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=390, height=844)
 
 
 def _seed_admin(database_url: str, password: str) -> None:
@@ -33,10 +34,7 @@ def _seed_admin(database_url: str, password: str) -> None:
 
 
 def _sign_in(page: Page, server: str, username: str, password: str) -> None:
-    page.goto(f"{server}/login")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, password, username)
 
 
 def _no_horizontal_scroll(page: Page) -> None:

@@ -7,54 +7,34 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from browser_steps import seeding
+from playwright.sync_api import Browser, ViewportSize, expect
 
-from glabella.services import consent, patients, screening, users
-from glabella.services.context import Database
+from builders import new_patient, safe_screening, screen, sign_consent
+from glabella.services import users
 
 pytestmark = pytest.mark.e2e
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE = safe_screening()
 
 
 def _ready(database_url: str, password: str) -> int:
-    db = Database.from_url(database_url)
-    try:
-        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
+    with seeding(database_url, password) as (db, actor):
         users.create_user(
             db, username="nurse.view", full_name="Nurse Vera View", role="nurse", password=password
         )
-        pid = patients.create_patient(
+        pid = new_patient(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "E2E-FORM",
-                    "given_name": "Fay",
-                    "family_name": "Form",
-                    "date_of_birth": "1983-03-03",
-                    "sex": "male",
-                }
-            ),
-        ).id
-        screening.run_screening(
-            db, actor, pid, "onabotulinumtoxinA", screening.parse_screening_answers(SAFE)
+            mrn="E2E-FORM",
+            given_name="Fay",
+            family_name="Form",
+            date_of_birth="1983-03-03",
+            sex="male",
         )
-        version = consent.current_text(db).version
-        consent.sign_consent(db, actor, pid, version, "Fay Form", True)
+        screen(db, actor, pid, SAFE)
+        sign_consent(db, actor, pid, "Fay Form")
         return pid
-    finally:
-        db.engine.dispose()
 
 
 _PATIENT: dict[str, int] = {}  # the patient made once per module's server
@@ -70,13 +50,13 @@ def test_treatment_form_on_desktop_and_phone(
     artifacts: Path,
     staff_password: str,
     name: str,
-    viewport: dict[str, int],
+    viewport: ViewportSize,
 ) -> None:
     if "pid" not in _PATIENT:
         _PATIENT["pid"] = _ready(server_info.database_url, staff_password)  # type: ignore[attr-defined]
     pid = _PATIENT["pid"]
     server = server_info.base  # type: ignore[attr-defined]
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     page.goto(f"{server}/login")
     page.fill("#username", "dr.e2e")

@@ -6,51 +6,29 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from browser_steps import seeding, signed_in_page
 from playwright.sync_api import Browser, expect
 
-from glabella.services import consent, patients, screening, users
-from glabella.services.context import Database
+from builders import new_patient, safe_screening, screen, sign_consent
 
 pytestmark = pytest.mark.e2e
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE = safe_screening()
 
 
 def _screened_and_consented(database_url: str, password: str) -> int:
-    db = Database.from_url(database_url)
-    try:
-        actor = users.authenticate(db, "dr.e2e", password, "seed").actor("seed")
-        pid = patients.create_patient(
+    with seeding(database_url, password) as (db, actor):
+        pid = new_patient(
             db,
             actor,
-            patients.parse_patient_input(
-                {
-                    "mrn": "E2E-SITE",
-                    "given_name": "Sol",
-                    "family_name": "Site",
-                    "date_of_birth": "1981-01-01",
-                    "sex": "female",
-                }
-            ),
-        ).id
-        screening.run_screening(
-            db, actor, pid, "onabotulinumtoxinA", screening.parse_screening_answers(SAFE)
+            mrn="E2E-SITE",
+            given_name="Sol",
+            family_name="Site",
+            date_of_birth="1981-01-01",
         )
-        version = consent.current_text(db).version
-        consent.sign_consent(db, actor, pid, version, "Sol Site", True)
+        screen(db, actor, pid, SAFE)
+        sign_consent(db, actor, pid, "Sol Site")
         return pid
-    finally:
-        db.engine.dispose()
 
 
 def test_fifty_units_into_one_site_is_shown_at_that_site(
@@ -58,12 +36,8 @@ def test_fifty_units_into_one_site_is_shown_at_that_site(
 ) -> None:
     pid = _screened_and_consented(server_info.database_url, staff_password)  # type: ignore[attr-defined]
     server = server_info.base  # type: ignore[attr-defined]
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.e2e")
-    page.fill("#password", staff_password)
-    page.get_by_role("button", name="Sign in").click()
+    page = signed_in_page(browser, server, staff_password)
+    context = page.context
     page.goto(f"{server}/patients/{pid}/treatments/new")
     page.fill("#lot_number", "LOT-50")
     page.fill("#lot_expiry", (dt.date.today() + dt.timedelta(days=200)).isoformat())

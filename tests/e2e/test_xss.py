@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_steps import sign_in
 from playwright.sync_api import Browser, Dialog, Page
 
+from builders import judgement, safe_screening
 from glabella.services import (
     adverse_events,
     alerts,
@@ -47,17 +49,8 @@ def payload(tag: str, short: bool = False) -> str:
     return f"{img}<script id=xss-s-{tag}>alert(2)</script>"
 
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "yes",  # a precaution, so that an override reason can be stored
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+# a precaution, so that an override reason can be stored
+SAFE = safe_screening(prior_eyelid_ptosis="yes")
 
 
 def _seed(database_url: str) -> tuple[int, dict[str, str]]:
@@ -150,14 +143,7 @@ def _seed(database_url: str) -> tuple[int, dict[str, str]]:
             pid,
             type_="headache",
             onset=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
-            judgement=adverse_events.Judgement(
-                grade="1",
-                serious="no",
-                seriousness=(),
-                relatedness="possible",
-                action="none",
-                outcome="recovering",
-            ),
+            judgement=judgement("1", outcome="recovering"),
             description=fields["adverse event description"],
         )
         issued = links.create_link(db, actor, pid, ["phq9"], valid_hours=24)
@@ -214,10 +200,7 @@ def test_payloads_in_every_free_text_field_render_inert(
         dialog.dismiss()
 
     page.on("dialog", on_dialog)
-    page.goto(f"{server}/login")
-    page.fill("#username", "dr.xss")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, PASSWORD, "dr.xss")
     page.wait_for_url(f"{server}/")
 
     shown = ""

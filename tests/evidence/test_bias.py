@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from glabella.cli import app
 from glabella.evidence import bias, rma, rma_mh
-from glabella.evidence.csvinput import parse_csv, prepare
 from glabella.evidence.meta import MetaError, MetaResult
 from glabella.evidence.regression import design_matrix
+from glabella.interop.csvinput import parse_csv, prepare
 
 BIAS_DATA = DATA.parent / "metafor_bias"
 REL, ABS = 1e-6, 1e-8
@@ -159,7 +159,8 @@ def test_regtest_and_ranktest_on_a_mantel_haenszel_model() -> None:
     """metafor refits the MH model's study estimates as an equal-effects model."""
     exp = json.loads((BIAS_DATA / "mh" / "bcg__or_mh.json").read_text())
     data = prepare(parse_csv((DATA / "bcg.csv").read_text()), "OR")
-    res = rma_mh(**data.inputs, measure="OR")
+    inputs: dict[str, Any] = dict(data.inputs)
+    res = rma_mh(**inputs, measure="OR")
     rt, rk = bias.regtest(res), bias.ranktest(res)
     _assert_all("mh regtest", [rt.zval, rt.pval], [exp["regtest"]["stat"], exp["regtest"]["pval"]])
     _assert_all("mh ranktest", [rk.tau, rk.pval], [exp["ranktest"]["tau"], exp["ranktest"]["pval"]])

@@ -184,9 +184,9 @@ def test_pool_forest_png_or_a_clear_refusal(tmp_path: Path) -> None:
 def test_exported_csv_reruns_through_the_meta_csv_reader() -> None:
     # Round trip: the exported rows, read back by the `glabella meta` CSV reader and refitted,
     # give the same pooled RR as the synthesis.
-    from glabella.evidence.csvinput import parse_csv, prepare
     from glabella.evidence.meta import rma
     from glabella.evidence.synthesis import pool
+    from glabella.interop.csvinput import parse_csv, prepare
 
     result = runner.invoke(app, ["evidence", "export", "--outcome", "dropout"])
     assert result.exit_code == 0
@@ -261,9 +261,9 @@ def test_check_refuses_a_derived_number_without_its_inputs(data_dir: Path) -> No
 
 
 def test_exported_change_rows_refit_to_the_synthesis() -> None:
-    from glabella.evidence.csvinput import parse_csv, prepare
     from glabella.evidence.meta import rma
     from glabella.evidence.synthesis import pool
+    from glabella.interop.csvinput import parse_csv, prepare
 
     result = runner.invoke(app, ["evidence", "export", "--outcome", "change"])
     assert result.exit_code == 0, result.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -93,7 +94,8 @@ def test_bayes_on_a_2x2_table_csv_uses_the_prepared_effects(tmp_path: Path) -> N
     result = runner.invoke(app, ["meta", str(path), "--measure", "OR", "--bayes", "--json"])
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)["bayes"]
-    es = escalc("OR", **{k: np.asarray(c, float) for k, c in counts.items()})
+    cols: dict[str, Any] = {k: np.asarray(c, float) for k, c in counts.items()}
+    es = escalc("OR", **cols)
     want = bayes_meta(np.asarray(es.yi), np.asarray(es.vi), measure="OR")
     assert got["measure"] == "OR"
     for key in ("mu_median", "mu_ci_lb", "mu_ci_ub", "tau_median", "p_mu_below_zero"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def test_small_sample_correction_uses_gamma_functions() -> None:
 
 def test_smdh_md_rom_by_hand() -> None:
     m1, sd1, n1, m2, sd2, n2 = 27.0, 7.0, 31.0, 29.0, 4.0, 32.0
-    cols = dict(m1i=[m1], sd1i=[sd1], n1i=[n1], m2i=[m2], sd2i=[sd2], n2i=[n2])
+    cols: dict[str, Any] = dict(m1i=[m1], sd1i=[sd1], n1i=[n1], m2i=[m2], sd2i=[sd2], n2i=[n2])
     md = escalc("MD", **cols)
     assert md.yi[0] == m1 - m2
     assert md.vi[0] == pytest.approx(sd1**2 / n1 + sd2**2 / n2, rel=1e-14)

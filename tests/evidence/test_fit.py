@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from glabella.evidence.csvinput import parse_csv, prepare
 from glabella.evidence.fit import ALL_METHODS, FitError, canonical_method, check_options, fit
+from glabella.interop.csvinput import parse_csv, prepare
 
 # three 2x2 tables (any counts do: these tests are about dispatch, not numbers)
 TABLES = "study,ai,bi,ci,di,grp\nA,4,96,9,91,x\nB,6,94,10,90,x\nC,3,47,8,42,y\n"

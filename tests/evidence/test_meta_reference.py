@@ -15,9 +15,9 @@ import pytest
 from metafor_cases import DATA, Case, cases, mismatches, read_rows
 
 from glabella.evidence import escalc, rma, rma_mh, rma_peto
-from glabella.evidence.csvinput import parse_csv, prepare
 from glabella.evidence.fit import fit
 from glabella.evidence.tau2 import q_generalised
+from glabella.interop.csvinput import parse_csv, prepare
 
 #: metafor 3.8-1 finds the Paule-Mandel root with uniroot() at its default tolerance
 #: .Machine$double.eps^0.25 (about 1.2e-4; the `threshold` control does not apply to it), so its
@@ -69,14 +69,15 @@ def _check_zero_cell_case(name: str) -> None:
     # metafor reports tau2 = 0 for these equal-effects methods; the CLI contract reports none
     assert raw["metafor"]["tau2"] == 0 and got["tau2"] is None
     # the reported study estimates are escalc()'s (drop00=TRUE): k_yi of them
-    inputs = prepare(parse_csv(case.csv.read_text()), "OR").inputs
+    inputs: dict[str, Any] = dict(prepare(parse_csv(case.csv.read_text()), "OR").inputs)
     res = rma_peto(**inputs) if case.arg("--method") == "PETO" else rma_mh(**inputs)
     assert len(res.yi) == raw["metafor"]["k_yi"] == case.expected["Q_df"] + 1
 
 
 @pytest.mark.parametrize("case", ["or_peto", "or_mh"])
-def test_analysis_example_yusuf1985(case: str) -> None:
-    """metafor's example for dat.yusuf1985 (table 6 of Yusuf et al. 1985, Peto's method).
+def test_zero_cells_yusuf1985(case: str) -> None:
+    """metafor 3.8-1 on dat.yusuf1985, table 6 of Yusuf et al. 1985 (the published example,
+    Peto's pooled odds ratio, is ``test_analysis_examples.py::test_analysis_example_yusuf1985``).
 
     ``rma.peto(ai=ai, n1i=n1i, ci=ci, n2i=n2i, data=dat, subset=(table=="6"))`` gives
     Q(df = 17) = 10.8275 (p = 0.8654), H² = 0.64: one table without counts (k = 21), three with
@@ -87,16 +88,20 @@ def test_analysis_example_yusuf1985(case: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["or_peto", "or_mh"])
-def test_analysis_example_nielweise2007(case: str) -> None:
-    """dat.nielweise2007 (Niel-Weise et al. 2007): 18 trials, six with a zero cell, one of them
-    with no events in either arm; Peto's Q(df = 16) = 18.7345, I² = 14.60%, H² = 1.1709."""
+def test_zero_cells_nielweise2007(case: str) -> None:
+    """metafor 3.8-1 on dat.nielweise2007 (Niel-Weise et al. 2007): 18 trials, six with a zero
+    cell, one of them with no events in either arm; Peto's Q(df = 16) = 18.7345, I² = 14.60%,
+    H² = 1.1709. (The data set's published example, Stijnen et al. 2010, is
+    ``test_analysis_examples.py::test_analysis_example_stijnen2010``.)"""
     _check_zero_cell_case(f"nielweise2007__{case}")
 
 
 def test_pm_is_the_exact_root() -> None:
     """PM solves Q(tau²) = k - 1; metafor's EB (Fisher scoring to 1e-12) solves the same."""
     rows = read_rows(next(c for c in cases() if c.name == "bcg__rr_eb").csv)
-    cols = {c: np.array([float(r[c]) for r in rows]) for c in ("ai", "bi", "ci", "di")}
+    cols: dict[str, Any] = {
+        c: np.array([float(r[c]) for r in rows]) for c in ("ai", "bi", "ci", "di")
+    }
     es = escalc("RR", **cols)
     pm = rma(es.yi, es.vi, method="PM")
     assert pm.tau2 is not None
@@ -133,7 +138,11 @@ BCG = [
 ]
 
 
-def test_viechtbauer_2010_bcg_random_effects() -> None:
+def test_analysis_example_viechtbauer2010_random_effects() -> None:
+    """Viechtbauer (2010), Conducting meta-analyses in R with the metafor package, J Stat
+    Softw 36(3):1-48, page 14: the random-effects model (REML) of the BCG trials' log relative
+    risks, tau² = 0.3132 (SE = 0.1664), I² = 92.22%, H² = 12.86, Q(df = 12) = 152.2330,
+    estimate -0.7145 (SE 0.1798)."""
     a, b, c, d, _, _ = (np.array(col, dtype=float) for col in zip(*BCG, strict=True))
     es = escalc("RR", ai=a, bi=b, ci=c, di=d)
     res = rma(es.yi, es.vi, method="REML")
@@ -146,7 +155,10 @@ def test_viechtbauer_2010_bcg_random_effects() -> None:
     assert round(res.Q, 4) == 152.2330
 
 
-def test_viechtbauer_2010_bcg_mixed_effects() -> None:
+def test_analysis_example_viechtbauer2010_mixed_effects() -> None:
+    """Viechtbauer (2010), page 16: the mixed-effects model with absolute latitude and
+    publication year, tau² = 0.1108, QM(df = 2) = 12.2043, intercept -3.5455, ablat -0.0280,
+    year 0.0019."""
     a, b, c, d, ablat, year = (np.array(col, dtype=float) for col in zip(*BCG, strict=True))
     es = escalc("RR", ai=a, bi=b, ci=c, di=d)
     mods = np.column_stack([ablat, year])

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 
 from glabella.cli import app
 from glabella.evidence import bias, plots, rma, subgroups
-from glabella.evidence.csvinput import PreparedData, parse_csv, prepare
-from glabella.evidence.meta import MetaResult
+from glabella.evidence.meta import MetaError, MetaResult
+from glabella.interop.csvinput import PreparedData, parse_csv, prepare
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -57,7 +57,7 @@ def test_forest_plot_rows_axis_and_png(tmp_path: Path) -> None:
     assert len(_by_gid(fig, "pooled")) == 1 and not _by_gid(fig, "subgroup")
     pi = _by_gid(fig, "pi")
     assert len(pi) == 1 and isinstance(pi[0], Line2D)
-    assert list(pi[0].get_xdata()) == pytest.approx([res.pi_lb, res.pi_ub])
+    assert list(np.asarray(pi[0].get_xdata(), dtype=float)) == pytest.approx([res.pi_lb, res.pi_ub])
     diamond = _by_gid(fig, "pooled")[0]
     assert isinstance(diamond, Polygon)
     xs = diamond.get_xy()[:, 0]
@@ -123,8 +123,8 @@ def test_funnel_plot_points_contours_and_filled(tmp_path: Path) -> None:
     (studies,) = _by_gid(fig, "study")
     (filled,) = _by_gid(fig, "filled")
     assert isinstance(studies, PathCollection) and isinstance(filled, PathCollection)
-    pts = studies.get_offsets()
-    assert len(pts) == 13 and len(filled.get_offsets()) == tf.k0 == 1
+    pts = np.asarray(studies.get_offsets())
+    assert len(pts) == 13 and len(np.asarray(filled.get_offsets())) == tf.k0 == 1
     assert np.allclose(np.asarray(pts)[:, 1], np.sqrt(res.vi))
     ax = fig.axes[0]
     y0, y1 = ax.get_ylim()
@@ -251,9 +251,9 @@ def test_forest_plot_subgroup_totals_and_bad_arguments() -> None:
     # 27/16913 vs 29/17854; subtotals 17+186+5+27 = 235 of 1716+50634+2498+16913 = 71761 and
     # 65+141+3+29 = 238 of 1665+27338+2341+17854 = 49198
     assert {"235/71761", "238/49198"} <= set(cells) and {"Treatment", "Control"} <= set(_texts(fig))
-    with pytest.raises(plots.MetaError, match="arm counts"):
+    with pytest.raises(MetaError, match="arm counts"):
         plots.forest_plot(res, list(data.labels), counts=counts[:3] if counts else None)
-    with pytest.raises(plots.MetaError, match="favours"):
+    with pytest.raises(MetaError, match="favours"):
         plots.forest_plot(res, list(data.labels), favours=("BCG", " "))
 
 

@@ -79,8 +79,9 @@ def test_coverage_of_the_required_studies(base: st.EvidenceBase) -> None:
 def test_numbers_match_the_abstracts(base: st.EvidenceBase) -> None:
     # Wollmer 2012 abstract: "verum (onabotulinumtoxinA, n = 15) or placebo (saline, n = 15)".
     w = base.get("wollmer-2012")
-    assert w.arm("bont").n_randomised is not None
-    assert w.arm("bont").n_randomised.value == 15
+    n_bont = w.arm("bont").n_randomised
+    assert n_bont is not None
+    assert n_bont.value == 15
     assert w.n_randomised_total() == 30
     # Magid 2014 abstract: "55% (6/11) in the BTA-first group ... 0% (0/19) in the placebo group".
     m = base.get("magid-2014")

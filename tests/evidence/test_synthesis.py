@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,7 +50,7 @@ def ref_rd(
     return p1 - p2, p1 * (1 - p1) / (a + b) + p2 * (1 - p2) / (c + d)
 
 
-def ref_reml_knha(yi: np.ndarray, vi: np.ndarray) -> dict[str, float]:
+def ref_reml_knha(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
     k = len(yi)
     tau2 = 0.0
     for _ in range(100_000):
@@ -214,9 +215,9 @@ def test_crossover_rule(base: EvidenceBase) -> None:
     reasons = {e.study_id: e.reason for e in excl}
     assert "not re-pooled" in reasons["qian-2020"]
     # a crossover trial with nothing but other-period data is left out with that reason
-    magid = base.get("magid-2014")
+    magid_study = base.get("magid-2014")
     second_only = dataclasses.replace(
-        magid, outcomes=tuple(o for o in magid.outcomes if o.period != "first")
+        magid_study, outcomes=tuple(o for o in magid_study.outcomes if o.period != "first")
     )
     _, excl2 = sy.select_comparisons([second_only], "mdd", "change")
     assert "crossover data other than the first period" in excl2[0].reason
@@ -270,8 +271,10 @@ def test_views_for_pages_are_json(base: EvidenceBase) -> None:
     d = sy.disorder_summary("mdd", base=base)
     text = json.dumps(d)
     assert d["n_randomised_trials"] == 6  # Li 2022 is listed, though not poolable at week 6
-    assert "Brin 2020 did not meet its primary end point." in d["summary"]
-    assert any(r["study_id"] == "qian-2020" for r in d["reported_results"])  # type: ignore[union-attr]
+    summary, reported = d["summary"], d["reported_results"]
+    assert isinstance(summary, str) and isinstance(reported, list)
+    assert "Brin 2020 did not meet its primary end point." in summary
+    assert any(r["study_id"] == "qian-2020" for r in reported)
     assert "evidence_version" in text
     bip = sy.disorder_summary("bipolar", base=base)
     assert str(bip["summary"]).startswith("There are no randomised results for bipolar")

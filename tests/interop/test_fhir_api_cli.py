@@ -12,12 +12,12 @@ from fhir_seed import Seeded
 from sqlalchemy import select
 from test_fhir_import import foreign_phq9
 from test_fhir_roundtrip import _normalise
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from glabella.cli import app as cli_app
+from builders import run_cli
 from glabella.services.context import Database
 from glabella.services.users import create_user
-from glabella.settings import Settings, get_settings
+from glabella.settings import Settings
 from glabella.store import migrate
 from glabella.store.models import AuditEvent
 from glabella.web.app import create_app
@@ -104,11 +104,7 @@ def _access(app_client: TestClient, seeded: Seeded) -> None:
 
 
 def _run(url: str, *args: str) -> Result:
-    get_settings.cache_clear()
-    try:
-        return CliRunner().invoke(cli_app, list(args), env={"GLABELLA_DATABASE_URL": url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(url, *args)
 
 
 def test_cli_ndjson_round_trip(seeded_sqlite: Seeded, tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from glabella.clinic.chart import ConsentData
 from glabella.interop.fhir import export
-from glabella.interop.fhir.records import ConsentData
 
 SIGNED = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 

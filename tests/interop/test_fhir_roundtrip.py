@@ -19,12 +19,12 @@ from fhir_seed import Seeded
 from sqlalchemy import select
 
 from glabella.clinic import instruments
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.interop.fhir import codes, export
 from glabella.interop.fhir.validate import validate_resource
 from glabella.services import fhir as fhir_service
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.users import create_user
 from glabella.store.models import AuditEvent
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
+import time
 from collections.abc import Callable
 
 import pyotp
@@ -13,10 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import Clock
 from glabella.services import security, throttle, users
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, Unauthorized
-from glabella.services.passwords import check_password_rule, common_passwords
+from glabella.services.passwords import (
+    ONE_TIME_ALPHABET,
+    check_password_rule,
+    common_passwords,
+    generate_password,
+)
 from glabella.services.users import UserView
 from glabella.settings import Settings
 from glabella.store.models import AuditEvent
@@ -28,27 +36,16 @@ PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    """A settable clock for ``Database.clock``."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(db: Database) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     db.clock = c
     return c
 
 
 def _login(client: TestClient, username: str, password: str = PASSWORD) -> int:
-    return client.post(
-        "/api/v1/auth/login", json={"username": username, "password": password}
-    ).status_code
+    response = client.post("/api/v1/auth/login", json={"username": username, "password": password})
+    return int(response.status_code)
 
 
 # --- throttling and lockout -----------------------------------------------------------------
@@ -256,7 +253,7 @@ def test_idle_and_absolute_session_expiry(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Active every 20 minutes: the idle timeout (30 min) never fires ...
     for _ in range(10):
@@ -274,7 +271,7 @@ def test_session_cookie_is_rewritten_only_when_last_seen_moves_a_step(
     app_client: TestClient, clinician: UserView, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     now = [1_000_000.0]
-    monkeypatch.setattr(deps.time, "time", lambda: now[0])
+    monkeypatch.setattr(time, "time", lambda: now[0])  # the clock web.deps reads
     assert _login(app_client, "dr.rivera") == 200
     # Within a step the session is unchanged: no cookie is signed and sent again.
     now[0] += deps.SEEN_STEP_SECONDS - 1
@@ -324,6 +321,19 @@ def test_good_passphrases_pass_and_the_list_is_packaged() -> None:
         check_password_rule(good, username="dr.rivera")
     with pytest.raises(Invalid, match="at least 15"):
         check_password_rule("short but ok?")
+
+
+def test_one_time_passwords_are_easy_to_type_and_still_long() -> None:
+    """An admin reads the one-time password off the screen and the new colleague types it:
+    no look-alike characters (0/o, 1/l/i), no case, six groups of four. Strength by hand:
+    24 random symbols of 31 give 24 x log2(31) = 24 x 4.954 = 118.9 bits."""
+    seen = {generate_password() for _ in range(200)}
+    assert len(seen) == 200  # random, not a constant
+    for one_time in seen:
+        assert re.fullmatch(r"([2-9a-hjkmnp-z]{4}-){5}[2-9a-hjkmnp-z]{4}", one_time), one_time
+        assert len(one_time) >= 15
+    assert not set("01ilo") & set("".join(seen))
+    assert 24 * math.log2(len(ONE_TIME_ALPHABET)) > 118
 
 
 # --- CSRF, headers --------------------------------------------------------------------------

@@ -55,7 +55,10 @@ def _set_user(db: Database, user_id: int, **values: object) -> None:
 
 
 def _submit(client: TestClient, patient_id: int) -> httpx.Response:
-    return client.post(f"/api/v1/patients/{patient_id}/assessments", json=ANSWERS)
+    response: httpx.Response = client.post(
+        f"/api/v1/patients/{patient_id}/assessments", json=ANSWERS
+    )
+    return response
 
 
 def test_the_route_is_the_one_listed_and_keeps_its_matrix_rule() -> None:

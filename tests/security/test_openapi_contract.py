@@ -40,6 +40,7 @@ from fastapi.testclient import TestClient
 from schemathesis import checks
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine import events, from_schema
+from schemathesis.schemas import BaseSchema
 
 from glabella.services import assessments, links, patients
 from glabella.services.context import Database
@@ -208,7 +209,7 @@ def _run_role(
     }
     if cookie is not None:
         config["auth"] = {"openapi": {"session": {"api_key": cookie}}}
-    schema = schemathesis.openapi.from_asgi(
+    schema: BaseSchema = schemathesis.openapi.from_asgi(
         "/api/openapi.json", app, config=SchemathesisConfig.from_dict(config)
     )
     for method, path in EXCLUDED:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,8 @@ def test_every_answer_chosen_is_accepted() -> None:
 @pytest.mark.parametrize("field", ["grade", "serious", "relatedness", "action", "outcome"])
 def test_an_unchosen_answer_is_refused_naming_it(field: str) -> None:
     with pytest.raises(Invalid) as refused:
-        parse_judgement(replace(CHOSEN, **{field: ""}))
+        unchosen: dict[str, Any] = {field: ""}
+        parse_judgement(replace(CHOSEN, **unchosen))
     assert refused.value.field == field
     assert "nothing is pre-selected" in refused.value.message
 

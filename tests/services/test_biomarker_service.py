@@ -3,14 +3,12 @@ audited views, deletion keeping the measures, and bad input storing nothing."""
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from cryptography.fernet import Fernet
-from PIL import Image
 from sqlalchemy import func, select
 
 from glabella.services import biomarker as bio_svc
@@ -22,21 +20,15 @@ from glabella.store.biomarker import FrownPhotoPair
 from glabella.store.models import AuditEvent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 KEY = Fernet.generate_key()
-
-
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=95)
-    return buf.getvalue()
 
 
 @pytest.fixture(scope="module")
 def photos() -> tuple[bytes, bytes]:
     k = 0.08 * iod_px()
-    return _jpeg(astronaut()), _jpeg(frown_warp(k, k))
+    return jpeg(astronaut()), jpeg(frown_warp(k, k))
 
 
 def _patient(db: Database, actor: Actor) -> int:
@@ -116,7 +108,7 @@ def test_bad_photo_is_invalid_naming_the_field_and_stores_nothing(
 ) -> None:
     pid = _patient(db, actor)
     bio_svc.grant_photo_consent(db, actor, pid, allow_research=False, confirmed=True)
-    data = frown if frown is not None else _jpeg(np.full((480, 640, 3), 120, dtype=np.uint8))
+    data = frown if frown is not None else jpeg(np.full((480, 640, 3), 120, dtype=np.uint8))
     with pytest.raises(Invalid, match=message) as info:
         bio_svc.submit_photos(db, actor, pid, photos[0], data, KEY)
     assert info.value.field == field

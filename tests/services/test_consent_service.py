@@ -8,10 +8,9 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from builders import new_patient, safe_screening, screen, treat
 from glabella.services import biomarker as bio_svc
 from glabella.services import consent as consent_svc
-from glabella.services import patients as patient_svc
-from glabella.services import screening as screening_svc
 from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid
@@ -19,19 +18,7 @@ from glabella.store.models import AuditEvent
 from glabella.store.pathway import ConsentRecord, Treatment
 
 START = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
+SAFE = safe_screening(cssrs=True)
 
 
 @pytest.fixture
@@ -42,16 +29,7 @@ def clock(db: Database) -> dict[str, dt.datetime]:
 
 
 def _patient(db: Database, actor: Actor) -> int:
-    data = patient_svc.parse_patient_input(
-        {
-            "mrn": "CN-1",
-            "given_name": "Anna",
-            "family_name": "Müller",
-            "date_of_birth": "1980-05-05",
-            "sex": "female",
-        }
-    )
-    return patient_svc.create_patient(db, actor, data).id
+    return new_patient(db, actor, mrn="CN-1", given_name="Anna", family_name="Müller")
 
 
 def _sign(db: Database, actor: Actor, pid: int, name: str, reason: str | None = None) -> int:
@@ -62,18 +40,9 @@ def _sign(db: Database, actor: Actor, pid: int, name: str, reason: str | None = 
 
 
 def _treat(db: Database, actor: Actor, pid: int, consent_id: int) -> treatment_svc.TreatmentView:
-    answers = screening_svc.parse_screening_answers(dict(SAFE))
-    screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
-    data = treatment_svc.TreatmentInput(
-        product_id="onabotulinumtoxinA",
-        lot_number="C1234",
-        lot_expiry=dt.date(2027, 6, 30),
-        vial_units="100",
-        saline_ml="2.5",
-        sites={"procerus": "4", "corrugator_medial_left": "5", "corrugator_medial_right": "5"},
-        consent_id=consent_id,
-    )
-    return treatment_svc.record_treatment(db, actor, pid, data)
+    screen(db, actor, pid, SAFE)
+    sites = {"procerus": "4", "corrugator_medial_left": "5", "corrugator_medial_right": "5"}
+    return treat(db, actor, pid, consent_id, sites=sites)
 
 
 def _count(db: Database, model: type) -> int:

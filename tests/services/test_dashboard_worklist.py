@@ -14,13 +14,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select
 
+from builders import new_patient, phq9, safe_screening, screen, sign_consent, treat
 from glabella.services import alerts as alert_svc
 from glabella.services import assessments as assess_svc
-from glabella.services import consent as consent_svc
 from glabella.services import dashboard as dash_svc
 from glabella.services import patients as patient_svc
-from glabella.services import screening as screening_svc
-from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
 from glabella.services.worklist_sql import day_number, local_day, offset_changes
@@ -28,30 +26,7 @@ from glabella.store.models import UTCDateTime
 
 START = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # Monday; GMT = Europe/London
 TODAY = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
-SITES = {
-    "procerus": "5",
-    "corrugator_medial_right": "6",
-    "corrugator_medial_left": "6",
-    "corrugator_lateral_right": "6",
-    "corrugator_lateral_left": "6",
-}
-
-
-def phq9(*values: int) -> dict[str, int]:
-    return {f"phq9_{i}": v for i, v in enumerate(values, start=1)}
+SAFE = safe_screening(cssrs=True)
 
 
 NO_RISK = phq9(2, 2, 1, 1, 1, 1, 1, 1, 0)  # total 10
@@ -59,35 +34,14 @@ RISK = phq9(1, 1, 1, 1, 1, 1, 1, 1, 1)  # item 9 = 1 -> urgent suicide-risk aler
 
 
 def _patient(db: Database, actor: Actor, family: str) -> int:
-    data = patient_svc.parse_patient_input(
-        {
-            "mrn": f"WL-{family}",
-            "given_name": "Pat",
-            "family_name": family,
-            "date_of_birth": "1980-05-05",
-            "sex": "female",
-        }
-    )
-    return patient_svc.create_patient(db, actor, data).id
+    return new_patient(db, actor, mrn=f"WL-{family}", family_name=family)
 
 
 def _treat(db: Database, actor: Actor, pid: int) -> None:
-    answers = screening_svc.parse_screening_answers(dict(SAFE))
-    screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
-    version = consent_svc.current_text(db).version
+    screen(db, actor, pid, SAFE)
     name = patient_svc.get_patient(db, actor, pid)
     signed = f"{name.given_name} {name.family_name}"  # the record's own name (H-094 name check)
-    consent_id = consent_svc.sign_consent(db, actor, pid, version, signed, True).id
-    data = treatment_svc.TreatmentInput(
-        product_id="onabotulinumtoxinA",
-        lot_number="C1234",
-        lot_expiry=dt.date(2027, 6, 30),
-        vial_units="100",
-        saline_ml="2.5",
-        sites=dict(SITES),
-        consent_id=consent_id,
-    )
-    treatment_svc.record_treatment(db, actor, pid, data)
+    treat(db, actor, pid, sign_consent(db, actor, pid, signed))
 
 
 @pytest.fixture
@@ -153,7 +107,11 @@ def test_paging(db: Database, actor: Actor, clinic: dict[str, Any]) -> None:
     assert _names(first) == ["Cole", "Adams", "Baker"] and _names(second) == ["Dunn"]
     assert (first.total, first.pages, second.first_index, second.last_index) == (4, 2, 4, 4)
     assert dash_svc.worklist(db, actor, dash_svc.WorklistFilters(page=3, per_page=3)).rows == []
-    for bad, field in (({"page": 0}, "page"), ({"per_page": 500}, "per_page")):
+    bad_pages: list[tuple[dict[str, Any], str]] = [
+        ({"page": 0}, "page"),
+        ({"per_page": 500}, "per_page"),
+    ]
+    for bad, field in bad_pages:
         with pytest.raises(Invalid) as info:
             dash_svc.worklist(db, actor, dash_svc.WorklistFilters(**bad))
         assert info.value.field == field
@@ -225,9 +183,9 @@ def test_sql_overdue_matches_the_follow_up_schedule_on_a_synthetic_clinic(
     """The worklist's SQL days-overdue equals, patient by patient, what the Python follow-up
     service (``glabella.clinic.schedule`` rules) says: the first overdue visit and
     today - its window's last day."""
-    from glabella.demo.load import generate_clinic
     from glabella.demo.params import DemoParameters
     from glabella.services import followup as followup_svc
+    from glabella.services.demo_load import generate_clinic
 
     user = make_user("dr.check", "admin")
     admin = user.actor("test")

@@ -27,13 +27,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
+from builders import safe_screening, treated_patient
 from glabella.cli import app as cli_app
-from glabella.services import consent as consent_svc
 from glabella.services import delivery
 from glabella.services import links as link_svc
 from glabella.services import patients as patient_svc
-from glabella.services import screening as screening_svc
-from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Gone, Invalid
 from glabella.services.mail import SmtpConfig
@@ -46,26 +44,7 @@ from glabella.web.app import create_app
 TREATED = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 BASE = "https://clinic.example.org"
 PASSWORD = "correct horse battery staple"
-SAFE_ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
-SITES = {
-    "procerus": "5",
-    "corrugator_medial_right": "6",
-    "corrugator_medial_left": "6",
-    "corrugator_lateral_right": "6",
-    "corrugator_lateral_left": "6",
-}
+SAFE_ANSWERS = safe_screening(cssrs=True)
 
 
 def _free_port() -> int:
@@ -110,36 +89,15 @@ def clock(db: Database) -> dict[str, dt.datetime]:
 
 
 def _treated_patient(db: Database, actor: Actor, mrn: str, mail: str | None) -> int:
-    data = patient_svc.parse_patient_input(
-        {
-            "mrn": mrn,
-            "given_name": "Jane",
-            "family_name": "Doe",
-            "date_of_birth": "1980-05-05",
-            "sex": "female",
-            "email": mail or "",
-        }
-    )
-    pid = patient_svc.create_patient(db, actor, data).id
-    answers = screening_svc.parse_screening_answers(SAFE_ANSWERS)
-    screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
-    version = consent_svc.current_text(db).version
-    consent_id = consent_svc.sign_consent(db, actor, pid, version, "Jane Doe", True).id
-    treatment_svc.record_treatment(
+    return treated_patient(
         db,
         actor,
-        pid,
-        treatment_svc.TreatmentInput(
-            product_id="onabotulinumtoxinA",
-            lot_number="C1234",
-            lot_expiry=dt.date(2027, 6, 30),
-            vial_units="100",
-            saline_ml="2.5",
-            sites=dict(SITES),
-            consent_id=consent_id,
-        ),
-    )
-    return pid
+        mrn=mrn,
+        given_name="Jane",
+        family_name="Doe",
+        email=mail or "",
+        answers=SAFE_ANSWERS,
+    ).patient_id
 
 
 def _text_and_link(message: EmailMessage) -> tuple[str, str]:

@@ -13,47 +13,29 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import builders
+from builders import SITES_29U, judgement, new_patient, safe_screening, screen, sign_consent, treat
 from glabella.services import adverse_events as ae_svc
 from glabella.services import alerts as alert_svc
 from glabella.services import assessments as assess_svc
 from glabella.services import consent as consent_svc
 from glabella.services import followup as followup_svc
-from glabella.services import patients as patient_svc
 from glabella.services import screening as screening_svc
-from glabella.services import treatments as treatment_svc
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Invalid
 from glabella.store.pathway import Treatment, TreatmentSite
 
 START = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # a Monday, GMT = Europe/London
 
-SAFE_ANSWERS = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-    "cssrs_1": "no",
-    "cssrs_2": "no",
-}
+SAFE_ANSWERS = safe_screening(cssrs=True)
 
 # Finzi & Rosenthal 2014, men: 10/8/8/7/7 U (the one per-site split verified in protocols.yaml)
 # is not needed here; a plain 29 U split is typed by hand: 5 + 6 + 6 + 6 + 6 = 29 U.
-SITES = {
-    "procerus": "5",
-    "corrugator_medial_right": "6",
-    "corrugator_medial_left": "6",
-    "corrugator_lateral_right": "6",
-    "corrugator_lateral_left": "6",
-}
+SITES = SITES_29U
 
 
 def phq9(total_items: list[int]) -> dict[str, int]:
-    return {f"phq9_{i}": v for i, v in enumerate(total_items, start=1)}
+    return builders.phq9(*total_items)
 
 
 @pytest.fixture
@@ -64,41 +46,19 @@ def clock(db: Database) -> dict[str, dt.datetime]:
 
 
 def _patient(db: Database, actor: Actor, sex: str = "female", dob: str = "1980-05-05") -> int:
-    data = patient_svc.parse_patient_input(
-        {
-            "mrn": f"PW-{sex}-{dob}",
-            "given_name": "Pat",
-            "family_name": "Way",
-            "date_of_birth": dob,
-            "sex": sex,
-        }
-    )
-    return patient_svc.create_patient(db, actor, data).id
+    return new_patient(db, actor, mrn=f"PW-{sex}-{dob}", date_of_birth=dob, sex=sex)
 
 
 def _screen(db: Database, actor: Actor, pid: int, **changes: str) -> screening_svc.ScreeningView:
-    answers = screening_svc.parse_screening_answers({**SAFE_ANSWERS, **changes})
-    return screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
+    return screen(db, actor, pid, {**SAFE_ANSWERS, **changes})
 
 
 def _consent(db: Database, actor: Actor, pid: int) -> int:
-    version = consent_svc.current_text(db).version
-    return consent_svc.sign_consent(db, actor, pid, version, "Pat Way", True).id
+    return sign_consent(db, actor, pid, "Pat Way")
 
 
 def _treat(db: Database, actor: Actor, pid: int, consent_id: int, **changes: Any) -> Any:
-    data = treatment_svc.TreatmentInput(
-        product_id="onabotulinumtoxinA",
-        lot_number="C1234",
-        lot_expiry=dt.date(2027, 6, 30),
-        vial_units="100",
-        saline_ml="2.5",
-        sites=dict(SITES),
-        consent_id=consent_id,
-    )
-    for key, value in changes.items():
-        object.__setattr__(data, key, value)
-    return treatment_svc.record_treatment(db, actor, pid, data)
+    return treat(db, actor, pid, consent_id, **changes)
 
 
 def _count(db: Database, model: type) -> int:
@@ -325,14 +285,7 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="dysphagia",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="2",
-            serious="no",
-            seriousness=(),
-            relatedness="possible",
-            action="referred",
-            outcome="recovering",
-        ),
+        judgement=judgement("2", action="referred", outcome="recovering"),
     )
     assert [a.code for a in alerts] == ["possible_distant_spread"]
     _, serious = ae_svc.record_adverse_event(
@@ -341,13 +294,8 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="headache",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="3",
-            serious="yes",
-            seriousness=("hospitalisation",),
-            relatedness="possible",
-            action="emergency_care",
-            outcome="recovered",
+        judgement=judgement(
+            "3", serious="yes", seriousness=("hospitalisation",), action="emergency_care"
         ),
     )
     assert [a.code for a in serious] == ["serious_adverse_event"]
@@ -357,14 +305,7 @@ def test_adverse_events_raise_alerts(
         pid,
         type_="bruising",
         onset=START,
-        judgement=ae_svc.Judgement(
-            grade="1",
-            serious="no",
-            seriousness=(),
-            relatedness="probable",
-            action="none",
-            outcome="recovered",
-        ),
+        judgement=judgement("1", relatedness="probable"),
     )
     assert none == ()
     kinds = sorted(a.kind for a in alert_svc.list_alerts(db, actor))
@@ -376,14 +317,7 @@ def test_adverse_events_raise_alerts(
             pid,
             type_="headache",
             onset=START,
-            judgement=ae_svc.Judgement(
-                grade="9",
-                serious="no",
-                seriousness=(),
-                relatedness="possible",
-                action="none",
-                outcome="recovered",
-            ),
+            judgement=judgement("9"),
         )
     assert len(ae_svc.list_adverse_events(db, actor, pid)) == 3
 
@@ -415,7 +349,7 @@ def test_not_on_track_list_against_the_clinic_curve(
     db: Database, actor: Actor, clock: dict[str, dt.datetime]
 ) -> None:
     """Issue 16 item 7: the hand example of tests/analytics/test_compute.py through the store."""
-    from glabella.analytics.service import not_on_track_list
+    from glabella.services.analytics import not_on_track_list
 
     six, eight = [1] * 6 + [0, 0, 0], [1] * 8 + [0]
     eighteen = [3, 3, 2, 2, 2, 2, 2, 2, 0]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from builders import new_patient, safe_screening, screen, sign_consent, treat
 from glabella.services import consent as consent_svc
-from glabella.services import patients as patient_svc
 from glabella.services import screening as screening_svc
 from glabella.services import staff as staff_svc
 from glabella.services import treatments as treatment_svc
@@ -26,17 +26,7 @@ from glabella.store.pathway import Treatment
 
 START = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)  # Europe/London is GMT (UTC+0) then
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE = safe_screening()
 SITES = {"procerus": "4", "corrugator_medial_right": "4", "corrugator_medial_left": "4"}
 
 
@@ -48,37 +38,15 @@ def clock(db: Database) -> dict[str, dt.datetime]:
 
 
 def _ready_patient(db: Database, actor: Actor, mrn: str = "INJ-1") -> tuple[int, int]:
-    pid = patient_svc.create_patient(
-        db,
-        actor,
-        patient_svc.parse_patient_input(
-            {
-                "mrn": mrn,
-                "given_name": "Ina",
-                "family_name": "Jector",
-                "date_of_birth": "1979-03-03",
-                "sex": "female",
-            }
-        ),
-    ).id
-    answers = screening_svc.parse_screening_answers(SAFE)
-    screening_svc.run_screening(db, actor, pid, "onabotulinumtoxinA", answers)
-    version = consent_svc.current_text(db).version
-    return pid, consent_svc.sign_consent(db, actor, pid, version, "Ina Jector", True).id
+    pid = new_patient(
+        db, actor, mrn=mrn, given_name="Ina", family_name="Jector", date_of_birth="1979-03-03"
+    )
+    screen(db, actor, pid, SAFE)
+    return pid, sign_consent(db, actor, pid, "Ina Jector")
 
 
 def _treat(db: Database, actor: Actor, pid: int, consent_id: int, **changes: Any) -> Any:
-    data = treatment_svc.TreatmentInput(
-        product_id="onabotulinumtoxinA",
-        lot_number="L1",
-        lot_expiry=dt.date(2027, 6, 30),
-        vial_units="100",
-        saline_ml="2.5",
-        sites=dict(SITES),
-        consent_id=consent_id,
-        **changes,
-    )
-    return treatment_svc.record_treatment(db, actor, pid, data)
+    return treat(db, actor, pid, consent_id, lot_number="L1", sites=dict(SITES), **changes)
 
 
 def _staff(db: Database, username: str, full_name: str, role: str, **kw: Any) -> int:

@@ -3,16 +3,13 @@ field with nothing stored, consent required, images encrypted and deletable."""
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
-import numpy as np
 from fastapi.testclient import TestClient
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 PATIENT = {
     "mrn": "FR-API",
@@ -23,12 +20,6 @@ PATIENT = {
 }
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=95)
-    return buf.getvalue()
-
-
 def _patient(api: TestClient) -> int:
     response = api.post("/api/v1/patients", json=PATIENT)
     assert response.status_code == 201, response.text
@@ -37,9 +28,9 @@ def _patient(api: TestClient) -> int:
 
 def test_photos_over_the_api(api: TestClient) -> None:
     pid = _patient(api)
-    rest = _jpeg(astronaut())
+    rest = jpeg(astronaut())
     k = 0.08 * iod_px()
-    frown = _jpeg(frown_warp(k, k))
+    frown = jpeg(frown_warp(k, k))
     files = {"rest": ("rest.jpg", rest, "image/jpeg"), "frown": ("frown.jpg", frown, "image/jpeg")}
     refused = api.post(f"/api/v1/patients/{pid}/photos", files=files)
     assert refused.status_code == 403, refused.text

@@ -4,7 +4,6 @@ chart on the patient page, audited views, deletion on request; the patient's lin
 
 from __future__ import annotations
 
-import io
 import re
 import sys
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 from sqlalchemy import func, select
 
 from glabella.services import links as link_service
@@ -23,7 +21,7 @@ from glabella.store.models import AuditEvent
 from glabella.web import limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clinic" / "biomarker"))
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 
 PATIENT = {
     "mrn": "FR-WEB",
@@ -34,21 +32,15 @@ PATIENT = {
 }
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=95)
-    return buf.getvalue()
-
-
 @pytest.fixture(scope="module")
 def photos() -> dict[str, bytes]:
     k = 0.08 * iod_px()  # a 0.08-IOD inward and downward brow warp: FAI about 8
     face = astronaut()[150:700, 250:650]
     return {
-        "rest": _jpeg(astronaut()),
-        "frown": _jpeg(frown_warp(k, k)),
-        "blank": _jpeg(np.full((480, 640, 3), 128, dtype=np.uint8)),
-        "two": _jpeg(np.ascontiguousarray(np.concatenate([face, face], axis=1))),
+        "rest": jpeg(astronaut()),
+        "frown": jpeg(frown_warp(k, k)),
+        "blank": jpeg(np.full((480, 640, 3), 128, dtype=np.uint8)),
+        "two": jpeg(np.ascontiguousarray(np.concatenate([face, face], axis=1))),
     }
 
 

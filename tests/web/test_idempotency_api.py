@@ -11,6 +11,7 @@ import uuid
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from builders import safe_screening
 from glabella.services.context import Database
 from glabella.store.models import Assessment, AuditEvent, IdempotencyKey
 
@@ -21,17 +22,7 @@ PATIENT = {
     "date_of_birth": "1980-03-04",
     "sex": "male",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+SAFE = safe_screening(phq9_item9=0)
 NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 
 
@@ -41,7 +32,7 @@ def _phq9(*values: int) -> dict[str, object]:
 
 def _count(db: Database, model: type[object], **where: object) -> int:
     with db.read() as session:
-        query = select(func.count()).select_from(model)  # type: ignore[arg-type]
+        query = select(func.count()).select_from(model)
         for name, value in where.items():
             query = query.where(getattr(model, name) == value)
         return int(session.scalar(query) or 0)

@@ -9,6 +9,8 @@ import datetime as dt
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from builders import api_consent, api_patient, api_screen, api_treatment_body, safe_screening
+
 PATIENT = {
     "mrn": "H15-API",
     "given_name": "Nora",
@@ -16,18 +18,7 @@ PATIENT = {
     "date_of_birth": "1975-02-03",
     "sex": "female",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
-NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+SAFE = safe_screening(phq9_item9=0)
 TWENTY_UNITS = {  # 4 + 4 x 4 = 20 U onabotulinumtoxinA, at most 10 U per site
     "procerus": "4",
     "corrugator_medial_left": "4",
@@ -38,42 +29,21 @@ TWENTY_UNITS = {  # 4 + 4 x 4 = 20 U onabotulinumtoxinA, at most 10 U per site
 
 
 def _patient(api: TestClient) -> int:
-    response = api.post("/api/v1/patients", json=PATIENT)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return api_patient(api, PATIENT)
 
 
 def _screen(api: TestClient, pid: int, **extra: object) -> dict[str, object]:
-    response = api.post(
-        f"/api/v1/patients/{pid}/screenings",
-        json={"product": "onabotulinumtoxinA", "answers": SAFE, **extra},
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
+    return api_screen(api, pid, SAFE, **extra)
 
 
 def _consent(api: TestClient, pid: int) -> int:
-    version = api.get("/api/v1/consent/current").json()["version"]
-    response = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Audit", "confirmed": True},
-    )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return api_consent(api, pid, "Nora Audit")
 
 
 def _treat(api: TestClient, pid: int, consent_id: int, **changes: object) -> Response:
-    body: dict[str, object] = {
-        "product": "onabotulinumtoxinA",
-        "lot_number": "L1",
-        "lot_expiry": NEXT_YEAR,
-        "vial_units": "100",
-        "saline_ml": "2.5",
-        "sites": TWENTY_UNITS,
-        "consent_id": consent_id,
-        **changes,
-    }
-    return api.post(f"/api/v1/patients/{pid}/treatments", json=body)
+    body = api_treatment_body(consent_id, **{"sites": TWENTY_UNITS, **changes})
+    response: Response = api.post(f"/api/v1/patients/{pid}/treatments", json=body)
+    return response
 
 
 def _codes(response: Response) -> set[str]:

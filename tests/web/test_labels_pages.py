@@ -15,9 +15,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from glabella import labels
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
 from glabella.services.context import Database
+from glabella.services.demo_load import generate_clinic
 from glabella.services.users import create_user
 
 PASSWORD = "correct horse battery staple"

@@ -7,6 +7,8 @@ import datetime as dt
 import pytest
 from fastapi.testclient import TestClient
 
+from builders import api_consent, api_patient, api_treatment_body, safe_screening
+
 PATIENT = {
     "mrn": "PW-API",
     "given_name": "Nora",
@@ -14,24 +16,12 @@ PATIENT = {
     "date_of_birth": "1975-02-03",
     "sex": "female",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+SAFE = safe_screening(phq9_item9=0)
 TOMORROW = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 
 
 def _patient(api: TestClient) -> int:
-    response = api.post("/api/v1/patients", json=PATIENT)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return api_patient(api, PATIENT)
 
 
 def test_reference_data(api: TestClient) -> None:
@@ -51,15 +41,7 @@ def test_pathway_end_to_end_over_the_api(api: TestClient) -> None:
     pid = _patient(api)
     blocked = api.post(
         f"/api/v1/patients/{pid}/treatments",
-        json={
-            "product": "onabotulinumtoxinA",
-            "lot_number": "L1",
-            "lot_expiry": TOMORROW,
-            "vial_units": "100",
-            "saline_ml": "2.5",
-            "sites": {"procerus": "4"},
-            "consent_id": 1,
-        },
+        json=api_treatment_body(1, sites={"procerus": "4"}),
     )
     assert blocked.status_code == 422
     assert "no eligibility screening" in blocked.json()["error"]["message"]
@@ -161,22 +143,10 @@ def test_patient_reports_side_effect_through_link(api: TestClient) -> None:
         json={"product": "onabotulinumtoxinA", "answers": SAFE},
     ).json()
     assert screening["outcome"] == "eligible"
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent_id = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
-    ).json()["id"]
+    consent_id = api_consent(api, pid, "Nora Api")
     api.post(
         f"/api/v1/patients/{pid}/treatments",
-        json={
-            "product": "onabotulinumtoxinA",
-            "lot_number": "L2",
-            "lot_expiry": TOMORROW,
-            "vial_units": "100",
-            "saline_ml": "2.5",
-            "sites": {"procerus": "4"},
-            "consent_id": consent_id,
-        },
+        json=api_treatment_body(consent_id, sites={"procerus": "4"}, lot_number="L2"),
     )
     token = api.post(f"/api/v1/patients/{pid}/links", json={"instruments": ["gad2"]}).json()[
         "token"
@@ -215,26 +185,14 @@ def test_retreatment_page_shows_the_previous_response(api: TestClient) -> None:
         json={"product": "onabotulinumtoxinA", "answers": SAFE},
     ).json()
     assert screened["outcome"] == "eligible", screened
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
-    ).json()
+    consent_id = api_consent(api, pid, "Nora Api")
     page = api.get(f"/patients/{pid}/treatments/new")
     assert page.status_code == 200 and "Response to the last treatment" not in page.text
     # Baseline PHQ-9 = 3+3+3+3+2+2+2+2+0 = 20 (item 9 = 0: no alert).
     _phq9(api, pid, [3, 3, 3, 3, 2, 2, 2, 2, 0])
     treated = api.post(
         f"/api/v1/patients/{pid}/treatments",
-        json={
-            "product": "onabotulinumtoxinA",
-            "lot_number": "L1",
-            "lot_expiry": TOMORROW,
-            "vial_units": "100",
-            "saline_ml": "2.5",
-            "sites": {"procerus": "4"},
-            "consent_id": consent["id"],
-        },
+        json=api_treatment_body(consent_id, sites={"procerus": "4"}),
     )
     assert treated.status_code == 201, treated.text
     # Follow-up PHQ-9 = 1+1+1+1+1+1+1+1+0 = 8: change -12, -60 % (a response: >= 50 %),
@@ -268,24 +226,12 @@ def test_outcomes_at_every_visit_with_rci_in_api_and_page(api: TestClient) -> No
         f"/api/v1/patients/{pid}/screenings",
         json={"product": "onabotulinumtoxinA", "answers": SAFE},
     ).json()
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Api", "confirmed": True},
-    ).json()
+    consent_id = api_consent(api, pid, "Nora Api")
     assert screened["outcome"] == "eligible"
     _phq9(api, pid, [3, 3, 3, 3, 2, 2, 2, 2, 0])  # baseline 20
     treated = api.post(
         f"/api/v1/patients/{pid}/treatments",
-        json={
-            "product": "onabotulinumtoxinA",
-            "lot_number": "L1",
-            "lot_expiry": TOMORROW,
-            "vial_units": "100",
-            "saline_ml": "2.5",
-            "sites": {"procerus": "4"},
-            "consent_id": consent["id"],
-        },
+        json=api_treatment_body(consent_id, sites={"procerus": "4"}),
     )
     assert treated.status_code == 201, treated.text
     _phq9(api, pid, [2, 2, 2, 2, 2, 1, 1, 1, 0])  # 13

@@ -10,17 +10,9 @@ import re
 
 from fastapi.testclient import TestClient
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+from builders import safe_screening
+
+SAFE = safe_screening(phq9_item9=0)
 
 
 def _patient(api: TestClient, mrn: str) -> int:

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from builders import Clock
 from glabella.services.context import Database
 from glabella.services.users import UserView, create_user
 from glabella.settings import Settings
@@ -22,17 +23,9 @@ PASSWORD = "correct horse battery staple"
 T0 = dt.datetime(2026, 12, 4, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 def clock(db: Database) -> Clock:
-    c = Clock()
+    c = Clock(T0)
     db.clock = c
     return c
 
@@ -258,7 +251,7 @@ def test_account_page_enrols_two_factor_by_qr_and_a_recovery_code_signs_in_once(
                 data={"code": code, "csrf_token": _csrf(client, "/login/totp")},
                 follow_redirects=False,
             )
-            return second.status_code
+            return int(second.status_code)
 
         assert sign_in_with(codes[0]) == 303
         assert client.get("/api/v1/account").json()["recovery_codes_left"] == 9

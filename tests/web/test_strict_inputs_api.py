@@ -5,10 +5,10 @@ reads it; nothing is stored."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from fastapi.testclient import TestClient
+
+from builders import api_patient, api_ready_patient, api_treatment_body, safe_screening
 
 PATIENT = {
     "mrn": "STRICT-1",
@@ -17,24 +17,11 @@ PATIENT = {
     "date_of_birth": "1975-02-03",
     "sex": "female",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
-NEXT_YEAR = (dt.date.today() + dt.timedelta(days=365)).isoformat()
+SAFE = safe_screening(phq9_item9=0)
 
 
 def _patient(api: TestClient) -> int:
-    response = api.post("/api/v1/patients", json=PATIENT)
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
+    return api_patient(api, PATIENT)
 
 
 def _refused(response: object, field: str, message: str) -> None:
@@ -127,33 +114,11 @@ def test_registration_refuses_a_future_or_impossible_date_of_birth(
 
 
 def _treatment(consent_id: object, **changes: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "product": "onabotulinumtoxinA",
-        "lot_number": "L1",
-        "lot_expiry": NEXT_YEAR,
-        "vial_units": "100",
-        "saline_ml": "2.5",
-        "sites": {"procerus": "4", "corrugator_medial_left": "4"},
-        "consent_id": consent_id,
-    }
-    body.update(changes)
-    return body
+    return api_treatment_body(consent_id, **changes)
 
 
 def _ready(api: TestClient) -> tuple[int, int]:
-    pid = _patient(api)
-    screened = api.post(
-        f"/api/v1/patients/{pid}/screenings",
-        json={"product": "onabotulinumtoxinA", "answers": SAFE},
-    )
-    assert screened.status_code == 201, screened.text
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Strict", "confirmed": True},
-    )
-    assert consent.status_code == 201, consent.text
-    return pid, int(consent.json()["id"])
+    return api_ready_patient(api, PATIENT)
 
 
 def test_treatment_refuses_loose_types_naming_each_field(api: TestClient) -> None:
@@ -249,7 +214,7 @@ def test_adverse_event_update_refuses_loose_types_and_keeps_the_history(api: Tes
     event_id = created.json()["id"]
     before = api.get(f"/api/v1/patients/{pid}/adverse-events/{event_id}").json()
     update = {k: v for k, v in EVENT.items() if k not in ("type", "onset")}
-    for change, field, message in [
+    cases: list[tuple[dict[str, object], str, str]] = [
         (
             {"serious": "no"},
             "serious",
@@ -261,7 +226,8 @@ def test_adverse_event_update_refuses_loose_types_and_keeps_the_history(api: Tes
             "resolved on: is not a real date (2026-02-29)",
         ),
         ({"grade": 2.0}, "grade", "grade: must be a whole number, not 2.0"),
-    ]:
+    ]
+    for change, field, message in cases:
         response = api.post(
             f"/api/v1/patients/{pid}/adverse-events/{event_id}/updates", json={**update, **change}
         )

@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import api_ready_patient, api_treatment_body
+
 TOMORROW = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 PATIENT = {
     "mrn": "PW-FUZZ",
@@ -24,47 +26,14 @@ PATIENT = {
     "date_of_birth": "1975-02-03",
     "sex": "female",
 }
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
 
 
 def _ready_patient(api: TestClient) -> tuple[int, int]:
-    pid = int(api.post("/api/v1/patients", json=PATIENT).json()["id"])
-    screened = api.post(
-        f"/api/v1/patients/{pid}/screenings",
-        json={"product": "onabotulinumtoxinA", "answers": SAFE},
-    )
-    assert screened.status_code == 201, screened.text
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Nora Fuzz", "confirmed": True},
-    )
-    assert consent.status_code == 201, consent.text
-    return pid, int(consent.json()["id"])
+    return api_ready_patient(api, PATIENT)
 
 
 def _body(consent_id: int, **changes: object) -> dict[str, object]:
-    body: dict[str, object] = {
-        "product": "onabotulinumtoxinA",
-        "lot_number": "L1",
-        "lot_expiry": TOMORROW,
-        "vial_units": "100",
-        "saline_ml": "2.5",
-        "sites": {"procerus": "4", "corrugator_medial_left": "4"},
-        "consent_id": consent_id,
-    }
-    body.update(changes)
-    return body
+    return api_treatment_body(consent_id, **changes)
 
 
 @pytest.mark.parametrize("raw", ["0.0001", "1e-9999", "1e999999999", "1e-999999999"])

@@ -10,44 +10,21 @@ from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 
+from builders import api_ready_patient
 from glabella.services.context import Database
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
 EXPIRY = (dt.date.today() + dt.timedelta(days=365)).isoformat()
 
 
 def _ready(api: TestClient) -> tuple[int, int]:
-    pid = api.post(
-        "/api/v1/patients",
-        json={
-            "mrn": "TF-1",
-            "given_name": "Tia",
-            "family_name": "Form",
-            "date_of_birth": "1977-07-07",
-            "sex": "female",
-        },
-    ).json()["id"]
-    screened = api.post(
-        f"/api/v1/patients/{pid}/screenings",
-        json={"product": "onabotulinumtoxinA", "answers": SAFE},
-    )
-    assert screened.status_code == 201, screened.text
-    version = api.get("/api/v1/consent/current").json()["version"]
-    consent = api.post(
-        f"/api/v1/patients/{pid}/consents",
-        json={"version": version, "signed_name": "Tia Form", "confirmed": True},
-    ).json()
-    return int(pid), int(consent["id"])
+    patient = {
+        "mrn": "TF-1",
+        "given_name": "Tia",
+        "family_name": "Form",
+        "date_of_birth": "1977-07-07",
+        "sex": "female",
+    }
+    return api_ready_patient(api, patient)
 
 
 def _value(html: str, field: str) -> str:

@@ -1,1 +1,2 @@
-"""Clinic outcomes against the trials: pure computations, the service, SVG charts."""
+"""Clinic outcomes against the trials: pure computations and SVG charts (the use case that
+reads the database is ``glabella.services.analytics``)."""

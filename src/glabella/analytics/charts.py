@@ -12,13 +12,15 @@ from html import escape
 
 from glabella.analytics.compute import PHQ9_MAX, FunnelPoint, MonthPoint, WeekMean
 from glabella.analytics.stats import Z95, Z998
+from glabella.formatting import fixed
 
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 250, 16, 40
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.1f}"
+    """An SVG coordinate: one decimal (a tenth of a pixel)."""
+    return fixed(x, 1)
 
 
 def _nice_ticks(top: float) -> list[int]:

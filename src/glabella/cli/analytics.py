@@ -13,11 +13,11 @@ from glabella import labels
 from glabella.analytics.charts import funnel_svg
 from glabella.analytics.compute import Rates
 from glabella.analytics.frown import CAVEAT, RETURN_FRACTION, FrownMood
-from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
-from glabella.analytics.frown_service import frown_analytics
-from glabella.analytics.service import AnalyticsReport, clinic_analytics
 from glabella.analytics.stats import Proportion
 from glabella.cli.common import cli_actor, console, database, fail, run_service
+from glabella.services.analytics import AnalyticsReport, clinic_analytics
+from glabella.services.frown_analytics import DEFINITIONS as FROWN_DEFINITIONS
+from glabella.services.frown_analytics import frown_analytics
 
 
 def _pct(p: Proportion | None) -> str:

@@ -112,7 +112,7 @@ def consent_pdf(
     by: str = BY,
 ) -> None:
     """Write the patient's PDF copy of a signed consent."""
-    from glabella.report.consent_pdf import render_consent_pdf
+    from glabella.reports.consent_pdf import render_consent_pdf
 
     db = database()
     actor = run_service(lambda: users_service.active_actor_named(db, by, "cli"))

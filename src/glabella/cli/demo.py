@@ -8,8 +8,8 @@ import json
 import typer
 
 from glabella.cli.common import cli_actor, database, fail, run_service
-from glabella.demo.load import generate_clinic
 from glabella.demo.params import DemoParameters
+from glabella.services.demo_load import generate_clinic
 
 app = typer.Typer(help="Synthetic data (clearly marked as such).", no_args_is_help=True)
 

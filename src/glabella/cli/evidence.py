@@ -31,6 +31,7 @@ from glabella.evidence.synthesis import (
     select_comparisons,
     sensitivity,
 )
+from glabella.formatting import plain
 from glabella.interop.csv_safety import safe_cell
 
 app = typer.Typer(help="Evidence base: trials, provenance and syntheses", no_args_is_help=True)
@@ -68,14 +69,6 @@ def _outcome(value: str) -> str:
     return code
 
 
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 @app.command("list")
 def list_command(
     disorder: str | None = typer.Option(None, "--disorder", help="mdd, bpd, sad, bipolar, mixed"),
@@ -98,9 +91,9 @@ def list_command(
             r["short"],
             r["design"],
             r["disorder"],
-            _fmt(r["n"]),
+            plain(r["n"]),
             met,
-            _fmt(r["rob_overall"]),
+            plain(r["rob_overall"]),
         )
     _out.print(table)
 
@@ -112,7 +105,7 @@ def _num_line(path: str, num: dict[str, Any] | None) -> str:
     extra = f"; derived: {num['derivation']}" if num.get("derivation") else ""
     note = f"; note: {num['note']}" if num.get("note") else ""
     return (
-        f"  {path} = {_fmt(num['value'])}  [{flag}; {num['source']}: {num['location']}"
+        f"  {path} = {plain(num['value'])}  [{flag}; {num['source']}: {num['location']}"
         f"{extra}{note}]"
     )
 
@@ -201,7 +194,7 @@ def _print_synthesis(syn: Synthesis) -> None:
                 flag = " (from a bound)" if c.bound else ""
                 t = f"g {c.yi:.2f}{flag}, n={c.n1i}"
                 k = f"n={c.n2i}"
-            table.add_row(c.label, t, k, "-" if w is None else f"{w:.1f}", _fmt(c.rob_overall))
+            table.add_row(c.label, t, k, "-" if w is None else f"{w:.1f}", plain(c.rob_overall))
         p(table)
         for c in syn.comparisons:
             if c.chain:

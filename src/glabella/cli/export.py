@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from glabella.cli.common import cli_actor, database, run_service
-from glabella.research.export import export_research
+from glabella.services.research_export import export_research
 from glabella.settings import get_settings
 
 app = typer.Typer(help="Exports.", no_args_is_help=True)

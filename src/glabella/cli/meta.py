@@ -29,10 +29,10 @@ from rich.console import Console
 from rich.table import Table
 
 from glabella.evidence.backtransform import TRANSFORMS, BackTransformed, back_transform
-from glabella.evidence.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 from glabella.evidence.effects import MEASURES, EffectSizeError
 from glabella.evidence.fit import ALL_METHODS, FitError, canonical_method, check_options, fit
 from glabella.evidence.meta import MetaError, MetaResult
+from glabella.interop.csvinput import CSVInputError, PreparedData, parse_csv, prepare
 
 _out = Console(highlight=False, soft_wrap=True)
 _err = Console(stderr=True, highlight=False, soft_wrap=True)

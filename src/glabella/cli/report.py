@@ -8,10 +8,10 @@ from pathlib import Path
 import typer
 
 from glabella.cli.common import cli_actor, console, database, fail, run_service
-from glabella.report import service as report_service
-from glabella.report.i18n import LANGUAGES
-from glabella.report.model import CONDITIONS
-from glabella.report.render import RenderMeta, render_pdf
+from glabella.reports.i18n import LANGUAGES
+from glabella.reports.model import CONDITIONS
+from glabella.reports.render import RenderMeta, render_pdf
+from glabella.services import reports as report_service
 
 app = typer.Typer(help="Consultation reports (PDF, A4).", no_args_is_help=True)
 

@@ -51,6 +51,8 @@ from dataclasses import dataclass, fields
 
 from scipy import stats
 
+from glabella.formatting import significant
+
 __all__ = [
     "ConversionError",
     "Effect",
@@ -177,10 +179,6 @@ def _positive(field: str, value: object) -> float:
     if x <= 0.0:
         raise ConversionError(field, f"{field} must be > 0, got {value!r}")
     return x
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.6g}"
 
 
 # --------------------------------------------------------------------------- core
@@ -324,7 +322,9 @@ def from_f(
     adjusted = abs(error_df - df) > 1e-9
     formula = "|t| = sqrt(F); d = direction·sqrt(F)·sqrt(1/n1 + 1/n2)"
     if adjusted:
-        formula += f" (df2 = {_fmt(error_df)} < n1+n2-2 = {df}: adjusted F, residual-SD d)"
+        formula += (
+            f" (df2 = {significant(error_df, 6)} < n1+n2-2 = {df}: adjusted F, residual-SD d)"
+        )
     return _effect(
         sign * _d_from_t(math.sqrt(ff), a, b),
         a,
@@ -577,7 +577,7 @@ def from_mean_difference(
         analysis_df = math.inf if df == math.inf else _real("df", df)
         if analysis_df <= 0.0:
             raise ConversionError("df", f"df must be > 0, got {df!r}")
-    df_text = "∞ (normal)" if math.isinf(analysis_df) else _fmt(analysis_df)
+    df_text = "∞ (normal)" if math.isinf(analysis_df) else significant(analysis_df, 6)
     other_df = abs(analysis_df - pooled_df) > 1e-9
     root = math.sqrt(1.0 / a + 1.0 / b)
     if se is not None:
@@ -598,7 +598,7 @@ def from_mean_difference(
         std_err = (upper - lower) / (2.0 * q)
         method = "md_ci"
         formula = (
-            f"SE = (ub - lb)/(2·t⁻¹({_fmt((1.0 + lvl) / 2.0)}; df = {df_text})); "
+            f"SE = (ub - lb)/(2·t⁻¹({significant((1.0 + lvl) / 2.0, 6)}; df = {df_text})); "
             "SD = SE/sqrt(1/n1 + 1/n2); d = MD/SD"
         )
     else:

@@ -21,9 +21,9 @@ import numpy as np
 import numpy.typing as npt
 
 from glabella.evidence.binary import rma_mh, rma_peto
-from glabella.evidence.csvinput import PreparedData
 from glabella.evidence.effects import BINARY_MEASURES, MEASURES
 from glabella.evidence.meta import MetaError, MetaResult, rma
+from glabella.evidence.prepared import PreparedData
 from glabella.evidence.regression import design_matrix, q_between
 from glabella.evidence.tau2 import METHODS
 
@@ -140,7 +140,7 @@ def fit(
 ) -> FitResult:
     """Fit the model metafor would fit for these options on prepared data.
 
-    ``data`` comes from :func:`glabella.evidence.csvinput.prepare` with the same ``measure``,
+    ``data`` comes from :func:`glabella.interop.csvinput.prepare` with the same ``measure``,
     ``mods`` and ``by``. The notes of the data (dropped rows, corrections) come first in the
     model's notes. Raises :class:`FitError` for a combination that does not fit, and the
     engine's :class:`MetaError`/``EffectSizeError`` for data it cannot fit.

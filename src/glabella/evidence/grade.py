@@ -23,13 +23,15 @@ very low.
 
 Each :class:`Downgrade` carries an English ``reason`` (JSON, CLI, web) and a machine ``code``
 with ``params`` (numbers unformatted, shares as fractions 0..1) so that a report can say the
-same in another language (keys ``grade.reason.<code>`` in ``glabella/report/locales``).
+same in another language (keys ``grade.reason.<code>`` in ``glabella/reports/locales``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+
+from glabella.formatting import readable
 
 __all__ = [
     "LEVELS",
@@ -174,15 +176,6 @@ def _indirectness(studies: Sequence[GradeStudy], shares: Sequence[float]) -> Dow
     return Downgrade("indirectness", 0, "No indirectness concern recorded.", "indirectness_none")
 
 
-def _num(x: float) -> str:
-    """Two decimals; two significant digits below 0.01; no decimals from 1000 (readable CIs)."""
-    if x != 0 and abs(x) < 0.01:
-        return f"{x:.2g}"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.2f}"
-
-
 def _imprecision(
     total_n: int, ci_lb: float, ci_ub: float, null_value: float, measure: str
 ) -> Downgrade:
@@ -202,7 +195,7 @@ def _imprecision(
         codes.append("small_n")
     if ci_lb <= null_value <= ci_ub:
         levels += 1
-        parts.append(f"the 95% CI ({_num(ci_lb)} to {_num(ci_ub)}) includes no effect")
+        parts.append(f"the 95% CI ({readable(ci_lb)} to {readable(ci_ub)}) includes no effect")
         codes.append("null")
     if not parts:
         return Downgrade(

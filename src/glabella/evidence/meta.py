@@ -34,6 +34,7 @@ from scipy import special  # the distribution functions behind scipy.stats, with
 
 from glabella.evidence.confint import HeterogeneityCI, qprofile_ci
 from glabella.evidence.tau2 import METHODS, THRESHOLD, Projection, Tau2Error, estimate_tau2
+from glabella.formatting import fixed_or_na, p_value_metafor
 
 __all__ = [
     "Coefficient",
@@ -291,16 +292,9 @@ def fit_model(
     )
 
 
-def _fmt(x: float | None, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "NA"
-    return f"{x:.{digits}f}"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "NA"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+def _fmt(x: float | None) -> str:
+    """A number of the printed summary as metafor prints it (four decimals, ``NA``)."""
+    return fixed_or_na(x, 4)
 
 
 _MODEL_NAMES = {
@@ -451,7 +445,7 @@ class MetaResult:
         )
         lines.append(
             f"{_fmt(self.estimate):>9} {_fmt(self.se):>8} {_fmt(stat):>8} "
-            f"{_fmt_p(self.pval):>8} {_fmt(self.ci_lb):>9} {_fmt(self.ci_ub):>9}"
+            f"{p_value_metafor(self.pval):>8} {_fmt(self.ci_lb):>9} {_fmt(self.ci_ub):>9}"
         )
         if self.pi_lb is not None and self.pi_ub is not None:
             lines.append(
@@ -489,7 +483,7 @@ class MetaResult:
                 s = c.tval if c.tval is not None else c.zval
                 lines.append(
                     f"{c.name:<{width}} {_fmt(c.estimate):>9} {_fmt(c.se):>8} {_fmt(s):>8} "
-                    f"{_fmt_p(c.pval):>8} {_fmt(c.ci_lb):>9} {_fmt(c.ci_ub):>9}"
+                    f"{p_value_metafor(c.pval):>8} {_fmt(c.ci_lb):>9} {_fmt(c.ci_ub):>9}"
                 )
         for note in self.notes:
             lines.append(f"Note: {note}")
@@ -497,7 +491,7 @@ class MetaResult:
 
 
 def _pv(p: float | None) -> str:
-    s = _fmt_p(p)
+    s = p_value_metafor(p)
     return "< .0001" if s.startswith("<") else f"= {s}"
 
 

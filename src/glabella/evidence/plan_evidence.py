@@ -49,7 +49,7 @@ from scipy import stats
 
 from glabella.evidence import planning as pl
 from glabella.evidence.planning import PlanningError
-from glabella.evidence.studies import EvidenceBase, Num, Study
+from glabella.evidence.studies.model import EvidenceBase, Num, Study
 from glabella.evidence.synthesis import TAU_PRIOR_SCALE, Comparison, Synthesis
 
 __all__ = [

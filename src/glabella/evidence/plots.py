@@ -36,6 +36,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 from scipy import stats
 
 from glabella.evidence.meta import MetaError, MetaResult
+from glabella.formatting import fixed, p_value, readable, typographic_minus
 
 __all__ = ["RATIO_MEASURES", "arm_counts", "forest_plot", "funnel_plot"]
 
@@ -76,12 +77,10 @@ def _is_ratio(measure: str | None) -> bool:
 
 
 def _fmt_num(x: float, ratio: bool) -> str:
-    val = math.exp(x) if ratio else x
-    if ratio and val >= 1000:
-        return f"{val:,.0f}"  # 74,794 rather than 74793.97
-    if ratio and 0 < val < 0.01:
-        return f"{val:.2g}"  # 0.00037 rather than a misleading 0.00
-    return f"{val:.2f}".replace("-", "\u2212")
+    """A ratio back-transformed and :func:`readable` (74,794; 0.00037); a difference with −."""
+    if ratio:
+        return readable(math.exp(x))
+    return typographic_minus(fixed(x, 2))
 
 
 def arm_counts(
@@ -114,12 +113,6 @@ def _count(events: float, total: float) -> str:
         return f"{x:.0f}" if float(x).is_integer() else f"{x:g}"
 
     return f"{num(events)}/{num(total)}"
-
-
-def _fmt_p(p: float | None) -> str:
-    if p is None or math.isnan(p):
-        return "p = NA"
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 def _ratio_ticks(lo: float, hi: float) -> list[float]:
@@ -187,7 +180,7 @@ def _het_text(res: MetaResult) -> str:
         parts.append(f"τ² = {res.tau2:.3f}")
     if res.I2 is not None:
         parts.append(f"I² = {res.I2:.0f}%")
-    parts.append(f"Q = {res.Q:.2f}, df = {res.Q_df} ({_fmt_p(res.Q_pval)})")
+    parts.append(f"Q = {res.Q:.2f}, df = {res.Q_df} ({p_value(res.Q_pval)})")
     return "Heterogeneity: " + "; ".join(parts)
 
 
@@ -196,7 +189,7 @@ def _overall_text(res: MetaResult) -> str:
         stat = f"t({res.df}) = {res.tval:.2f}"
     else:
         stat = f"z = {res.zval:.2f}" if res.zval is not None else "z = NA"
-    return f"Test for overall effect: {stat} ({_fmt_p(res.pval)})"
+    return f"Test for overall effect: {stat} ({p_value(res.pval)})"
 
 
 def forest_plot(
@@ -409,7 +402,7 @@ def forest_plot(
                 het = [f"τ² = {m.tau2:.2f}"] if m.tau2 is not None else []
                 if m.I2 is not None:
                     het.append(f"I² = {m.I2:.0f}%")
-                het.append(_fmt_p(m.Q_pval))
+                het.append(p_value(m.Q_pval))
                 ax_lab.text(
                     0.02, yy - 0.55, "Heterogeneity: " + "; ".join(het), fontsize=fs - 1.5,
                     va="center", color="#555555",
@@ -458,7 +451,7 @@ def forest_plot(
         qb, dfb, pb = q_between(
             [m.estimate for m in subgroups.values()], [m.se for m in subgroups.values()]
         )
-        foot.append(f"Test for subgroup differences: Q = {qb:.2f}, df = {dfb} ({_fmt_p(pb)})")
+        foot.append(f"Test for subgroup differences: Q = {qb:.2f}, df = {dfb} ({p_value(pb)})")
     fig.text(0.02, 0.42 / height, "\n".join(foot), fontsize=fs - 1, va="center", linespacing=1.5)
     if title:
         fig.suptitle(title, fontsize=fs + 2, fontweight="bold", x=0.02, ha="left")

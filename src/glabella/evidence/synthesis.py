@@ -29,7 +29,8 @@ from glabella.evidence.effects import escalc
 from glabella.evidence.grade import Certainty, GradeStudy, rate_certainty
 from glabella.evidence.meta import MetaResult, rma
 from glabella.evidence.nnt import NNTResult, nnt
-from glabella.evidence.studies import (
+from glabella.evidence.studies.loading import load_evidence
+from glabella.evidence.studies.model import (
     DISORDERS,
     OUTCOME_KINDS,
     ArmResult,
@@ -37,11 +38,9 @@ from glabella.evidence.studies import (
     Num,
     Outcome,
     Study,
-    load_evidence,
-    num_to_dict,
-    study_summary,
-    study_to_dict,
 )
+from glabella.evidence.studies.views import num_to_dict, study_summary, study_to_dict
+from glabella.formatting import readable
 
 __all__ = [
     "BAYES_BELOW_K",
@@ -670,15 +669,6 @@ def _bayes(est: PooledEstimate) -> dict[str, Any]:
     }
 
 
-def _fmt(x: float) -> str:
-    """Two decimals, or two significant digits / a whole number for extreme values."""
-    if x != 0 and abs(x) < 0.01:
-        return f"{x:.2g}"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.2f}"
-
-
 def _pooled_summary(
     disorder: str,
     outcome: str,
@@ -701,13 +691,13 @@ def _pooled_summary(
     if est.measure == "SMD":
         body = (
             f"the {what}{when} with botulinum toxin versus control had a standardised mean "
-            f"difference (Hedges' g) of {_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to "
-            f"{_fmt(est.ci_ub)}; negative values favour the toxin)."
+            f"difference (Hedges' g) of {readable(est.estimate)} (95% CI {readable(est.ci_lb)} to "
+            f"{readable(est.ci_ub)}; negative values favour the toxin)."
         )
     else:
         body = (
             f"the risk ratio for {what} with botulinum toxin versus control was "
-            f"{_fmt(est.estimate)} (95% CI {_fmt(est.ci_lb)} to {_fmt(est.ci_ub)})."
+            f"{readable(est.estimate)} (95% CI {readable(est.ci_lb)} to {readable(est.ci_ub)})."
         )
     if est.includes_null:
         body += " The confidence interval includes no difference, so the data are compatible "
@@ -720,13 +710,13 @@ def _pooled_summary(
     if est.i2 is not None:
         body += f" Heterogeneity I² = {est.i2:.0f}%"
         if est.pi_lb is not None and est.pi_ub is not None:
-            body += f"; a new trial could show {_fmt(est.pi_lb)} to {_fmt(est.pi_ub)}"
+            body += f"; a new trial could show {readable(est.pi_lb)} to {readable(est.pi_ub)}"
         body += "."
     if bayes is not None:
         body += (
             f" With so few trials the between-trial spread is barely estimable; a Bayesian "
-            f"random-effects model ({bayes['tau_prior_text']}) gives {_fmt(bayes['estimate'])} "
-            f"(95% credible interval {_fmt(bayes['ci_lb'])} to {_fmt(bayes['ci_ub'])})."
+            f"random-effects model ({bayes['tau_prior_text']}) gives {readable(bayes['estimate'])} "
+            f"(95% credible interval {readable(bayes['ci_lb'])} to {readable(bayes['ci_ub'])})."
         )
     return f"{head}{body} Certainty of the evidence: {cert.level}."
 

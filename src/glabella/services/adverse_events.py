@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from glabella import labels
 from glabella.clinic import adverse_events as ae_rules
+from glabella.clinic.chart import AdverseEventChange, AdverseEventData
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
@@ -81,71 +82,8 @@ UNCHANGED: Final = "unchanged"
 """``treatment_id`` of an update that keeps the event's link."""
 
 
-@dataclass(frozen=True)
-class AdverseEventChange:
-    """One follow-up update: ``changes`` maps each changed field to (before, after)."""
-
-    changed_at: dt.datetime
-    changed_by: str
-    changes: dict[str, tuple[object, object]]
-    note: str
-    shown: tuple[tuple[str, str, str], ...] = ()
-    """(form label, before, after) in words, for people to read."""
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "changed_at": self.changed_at.isoformat(),
-            "changed_by": self.changed_by,
-            "changes": {k: {"before": b, "after": a} for k, (b, a) in self.changes.items()},
-            "note": self.note,
-        }
-
-
-@dataclass(frozen=True)
-class AdverseEventView:
-    id: int
-    patient_id: int
-    treatment_id: int | None
-    type: str
-    label: str
-    description: str
-    onset: dt.datetime
-    grade: int | None
-    seriousness: tuple[str, ...]
-    relatedness: str | None
-    action: str | None
-    outcome: str | None
-    reported_by: str
-    recorded_at: dt.datetime
-    resolved_on: dt.date | None = None
-    treatment_date: dt.date | None = None
-    history: tuple[AdverseEventChange, ...] = ()
-
-    @property
-    def graded(self) -> bool:
-        return self.grade is not None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "patient_id": self.patient_id,
-            "treatment_id": self.treatment_id,
-            "treatment_date": None
-            if self.treatment_date is None
-            else self.treatment_date.isoformat(),
-            "type": self.type,
-            "description": self.description,
-            "onset": self.onset.isoformat(),
-            "grade": self.grade,
-            "seriousness": list(self.seriousness),
-            "relatedness": self.relatedness,
-            "action": self.action,
-            "outcome": self.outcome,
-            "resolved_on": None if self.resolved_on is None else self.resolved_on.isoformat(),
-            "reported_by": self.reported_by,
-            "recorded_at": self.recorded_at.isoformat(),
-            "history": [c.to_dict() for c in self.history],
-        }
+AdverseEventView = AdverseEventData
+"""The chart's adverse event record (:class:`glabella.clinic.chart.AdverseEventData`)."""
 
 
 def _words(session: Session, field: str, value: object) -> str:
@@ -182,9 +120,10 @@ def _change(session: Session, row: AdverseEventUpdate) -> AdverseEventChange:
     )
 
 
-def _view(session: Session, row: AdverseEventRecord) -> AdverseEventView:
+def event_record(session: Session, row: AdverseEventRecord) -> AdverseEventData:
+    """The chart record of a stored event, with its update history (read by the chart too)."""
     treatment = None if row.treatment_id is None else session.get(Treatment, row.treatment_id)
-    return AdverseEventView(
+    return AdverseEventData(
         id=row.id,
         patient_id=row.patient_id,
         treatment_id=row.treatment_id,
@@ -403,7 +342,7 @@ def record_adverse_event(
     judgement: Judgement,
     description: str = "",
     treatment_id: int | str | None = LATEST,
-) -> tuple[AdverseEventView, tuple[ae_rules.AEAlert, ...]]:
+) -> tuple[AdverseEventData, tuple[ae_rules.AEAlert, ...]]:
     """Record a clinician-graded adverse event; serious events and distant spread alert.
 
     ``treatment_id``: :data:`LATEST` (the latest treatment at or before the onset), a treatment
@@ -473,7 +412,7 @@ def record_adverse_event(
             treatment_id=row.treatment_id,
             alerts=[a.code for a in alerts],
         )
-        return _view(session, row), alerts
+        return event_record(session, row), alerts
 
 
 def _actor_name(session: Session, actor: Actor) -> str:
@@ -489,7 +428,7 @@ def update_adverse_event(
     judgement: Judgement,
     treatment_id: int | str | None,
     note: str = "",
-) -> tuple[AdverseEventView, tuple[ae_rules.AEAlert, ...]]:
+) -> tuple[AdverseEventData, tuple[ae_rules.AEAlert, ...]]:
     """A follow-up update (outcome, resolution date, grade, seriousness, relatedness, action,
     the treatment it followed): the event is re-checked whole, the change kept as history
     with its before and after values, and only newly raised alerts are opened.
@@ -596,12 +535,12 @@ def update_adverse_event(
             changed=sorted(changes),
             alerts=[a.code for a in raised],
         )
-        return _view(session, row), raised
+        return event_record(session, row), raised
 
 
 def get_adverse_event(
     db: Database, actor: Actor, patient_id: int, event_id: int
-) -> AdverseEventView:
+) -> AdverseEventData:
     """One event with its history."""
     require_role(actor, CLINICAL_ROLES, "view adverse events")
     with db.transaction() as session:
@@ -610,7 +549,7 @@ def get_adverse_event(
         if row is None or row.patient_id != patient_id:
             raise NotFound(f"no adverse event with id {event_id} for this patient")
         audit.record(session, actor, "adverse_event.view", "adverse_event", event_id)
-        return _view(session, row)
+        return event_record(session, row)
 
 
 def patient_report_alerts(type_: str) -> tuple[tuple[str, str, str], ...]:
@@ -705,7 +644,7 @@ def store_patient_report(
     return row
 
 
-def list_adverse_events(db: Database, actor: Actor, patient_id: int) -> list[AdverseEventView]:
+def list_adverse_events(db: Database, actor: Actor, patient_id: int) -> list[AdverseEventData]:
     """A patient's adverse events, newest first."""
     require_role(actor, CLINICAL_ROLES, "view adverse events")
     with db.transaction() as session:
@@ -716,4 +655,4 @@ def list_adverse_events(db: Database, actor: Actor, patient_id: int) -> list[Adv
             .order_by(AdverseEventRecord.recorded_at.desc(), AdverseEventRecord.id.desc())
         ).all()
         audit.record(session, actor, "adverse_event.list", "patient", patient_id)
-        return [_view(session, r) for r in rows]
+        return [event_record(session, r) for r in rows]

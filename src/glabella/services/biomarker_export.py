@@ -2,7 +2,7 @@
 exports unless that consent allows (the export then carries only the numeric measures)").
 
 The rule, applied by the FHIR export (:mod:`glabella.services.fhir`) and the research export
-(:mod:`glabella.research.export`):
+(:mod:`glabella.services.research_export`):
 
 * the patient's **most recent** photo consent decides (a later consent replaces an earlier one;
   an older consent never revives what a newer, withdrawn one took back);

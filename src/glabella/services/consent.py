@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from glabella.clinic import consent as consent_rules
 from glabella.clinic.consent_name import check_signed_name
-from glabella.report.consent_pdf import ConsentDocument
+from glabella.reports.consent_pdf import ConsentDocument
 from glabella.services import audit
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database

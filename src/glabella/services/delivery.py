@@ -62,7 +62,7 @@ def mask_address(address: str | None) -> str:
 
 def compose(clinic: str, url: str, expires: str, *, reminder: bool = False) -> tuple[str, str, str]:
     """Subject, text and HTML of a link's e-mail (no health details anywhere)."""
-    subject = f"{'Reminder: ' if reminder else ''}a short questionnaire from {clinic}"
+    subject = f"{'Reminder: a' if reminder else 'A'} short questionnaire from {clinic}"
     lead = (
         "A reminder: the clinic is still waiting for your questionnaire."
         if reminder

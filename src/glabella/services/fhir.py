@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -30,24 +30,20 @@ from sqlalchemy.orm import Session, selectinload
 
 from glabella.clinic import adverse_events as ae_rules
 from glabella.clinic import instruments
+from glabella.clinic.chart import (
+    AdverseEventData,
+    ConsentData,
+    PatientData,
+    TreatmentData,
+)
 from glabella.clinic.products import get_product
 from glabella.clinic.protocol import load_sites
 from glabella.interop.fhir import codes, export, parse
-from glabella.interop.fhir.records import (
-    AdverseEventData,
-    AssessmentData,
-    ConsentData,
-    FrownMeasureData,
-    PatientChart,
-    PatientData,
-    SiteData,
-    TreatmentData,
-)
 from glabella.interop.fhir.validate import FhirInputError
 from glabella.services import audit
-from glabella.services.adverse_events import AE_LABELS, open_event_alerts
+from glabella.services.adverse_events import open_event_alerts
 from glabella.services.assessments import Submission, store_scored
-from glabella.services.biomarker_export import MeasureRow, consented_measures
+from glabella.services.chart import load_chart, load_charts
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid, NotFound
@@ -63,8 +59,6 @@ from glabella.store.pathway import (
 )
 
 Resource = dict[str, Any]
-
-_Model = TypeVar("_Model", Assessment, ConsentRecord, Treatment, AdverseEventRecord)
 
 IMPORTED_SOURCE = "imported"
 """``Assessment.source`` of a response from another system."""
@@ -87,165 +81,13 @@ def questionnaire(instrument_id: str) -> Resource:
         raise NotFound(str(exc), field="instrument_id") from None
 
 
-def _of_patients(
-    session: Session, model: type[_Model], ids: Sequence[int], *order: Any, load: Any = None
-) -> dict[int, list[_Model]]:
-    """``model``'s rows of these patients, in ``order``, grouped by patient id."""
-    query = select(model).where(model.patient_id.in_(ids)).order_by(*order)
-    if load is not None:
-        query = query.options(selectinload(load))
-    out: dict[int, list[_Model]] = {}
-    for row in session.scalars(query):
-        out.setdefault(row.patient_id, []).append(row)
-    return out
-
-
-def _charts(session: Session, patients: Sequence[Patient]) -> list[PatientChart]:
-    """The charts of several patients, read with one query per kind of record."""
-    ids = [p.id for p in patients]
-    assessments = _of_patients(
-        session, Assessment, ids, Assessment.submitted_at, Assessment.id, load=Assessment.answers
-    )
-    consents = _of_patients(session, ConsentRecord, ids, ConsentRecord.signed_at, ConsentRecord.id)
-    treatments = _of_patients(
-        session, Treatment, ids, Treatment.treated_at, Treatment.id, load=Treatment.sites
-    )
-    events = _of_patients(
-        session, AdverseEventRecord, ids, AdverseEventRecord.onset, AdverseEventRecord.id
-    )
-    measures: dict[int, list[MeasureRow]] = {}
-    if patients:
-        # numeric measures only, and only where the photo consent allows (issue 18)
-        clinic_id = patients[0].clinic_id
-        for row in consented_measures(
-            session, research=False, clinic_id=clinic_id, patient_ids=ids
-        ):
-            measures.setdefault(row.patient_id, []).append(row)
-    return [
-        _chart(
-            p,
-            assessments.get(p.id, []),
-            consents.get(p.id, []),
-            treatments.get(p.id, []),
-            events.get(p.id, []),
-            measures.get(p.id, []),
-        )
-        for p in patients
-    ]
-
-
-def _chart(
-    patient: Patient,
-    assessments: Sequence[Assessment],
-    consents: Sequence[ConsentRecord],
-    treatments: Sequence[Treatment],
-    events: Sequence[AdverseEventRecord],
-    measures: Sequence[MeasureRow] = (),
-) -> PatientChart:
-    return PatientChart(
-        patient=PatientData(
-            id=patient.id,
-            mrn=patient.mrn,
-            given_name=patient.given_name,
-            family_name=patient.family_name,
-            date_of_birth=patient.date_of_birth,
-            sex=patient.sex,
-            phone=patient.phone,
-            email=patient.email,
-        ),
-        assessments=tuple(
-            AssessmentData(
-                id=a.id,
-                patient_id=a.patient_id,
-                instrument_id=a.instrument_id,
-                total=a.total,
-                band=a.band,
-                source=a.source,
-                submitted_at=a.submitted_at,
-                answers=tuple((ans.item_id, ans.value) for ans in a.answers),
-            )
-            for a in assessments
-        ),
-        consents=tuple(
-            ConsentData(
-                id=c.id,
-                patient_id=c.patient_id,
-                version=c.version,
-                text_sha256=c.text_sha256,
-                signed_at=c.signed_at,
-                signed_name=c.signed_name,
-                withdrawn=c.withdrawn_at is not None,
-            )
-            for c in consents
-        ),
-        treatments=tuple(
-            TreatmentData(
-                id=t.id,
-                patient_id=t.patient_id,
-                treated_at=t.treated_at,
-                injector_name=t.injector_name,
-                product_id=t.product_id,
-                protocol_id=t.protocol_id,
-                lot_number=t.lot_number,
-                lot_expiry=t.lot_expiry,
-                vial_units=Decimal(t.vial_units),
-                saline_ml=Decimal(t.saline_ml),
-                total_units=Decimal(t.total_units),
-                exceeds_label_dose=t.exceeds_label_dose,
-                consent_id=t.consent_id,
-                sites=tuple(
-                    SiteData(s.site_id, Decimal(s.units), Decimal(s.volume_ml)) for s in t.sites
-                ),
-                notes=t.notes,
-            )
-            for t in treatments
-        ),
-        adverse_events=tuple(
-            AdverseEventData(
-                id=e.id,
-                patient_id=e.patient_id,
-                treatment_id=e.treatment_id,
-                type=e.type,
-                description=e.description,
-                onset=e.onset,
-                grade=e.grade,
-                seriousness=tuple(s for s in e.seriousness.split(",") if s),
-                relatedness=e.relatedness,
-                action=e.action,
-                outcome=e.outcome,
-                reported_by=e.reported_by,
-                recorded_at=e.recorded_at,
-                label=AE_LABELS.get(e.type, ""),
-            )
-            for e in events
-        ),
-        frown_measures=tuple(
-            FrownMeasureData(
-                id=m.id,
-                patient_id=m.patient_id,
-                taken_at=m.taken_at,
-                rest_inner_brow_distance=m.rest_inner_brow_distance,
-                rest_brow_eye_height=m.rest_brow_eye_height,
-                rest_line_intensity=m.rest_line_intensity,
-                frown_inner_brow_distance=m.frown_inner_brow_distance,
-                frown_brow_eye_height=m.frown_brow_eye_height,
-                frown_line_intensity=m.frown_line_intensity,
-                frown_activity_index=m.frown_activity_index,
-                method_version=m.method_version,
-            )
-            for m in measures
-        ),
-    )
-
-
 def patient_everything(
     db: Database, actor: Actor, patient_id: int, base: str = codes.BASE
 ) -> Resource:
     """``Patient/{id}/$everything``: a searchset Bundle of the patient's record (audited)."""
     require_role(actor, CLINICAL_ROLES, "export clinical records")
     with db.transaction() as session:
-        patient = load_patient(session, actor, patient_id)
-        resources = list(export.chart_resources(_charts(session, [patient])[0]))
+        resources = list(export.chart_resources(load_chart(session, actor, patient_id)))
         audit.record(session, actor, "fhir.export", "patient", patient_id, resources=len(resources))
     return export.bundle(resources, kind="searchset", base=base)
 
@@ -290,11 +132,7 @@ def _stream_clinic(db: Database, clinic_id: int) -> Iterator[Resource]:
             select(Patient.id).where(Patient.clinic_id == clinic_id).order_by(Patient.id)
         ).all()
         for start in range(0, len(ids), EXPORT_BATCH):
-            chunk = ids[start : start + EXPORT_BATCH]
-            patients = session.scalars(
-                select(Patient).where(Patient.id.in_(chunk)).order_by(Patient.id)
-            ).all()
-            for chart in _charts(session, patients):
+            for chart in load_charts(session, clinic_id, ids[start : start + EXPORT_BATCH]):
                 yield from export.chart_resources(chart)
             session.expunge_all()  # let the batch's rows go
 

@@ -120,6 +120,13 @@ def check_password_rule(password: str, *, username: str = "") -> None:
         raise Invalid(f"password is too easy to guess ({reason}); choose another", field="password")
 
 
+ONE_TIME_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
+"""Characters of a one-time password: read off a screen and typed by hand, so none that are
+mistaken for another (no 0/o, 1/l/i) and no case to get wrong."""
+
+
 def generate_password() -> str:
-    """A random one-time password (24 URL-safe characters, about 144 bits)."""
-    return secrets.token_urlsafe(18)
+    """A random one-time password: 24 characters of :data:`ONE_TIME_ALPHABET` (31 symbols,
+    24 x log2(31) = about 119 bits) in six groups of four (``k7fm-2xqa-...``)."""
+    raw = "".join(secrets.choice(ONE_TIME_ALPHABET) for _ in range(24))
+    return "-".join(raw[i : i + 4] for i in range(0, 24, 4))

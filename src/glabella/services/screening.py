@@ -5,16 +5,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from glabella.clinic import eligibility
+from glabella.clinic.chart import ScreeningData
 from glabella.clinic.products import get_product
 from glabella.clinic.vocabulary import normalise
 from glabella.services import audit
+from glabella.services.chart import decision_of, screening_record
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, NotFound
@@ -31,141 +32,8 @@ OVERRIDE_ROLES = frozenset({Role.ADMIN, Role.CLINICIAN})
 """Only prescribers (and admins) may override a precaution."""
 
 
-@dataclass(frozen=True)
-class ReasonView:
-    rule_id: str
-    severity: str
-    message: str
-    source: str
-    detail: str
-    overridden_by: str | None = None
-    override_reason: str | None = None
-    overridden_at: dt.datetime | None = None
-    reassess: str = ""
-
-
-@dataclass(frozen=True)
-class ScreeningView:
-    id: int
-    patient_id: int
-    product_id: str
-    screened_on: dt.date
-    screened_at: dt.datetime
-    outcome: str
-    rules_version: str
-    reasons: tuple[ReasonView, ...]
-    matches: tuple[str, ...] = ()
-    """What each typed medicine, condition and allergy matched ("Eliquis → apixaban, B01AF02")."""
-
-    @property
-    def can_treat(self) -> bool:
-        return self.outcome == "eligible"
-
-    @property
-    def reassess(self) -> tuple[str, ...]:
-        """When to reassess, for an outcome of not eligible now."""
-        if self.outcome != "not_eligible_now":
-            return ()
-        return tuple(r.reassess for r in self.reasons if r.reassess)
-
-    @property
-    def outcome_text(self) -> str:
-        """E.g. "Not eligible now — reassess after the pregnancy and any breastfeeding"."""
-        return eligibility.outcome_text(self.outcome, self.reassess)
-
-    @property
-    def unconfirmed(self) -> tuple[ReasonView, ...]:
-        """Entries not recognised and not yet confirmed as not relevant."""
-        return tuple(
-            r
-            for r in self.reasons
-            if eligibility.is_unrecognised(r.rule_id) and not r.overridden_by
-        )
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "patient_id": self.patient_id,
-            "product": self.product_id,
-            "screened_on": self.screened_on.isoformat(),
-            "screened_at": self.screened_at.isoformat(),
-            "outcome": self.outcome,
-            "outcome_text": self.outcome_text,
-            "can_treat": self.can_treat,
-            "reassess": list(self.reassess),
-            "matches": list(self.matches),
-            "unconfirmed": [
-                {"rule_id": r.rule_id, "entry": r.detail, "message": r.message}
-                for r in self.unconfirmed
-            ],
-            "rules_version": self.rules_version,
-            "reasons": [
-                {
-                    **{k: v for k, v in dataclasses.asdict(r).items() if k != "overridden_at"},
-                    "overridden_at": r.overridden_at.isoformat() if r.overridden_at else None,
-                }
-                for r in self.reasons
-            ],
-        }
-
-
-def _decision_of(row: Screening) -> eligibility.Decision:
-    """Rebuild the stored decision, overrides included, from its row."""
-    overrides = {o.rule_id: o for o in row.overrides}
-    reasons = []
-    for raw in json.loads(row.reasons_json):
-        o = overrides.get(raw["rule_id"])
-        reasons.append(
-            eligibility.Reason(
-                rule_id=raw["rule_id"],
-                severity=raw["severity"],
-                message=raw["message"],
-                source=raw["source"],
-                detail=raw.get("detail", ""),
-                override=eligibility.Override(o.rule_id, o.clinician_name, o.reason, o.at)
-                if o
-                else None,
-                reassess=raw.get("reassess", ""),
-            )
-        )
-    return eligibility.Decision(row.outcome, tuple(reasons), row.rules_version, row.screened_on)  # type: ignore[arg-type]
-
-
-def _stored_matches(row: Screening) -> tuple[str, ...]:
-    try:
-        facts = json.loads(row.facts_json)
-    except ValueError:
-        return ()
-    found = facts.get("vocabulary_matches", []) if isinstance(facts, dict) else []
-    return tuple(str(m) for m in found)
-
-
-def _view(row: Screening) -> ScreeningView:
-    decision = _decision_of(row)
-    return ScreeningView(
-        id=row.id,
-        patient_id=row.patient_id,
-        product_id=row.product_id,
-        screened_on=row.screened_on,
-        screened_at=row.screened_at,
-        outcome=decision.outcome,
-        rules_version=row.rules_version,
-        reasons=tuple(
-            ReasonView(
-                rule_id=r.rule_id,
-                severity=r.severity,
-                message=r.message,
-                source=r.source,
-                detail=r.detail,
-                overridden_by=r.override.clinician if r.override else None,
-                override_reason=r.override.reason if r.override else None,
-                overridden_at=r.override.at if r.override else None,
-                reassess=r.reassess,
-            )
-            for r in decision.reasons
-        ),
-        matches=_stored_matches(row),
-    )
+ScreeningView = ScreeningData
+"""The chart's screening record (:class:`glabella.clinic.chart.ScreeningData`)."""
 
 
 def _last_recorded_bont(session: Session, patient_id: int) -> dt.date | None:
@@ -293,7 +161,7 @@ def run_screening(
             patient_id=patient_id,
             outcome=decision.outcome,
         )
-        return _view(row)
+        return screening_record(row)
 
 
 def override_precaution(
@@ -313,7 +181,7 @@ def override_precaution(
         name = staff_name(session, actor)
         try:
             decision, record = eligibility.override(
-                _decision_of(row), rule_id, name, reason, db.now()
+                decision_of(row), rule_id, name, reason, db.now()
             )
         except eligibility.OverrideRefusedError as exc:
             raise Invalid(str(exc), field="rule_id") from None
@@ -339,7 +207,7 @@ def override_precaution(
             patient_id=row.patient_id,
             rule_id=rule_id,
         )
-        return _view(row)
+        return screening_record(row)
 
 
 def confirm_unrecognised(
@@ -358,7 +226,7 @@ def confirm_unrecognised(
         if row is None:
             raise NotFound(f"no screening with id {screening_id}", field="screening_id")
         load_patient(session, actor, row.patient_id)
-        decision = _decision_of(row)
+        decision = decision_of(row)
         now = db.now()
         name = staff_name(session, actor)
         for rule_id in dict.fromkeys(rule_ids):
@@ -388,7 +256,7 @@ def confirm_unrecognised(
             patient_id=row.patient_id,
             rule_ids=",".join(dict.fromkeys(rule_ids)),
         )
-        return _view(row)
+        return screening_record(row)
 
 
 def _entry_key(text: str) -> str:
@@ -439,7 +307,7 @@ def _screening_view(db: Database, actor: Actor, screening_id: int) -> ScreeningV
         if row is None:
             raise NotFound(f"no screening with id {screening_id}", field="screening_id")
         load_patient(session, actor, row.patient_id)
-        return _view(row)
+        return screening_record(row)
 
 
 def confirm_unrecognised_entries(
@@ -463,7 +331,7 @@ def list_screenings(db: Database, actor: Actor, patient_id: int) -> list[Screeni
             .order_by(Screening.screened_at.desc(), Screening.id.desc())
         ).all()
         audit.record(session, actor, "screening.list", "patient", patient_id)
-        return [_view(r) for r in rows]
+        return [screening_record(r) for r in rows]
 
 
 def latest_screening_row(session: Session, patient_id: int, product_id: str) -> Screening | None:
@@ -474,11 +342,6 @@ def latest_screening_row(session: Session, patient_id: int, product_id: str) -> 
         .order_by(Screening.screened_at.desc(), Screening.id.desc())
         .limit(1)
     ).first()
-
-
-def decision_of(row: Screening) -> eligibility.Decision:
-    """Public access to the stored decision (with overrides) for other use cases."""
-    return _decision_of(row)
 
 
 def parse_screening_answers(data: dict[str, Any]) -> eligibility.ScreeningAnswers:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from glabella import labels
 from glabella.clinic import protocol
+from glabella.clinic.chart import TreatmentData
 from glabella.clinic.products import find_product, get_product
 from glabella.clinic.protocol import Problem
 from glabella.clinic.treatment import (
@@ -24,12 +25,12 @@ from glabella.clinic.treatment import (
     prepare,
 )
 from glabella.services import audit
+from glabella.services.chart import decision_of, treatment_record
 from glabella.services.clinic_time import clinic_zone
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid
 from glabella.services.patients import load_patient, require_role
 from glabella.services.roles import INJECTOR_ROLES, Role, role_label
-from glabella.services.screening import decision_of
 from glabella.store.models import Patient, User
 from glabella.store.pathway import ConsentRecord, Screening, Treatment, TreatmentSite
 
@@ -133,34 +134,40 @@ class TreatmentView:
 
 
 def _view(row: Treatment) -> TreatmentView:
+    return treatment_view(treatment_record(row))
+
+
+def treatment_view(t: TreatmentData) -> TreatmentView:
+    """The chart's treatment as the pages and the API show it (site labels, unit name)."""
     sites = protocol.load_sites()
+    assert t.treatment_date is not None  # a stored treatment always has its clinic-local day
     return TreatmentView(
-        id=row.id,
-        patient_id=row.patient_id,
-        treated_at=row.treated_at,
-        treatment_date=row.treatment_date,
-        injector_name=row.injector_name,
-        product_id=row.product_id,
-        unit_name=get_product(row.product_id).unit_name,
-        protocol_id=row.protocol_id,
-        lot_number=row.lot_number,
-        lot_expiry=row.lot_expiry,
-        vial_units=Decimal(row.vial_units),
-        saline_ml=Decimal(row.saline_ml),
-        total_units=Decimal(row.total_units),
-        exceeds_label_dose=row.exceeds_label_dose,
+        id=t.id,
+        patient_id=t.patient_id,
+        treated_at=t.treated_at,
+        treatment_date=t.treatment_date,
+        injector_name=t.injector_name,
+        product_id=t.product_id,
+        unit_name=get_product(t.product_id).unit_name,
+        protocol_id=t.protocol_id,
+        lot_number=t.lot_number,
+        lot_expiry=t.lot_expiry,
+        vial_units=t.vial_units,
+        saline_ml=t.saline_ml,
+        total_units=t.total_units,
+        exceeds_label_dose=t.exceeds_label_dose,
         sites=tuple(
             SiteView(
                 s.site_id,
                 sites[s.site_id].label if s.site_id in sites else s.site_id,
-                Decimal(s.units),
-                Decimal(s.volume_ml),
+                s.units,
+                s.volume_ml,
             )
-            for s in row.sites
+            for s in t.sites
         ),
-        notes=row.notes,
-        backdate_reason=row.backdate_reason,
-        injector_id=row.injector_id,
+        notes=t.notes,
+        backdate_reason=t.backdate_reason,
+        injector_id=t.injector_id,
     )
 
 

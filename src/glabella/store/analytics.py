@@ -1,7 +1,7 @@
 """A materialised summary for the clinic analytics: one row per treated patient.
 
 Each row holds the patient's first treatment and the PHQ-9 totals the analytics pick for it
-(baseline, week 6, week 12). It is derived data: ``glabella.analytics.service.refresh``
+(baseline, week 6, week 12). It is derived data: ``glabella.services.analytics.refresh``
 rebuilds the rows of every patient with an assessment or treatment newer than the recorded
 watermarks (``analytics_state``), so a dashboard read touches only the patients that changed.
 Added by migration 0005 because reading the picks directly took over a second at 30,000

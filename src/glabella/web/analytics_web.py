@@ -1,7 +1,8 @@
 """Clinic analytics (page + JSON) and the de-identified research export (zip download).
 
-Thin adapters over ``glabella.analytics.service`` and ``glabella.research.export``. Both show
-aggregates or de-identified rows only, so researchers may use them (see ``web/access.py``).
+Thin adapters over ``glabella.services.analytics`` and ``glabella.services.research_export``.
+Both show aggregates or de-identified rows only, so researchers may use them (see
+``web/access.py``).
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from fastapi.responses import HTMLResponse, Response
 from glabella.analytics.charts import funnel_svg, months_svg, trajectory_svg
 from glabella.analytics.compute import NOT_ON_TRACK_MIN_N, NOT_ON_TRACK_Z
 from glabella.analytics.frown import CAVEAT, RETURN_FRACTION
-from glabella.analytics.frown_service import DEFINITIONS as FROWN_DEFINITIONS
-from glabella.analytics.frown_service import frown_analytics
-from glabella.analytics.service import (
+from glabella.services.analytics import (
     DEFINITIONS,
     NOT_ON_TRACK_RECENT_DAYS,
     clinic_analytics,
     not_on_track_list,
 )
-from glabella.research.export import export_zip
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
+from glabella.services.frown_analytics import DEFINITIONS as FROWN_DEFINITIONS
+from glabella.services.frown_analytics import frown_analytics
+from glabella.services.research_export import export_zip
 from glabella.web.deps import (
     client_source,
     database,

@@ -14,6 +14,7 @@ import math
 from html import escape
 
 from glabella.evidence.synthesis import Comparison, PooledEstimate, Synthesis
+from glabella.formatting import readable_or_unknown as fmt_number
 
 __all__ = ["fmt_number", "forest_svg"]
 
@@ -36,19 +37,6 @@ _MEASURE_NAME = {
     "RD": "risk difference",
     "SMD": "standardised mean difference",
 }
-
-
-def fmt_number(x: float | None) -> str:
-    """Two decimals; two significant digits below 0.01; thousands separators from 1000."""
-    if x is None:
-        return "unknown"
-    if math.isinf(x):
-        return "∞" if x > 0 else "-∞"
-    if x != 0 and abs(x) < 0.01:
-        return f"{x:.2g}"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.2f}"
 
 
 def _natural(measure: str, y: float) -> float:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 
+from glabella.formatting import fixed
 from glabella.services import biomarker as bio_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import ServiceError
@@ -40,7 +41,7 @@ def fmt_measure(value: float | None, places: int = 1) -> str:
     """A measure for display; a missing one reads "measurement failed", never 0."""
     if value is None:
         return MEASURE_FAILED
-    return f"{value:.{places}f}"
+    return fixed(value, places)
 
 
 @dataclass(frozen=True)

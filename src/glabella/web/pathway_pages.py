@@ -14,7 +14,7 @@ from glabella.clinic import protocol
 from glabella.clinic.consent import render_consent_html
 from glabella.clinic.products import PRODUCTS
 from glabella.clinic.vocabulary import Suggestion, load_vocabulary
-from glabella.report.consent_pdf import ConsentDocument, render_consent_pdf
+from glabella.reports.consent_pdf import ConsentDocument, render_consent_pdf
 from glabella.services import adverse_events as ae_service
 from glabella.services import consent as consent_service
 from glabella.services import followup as followup_service

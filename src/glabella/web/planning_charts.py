@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+from glabella.formatting import fixed
+
 __all__ = ["Series", "line_chart_svg"]
 
 WIDTH, HEIGHT = 720, 320
@@ -29,7 +31,8 @@ class Series:
 
 
 def _f(x: float) -> str:
-    return f"{x:.1f}"
+    """An SVG coordinate: one decimal (a tenth of a pixel)."""
+    return fixed(x, 1)
 
 
 def _ticks(top: float) -> list[int]:

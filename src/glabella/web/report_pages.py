@@ -26,11 +26,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 
-from glabella.report import service as report_service
-from glabella.report.i18n import LANGUAGES
-from glabella.report.model import CONDITIONS
-from glabella.report.render import RenderMeta, render_body, render_pdf, report_stylesheet
+from glabella.reports.i18n import LANGUAGES
+from glabella.reports.model import CONDITIONS
+from glabella.reports.render import RenderMeta, render_body, render_pdf, report_stylesheet
 from glabella.services import patients as patient_service
+from glabella.services import reports as report_service
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
 from glabella.web.deps import check_csrf, client_source, database, page_user, request_actor

@@ -3,6 +3,7 @@ inner-brow displacements (piecewise-affine, control points from the landmarks)."
 
 from __future__ import annotations
 
+import io
 from functools import lru_cache
 
 import numpy as np
@@ -58,5 +59,12 @@ def frown_warp(inward: float, down: float) -> npt.NDArray[np.uint8]:
     tform = PiecewiseAffineTransform.from_estimate(
         dst, src
     )  # warp maps output coordinates -> input coordinates
-    out = warp(img, tform, order=1, mode="edge", preserve_range=True)
+    out: npt.NDArray[np.float64] = warp(img, tform, order=1, mode="edge", preserve_range=True)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def jpeg(arr: npt.NDArray[np.uint8], quality: int = 95) -> bytes:
+    """The image as JPEG bytes (what a phone camera uploads), ``quality`` as PIL takes it."""
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()

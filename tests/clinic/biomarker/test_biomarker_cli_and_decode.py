@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from frown_faces import astronaut, frown_warp, iod_px
+from frown_faces import astronaut, frown_warp, iod_px, jpeg
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -19,17 +19,11 @@ from glabella.clinic.biomarker.decode import MAX_BYTES, MAX_PIXELS
 runner = CliRunner()
 
 
-def _jpeg(arr: np.ndarray) -> bytes:  # type: ignore[type-arg]
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=95)
-    return buf.getvalue()
-
-
 def test_cli_measures_a_pair_as_json(tmp_path: Path) -> None:
     rest, frown = tmp_path / "rest.jpg", tmp_path / "frown.jpg"
-    rest.write_bytes(_jpeg(astronaut()))
+    rest.write_bytes(jpeg(astronaut()))
     k = 0.08 * iod_px()
-    frown.write_bytes(_jpeg(frown_warp(k, k)))
+    frown.write_bytes(jpeg(frown_warp(k, k)))
     result = runner.invoke(app, ["biomarker", "measure", str(rest), str(frown), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
@@ -40,7 +34,7 @@ def test_cli_measures_a_pair_as_json(tmp_path: Path) -> None:
 
 def test_cli_names_the_bad_file(tmp_path: Path) -> None:
     rest, frown = tmp_path / "rest.jpg", tmp_path / "frown.txt"
-    rest.write_bytes(_jpeg(astronaut()))
+    rest.write_bytes(jpeg(astronaut()))
     frown.write_text("not a photo")
     result = runner.invoke(app, ["biomarker", "measure", str(rest), str(frown)])
     assert result.exit_code == 2
@@ -64,7 +58,7 @@ def test_too_many_bytes_refused_before_decoding() -> None:
 
 
 def test_truncated_jpeg_is_refused() -> None:
-    data = _jpeg(astronaut())
+    data = jpeg(astronaut())
     with pytest.raises(ImageInputError, match="damaged or truncated"):
         decode_image(data[: len(data) // 2])
 
@@ -76,7 +70,7 @@ def test_truncated_jpeg_is_refused_even_after_a_library_relaxed_pillow(
     from PIL import ImageFile
 
     monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
-    data = _jpeg(astronaut())
+    data = jpeg(astronaut())
     with pytest.raises(ImageInputError, match="damaged or truncated"):
         decode_image(data[: len(data) // 2])
     assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # the other library's setting is restored
@@ -101,6 +95,6 @@ def test_decompression_bomb_is_refused_from_the_header() -> None:
 
 
 def test_good_jpeg_decodes_to_rgb() -> None:
-    arr = decode_image(_jpeg(astronaut()))
+    arr = decode_image(jpeg(astronaut()))
     assert arr.shape == (1024, 1024, 3)
     assert arr.dtype == np.uint8

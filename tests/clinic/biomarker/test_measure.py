@@ -12,12 +12,14 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from frown_faces import astronaut, frown_warp, iod_px
 from PIL import Image
 from skimage.transform import rotate
 
 from glabella.clinic.biomarker import (
+    PhotoMeasures,
     PhotoQualityError,
     frown_activity_index,
     measure_photo,
@@ -27,11 +29,11 @@ STEPS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
 
 
 @pytest.fixture(scope="module")
-def rest_measures():  # type: ignore[no-untyped-def]
+def rest_measures() -> PhotoMeasures:
     return measure_photo(astronaut(), "rest")
 
 
-def test_rest_photo_geometry_is_plausible(rest_measures) -> None:  # type: ignore[no-untyped-def]
+def test_rest_photo_geometry_is_plausible(rest_measures: PhotoMeasures) -> None:
     # Hand check from the landmarks: the inner brows of an adult face are about half an
     # inter-ocular distance apart and a quarter IOD above the inner eye corners.
     assert 0.3 < rest_measures.inner_brow_distance < 0.7
@@ -39,7 +41,9 @@ def test_rest_photo_geometry_is_plausible(rest_measures) -> None:  # type: ignor
     assert rest_measures.iod_px == pytest.approx(86.5, abs=3)
 
 
-def test_index_rises_monotonically_with_applied_brow_movement(rest_measures) -> None:  # type: ignore[no-untyped-def]
+def test_index_rises_monotonically_with_applied_brow_movement(
+    rest_measures: PhotoMeasures,
+) -> None:
     iod = iod_px()
     rows = []
     for k in STEPS:
@@ -59,18 +63,18 @@ def test_index_rises_monotonically_with_applied_brow_movement(rest_measures) -> 
     assert max(abs(lo - k) for k, _, lo, _ in rows) < 0.06
 
 
-def _scaled(factor: float) -> np.ndarray:  # type: ignore[type-arg]
+def _scaled(factor: float) -> npt.NDArray[np.uint8]:
     img = Image.fromarray(astronaut())
     size = (round(img.size[0] * factor), round(img.size[1] * factor))
     return np.asarray(img.resize(size, Image.Resampling.BICUBIC))
 
 
-def _rotated(deg: float) -> np.ndarray:  # type: ignore[type-arg]
-    out = rotate(astronaut(), deg, mode="edge", preserve_range=True)
+def _rotated(deg: float) -> npt.NDArray[np.uint8]:
+    out: npt.NDArray[np.float64] = rotate(astronaut(), deg, mode="edge", preserve_range=True)
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def _gain(g: float) -> np.ndarray:  # type: ignore[type-arg]
+def _gain(g: float) -> npt.NDArray[np.uint8]:
     return np.clip(np.rint(astronaut().astype(np.float64) * g), 0, 255).astype(np.uint8)
 
 
@@ -86,8 +90,8 @@ def _gain(g: float) -> np.ndarray:  # type: ignore[type-arg]
     ],
 )
 def test_index_is_invariant_to_scale_rotation_brightness(
-    rest_measures, name: str, limit: float
-) -> None:  # type: ignore[no-untyped-def]
+    rest_measures: PhotoMeasures, name: str, limit: float
+) -> None:
     images = {
         "scale 0.5": lambda: _scaled(0.5),
         "scale 2": lambda: _scaled(2.0),

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from builders import ADULT_FACTS, CLEAR_ANSWERS
 from glabella.clinic.eligibility import (
     CHECKS,
     Decision,
     OverrideRefusedError,
-    PatientFacts,
     ScreeningAnswers,
     SuicideScreen,
     age_in_years,
@@ -28,19 +28,8 @@ LETI = PRODUCTS["letibotulinumtoxinA"]
 TODAY = date(2026, 11, 25)
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
-CLEAR = ScreeningAnswers(
-    prior_bont_reaction=False,
-    allergies=(),
-    infection_or_inflammation_at_sites=False,
-    pregnant=False,
-    breastfeeding=False,
-    bont_last_12_weeks="no",
-    prior_eyelid_ptosis=False,
-    psychotic_symptoms_current=False,
-    psychotic_disorder_history=False,
-    suicide=SuicideScreen(cssrs_1=False, cssrs_2=False, phq9_item9=0),
-)
-ADULT = PatientFacts(date_of_birth=date(1980, 5, 17), sex="female")
+CLEAR = CLEAR_ANSWERS
+ADULT = ADULT_FACTS
 
 
 def _ids(d: Decision) -> set[str]:

@@ -117,7 +117,7 @@ def test_summary_for_a_phq9_follow_up() -> None:
     s = summarise("phq9", 16, 4)
     # 16 -> 4: change -12, -75 %, response, remission (4 < 5),
     # RCI = -12 / 2.157591 = -5.561758 (reliable improvement)
-    assert (s.change, s.percent_change) == (-12, -75)
+    assert (s.change, s.percent_change) == (Fraction(-12), Fraction(-75))
     assert (s.response, s.remission) == (True, True)
     assert s.rci == pytest.approx(-5.561758, abs=1e-5)
     assert s.reliable_improvement is True

@@ -28,10 +28,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from builders import ADULT_FACTS, CLEAR_ANSWERS
 from glabella.clinic.eligibility import (
-    PatientFacts,
-    ScreeningAnswers,
-    SuicideScreen,
     is_unrecognised,
     screen,
 )
@@ -97,19 +95,8 @@ ALL_KEYS = {
 }
 
 TODAY = date(2026, 11, 25)
-CLEAR = ScreeningAnswers(
-    prior_bont_reaction=False,
-    allergies=(),
-    infection_or_inflammation_at_sites=False,
-    pregnant=False,
-    breastfeeding=False,
-    bont_last_12_weeks="no",
-    prior_eyelid_ptosis=False,
-    psychotic_symptoms_current=False,
-    psychotic_disorder_history=False,
-    suicide=SuicideScreen(cssrs_1=False, cssrs_2=False, phq9_item9=0),
-)
-ADULT = PatientFacts(date_of_birth=date(1980, 5, 17), sex="female")
+CLEAR = CLEAR_ANSWERS
+ADULT = ADULT_FACTS
 VOCAB_RULES = {r for rules in RULES_BY_GROUP.values() for r in rules}
 
 

@@ -1,4 +1,6 @@
-"""FHIR R4 exchange: Glabella records <-> FHIR resources (pure mapping, no I/O).
+"""FHIR R4 exchange: the chart's records (:mod:`glabella.clinic.chart`) <-> FHIR resources.
+
+Pure mapping, no I/O.
 
 * :mod:`.export`: instruments, patients, assessments, treatments, adverse events, consents
   -> Questionnaire, Patient, QuestionnaireResponse + Observation, Procedure +
@@ -7,7 +9,8 @@
 * :mod:`.validate`: structural validation with ``fhir.resources`` (R4B models; see there).
 * :mod:`.codes`: code systems and extension URLs.
 
-The service layer (:mod:`glabella.services.fhir`) reads and writes the store.
+The service layer (:mod:`glabella.services.fhir`) reads the store through the chart read model
+(:mod:`glabella.services.chart`) and writes imports back.
 """
 
 from __future__ import annotations

@@ -31,11 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from glabella.clinic import instruments
-from glabella.clinic.instruments import Instrument
-from glabella.clinic.products import Product, get_product
-from glabella.clinic.protocol import load_sites
-from glabella.interop.fhir import codes
-from glabella.interop.fhir.records import (
+from glabella.clinic.chart import (
     AdverseEventData,
     AssessmentData,
     ConsentData,
@@ -44,6 +40,10 @@ from glabella.interop.fhir.records import (
     PatientData,
     TreatmentData,
 )
+from glabella.clinic.instruments import Instrument
+from glabella.clinic.products import Product, get_product
+from glabella.clinic.protocol import load_sites
+from glabella.interop.fhir import codes
 
 Resource = dict[str, Any]
 

@@ -16,15 +16,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from glabella.clinic import instruments
-from glabella.clinic.instruments import Instrument, Item
-from glabella.interop.fhir import codes
-from glabella.interop.fhir.records import (
+from glabella.clinic.chart import (
     AdverseEventData,
     ConsentData,
     PatientData,
     SiteData,
     TreatmentData,
 )
+from glabella.clinic.instruments import Instrument, Item
+from glabella.interop.fhir import codes
 from glabella.interop.fhir.validate import FhirInputError, validate_resource
 
 __all__ = [

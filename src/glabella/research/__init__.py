@@ -1,1 +1,0 @@
-"""De-identified research export (Safe-Harbor-style): see ``glabella.research.deid``."""
