@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
@@ -16,22 +16,18 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, ServiceError
 from glabella.services.roles import ROLE_LABELS, Role
 from glabella.web.deps import (
+    ActorDep,
+    DbDep,
+    FormDep,
     check_csrf,
     client_source,
-    database,
-    form_data,
     home_page,
     page_user,
-    request_actor,
 )
-from glabella.web.pages import render
+from glabella.web.templating import render
 
 api_router = APIRouter(prefix="/api/v1/admin", tags=["staff administration"])
 router = APIRouter(include_in_schema=False)
-
-DbDep = Annotated[Database, Depends(database)]
-ActorDep = Annotated[Actor, Depends(request_actor)]
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 # --- JSON API -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""HTML pages (Jinja2 + htmx): a thin adapter over the services, same rules as the API."""
+"""The patient register, the patient page, the dashboard and the safety alerts: pages and JSON
+API, thin adapters over the services."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import Field
 
 from glabella.clinic import instruments
 from glabella.services import adverse_events as ae_service
@@ -22,123 +23,173 @@ from glabella.services import links as link_service
 from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
-from glabella.services import users as user_service
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, ServiceError
-from glabella.services.mail import SmtpConfig
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.web import frown_views
-from glabella.web.base_url import link_url
+from glabella.web import idempotency as idempotency_web
 from glabella.web.charts import score_history_svg
 from glabella.web.deps import (
+    ActorDep,
+    DbDep,
+    FormDep,
     check_csrf,
     client_source,
-    csrf_token,
-    database,
-    form_data,
     get_settings_from,
-    home_page,
-    keep_session,
-    landing_page,
     page_user,
-    sign_in,
-    sign_out,
 )
-from glabella.web.forms import answers_from_form, field_name
 from glabella.web.qr import qr_svg
-from glabella.web.templating import TEMPLATES
+from glabella.web.routes import Strict
+from glabella.web.templating import redirect, render
 
+api_router = APIRouter(prefix="/api/v1")
 router = APIRouter(include_in_schema=False)
-DbDep = Annotated[Database, Depends(database)]
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render a template with the common context (user, CSRF token, clinic timezone)."""
-    settings = get_settings_from(request)
-    context.setdefault("user", None)
-    context["csrf"] = csrf_token(request)
-    context["tz"] = settings.timezone
-    context["field_name"] = field_name
-    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+# --- JSON API -------------------------------------------------------------------------------
 
 
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+class SearchBody(Strict):
+    q: str = Field(default="", max_length=200)
 
 
-# --- sign-in ------------------------------------------------------------------------------
+@api_router.get("/patients", tags=["patients"])
+def list_patients(request: Request, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    """The clinic's patients. To search, POST /api/v1/patients/search (no names in URLs)."""
+    if "q" in request.query_params:
+        raise Invalid(
+            "search with POST /api/v1/patients/search: names must not go into URLs",
+            field="q",
+        )
+    return [p.to_dict() for p in patient_service.search_patients(db, actor, "")]
 
 
-@router.get("/login")
-def login_page(request: Request) -> HTMLResponse:
-    return render(request, "login.html")
+@api_router.post("/patients/search", tags=["patients"])
+def search_patients(body: SearchBody, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    """Patients whose name, MRN or date of birth (YYYY-MM-DD) match ``q`` (in the body)."""
+    return [p.to_dict() for p in patient_service.search_patients(db, actor, body.q)]
 
 
-@router.post("/login")
-def login_submit(
-    request: Request,
+@api_router.post("/patients", status_code=201, tags=["patients"], response_model=dict[str, object])
+def create_patient(
+    body: dict[str, object], request: Request, actor: ActorDep, db: DbDep
+) -> JSONResponse:
+    """Register a patient (an ``Idempotency-Key`` makes a retry safe)."""
+    data = patient_service.parse_patient_input(body)
+    return idempotency_web.respond(
+        request,
+        db,
+        actor,
+        body,
+        201,
+        lambda: patient_service.create_patient(db, actor, data).to_dict(),
+    )
+
+
+@api_router.get("/patients/{patient_id}", tags=["patients"])
+def get_patient(patient_id: int, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    return patient_service.get_patient(db, actor, patient_id).to_dict()
+
+
+@api_router.put("/patients/{patient_id}", tags=["patients"])
+def update_patient(
+    patient_id: int, body: dict[str, object], actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    data = patient_service.parse_patient_input(body)
+    return patient_service.update_patient(db, actor, patient_id, data).to_dict()
+
+
+class ActionBody(Strict):
+    action_text: str = Field(max_length=4000)
+
+
+@api_router.get("/alerts", tags=["alerts"])
+def list_alerts(
+    actor: ActorDep,
     db: DbDep,
-    username: Annotated[str, Form(max_length=80)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    check_csrf(request, csrf_token_)
-    try:
-        user = user_service.authenticate(db, username, password, client_source(request))
-    except ServiceError as exc:
-        return render(request, "login.html", status_code=401, error=exc.message, username=username)
-    sign_in(request, user)
-    return redirect(landing_page(user))
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+) -> list[dict[str, object]]:
+    wanted = None if status == "all" else status
+    return [a.to_dict() for a in alert_service.list_alerts(db, actor, status=wanted)]
 
 
-@router.post("/logout")
-def logout(
-    request: Request, csrf_token_: Annotated[str, Form(alias="csrf_token")] = ""
-) -> Response:
-    check_csrf(request, csrf_token_)
-    sign_out(request)
-    return redirect("/login")
-
-
-@router.get("/account/password")
-def password_page(request: Request) -> HTMLResponse:
-    user = page_user(request, allow_password_change=True)
-    return render(request, "password.html", user=user)
-
-
-@router.post("/account/password")
-def password_submit(
-    request: Request,
+@api_router.get("/alerts/history", tags=["alerts"])
+def alert_history(
+    actor: ActorDep,
     db: DbDep,
-    current_password: Annotated[str, Form(max_length=256)] = "",
-    new_password: Annotated[str, Form(max_length=256)] = "",
-    confirm_password: Annotated[str, Form(max_length=256)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request, allow_password_change=True)
-    check_csrf(request, csrf_token_)
-    if new_password != confirm_password:
-        return render(
-            request,
-            "password.html",
-            status_code=422,
-            user=user,
-            error="the new password and its confirmation differ",
-        )
-    try:
-        generation = user_service.change_password(
-            db, user.actor(client_source(request)), current_password, new_password
-        )
-    except ServiceError as exc:
-        return render(
-            request, "password.html", status_code=exc.status_code, user=user, error=exc.message
-        )
-    keep_session(request, generation)  # other sessions of this user end here
-    return redirect(home_page(user.role))
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "all",
+    level: Annotated[str | None, Query(pattern="^[a-z_]+$")] = None,
+    patient_id: Annotated[int | None, Query(ge=1)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=alert_service.MAX_PER_PAGE)] = (
+        alert_service.HISTORY_PER_PAGE
+    ),
+) -> dict[str, object]:
+    """Every alert, open and closed, newest first: who raised it, what, when, who closed it."""
+    return alert_service.alert_history(
+        db,
+        actor,
+        status=None if status == "all" else status,
+        level=level,
+        patient_id=patient_id,
+        page=page,
+        per_page=per_page,
+    ).to_dict()
 
 
-# --- dashboard ----------------------------------------------------------------------------
+@api_router.post("/alerts/{alert_id}/action", tags=["alerts"])
+def act_on_alert(alert_id: int, body: ActionBody, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    """Record what was done about an alert; this is the only way an alert closes."""
+    return alert_service.record_action(db, actor, alert_id, body.action_text).to_dict()
+
+
+@api_router.get("/dashboard", tags=["dashboard"])
+def dashboard(
+    actor: ActorDep,
+    db: DbDep,
+    page: Annotated[int, Query(ge=1, description="page number, from 1")] = 1,
+    per_page: Annotated[
+        int, Query(ge=1, le=dashboard_service.MAX_PER_PAGE, description="patients per page")
+    ] = dashboard_service.PER_PAGE,
+    mine: Annotated[
+        bool, Query(description="only patients I treated, screened or assessed")
+    ] = False,
+    overdue_days: Annotated[
+        int | None, Query(ge=0, description="only follow-ups overdue by at least N days")
+    ] = None,
+    alert_level: Annotated[
+        str | None, Query(description="only patients with an open alert: any, urgent, ...")
+    ] = None,
+) -> dict[str, object]:
+    """The dashboard: one worklist page in urgency order (open alerts by level and age, then
+    overdue follow-ups by days overdue, then by name), the open alerts and recent results."""
+    filters = dashboard_service.WorklistFilters(
+        page=page,
+        per_page=per_page,
+        mine=mine,
+        overdue_days=overdue_days,
+        alert_level=alert_level,
+    )
+    board = dashboard_service.dashboard(db, actor, filters)
+    return {
+        "alerts": [a.to_dict() for a in board.alerts],
+        "open_alerts": board.open_alert_count,
+        "worklist": board.worklist.to_dict(),
+        "recent": [
+            {
+                "assessment_id": r.assessment_id,
+                "patient_id": r.patient_id,
+                "instrument": r.instrument_id,
+                "total": r.total,
+                "band": r.band,
+                "submitted_at": r.submitted_at.isoformat(),
+            }
+            for r in board.recent
+        ],
+    }
+
+
+# --- pages: dashboard -----------------------------------------------------------------------
 
 
 @router.get("/")
@@ -366,78 +417,6 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     return render(request, "patient.html", **context)
 
 
-@router.post("/patients/{patient_id}/links")
-def patient_link_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    settings = get_settings_from(request)
-    chosen = [str(v) for v in form.getlist("instruments")]
-    actor = user.actor(client_source(request))
-    smtp = SmtpConfig.from_settings(settings)
-    by_email = form.get("deliver") == "email"
-    if by_email:  # refused before a link is made whose URL would be lost
-        delivery_service.check_can_email(db, actor, patient_id, smtp)
-    issued = link_service.create_link(
-        db, actor, patient_id, chosen, valid_hours=settings.self_report_link_hours
-    )
-    url = link_url(request, settings, issued.token)
-    request.session["new_link_url"] = url
-    if by_email:
-        sent = delivery_service.email_link(db, actor, issued.link.id, url, smtp)
-        request.session["new_link_delivery"] = (
-            f"E-mailed to {sent.address}."
-            if sent.status == "sent"
-            else f"The e-mail was not sent ({sent.error}): copy the link or show the QR code."
-        )
-    return redirect(f"/patients/{patient_id}#links")
-
-
-@router.get("/patients/{patient_id}/assess/{instrument_id}")
-def assess_page(request: Request, patient_id: int, instrument_id: str, db: DbDep) -> HTMLResponse:
-    user = page_user(request)
-    patient = patient_service.get_patient(db, user.actor(client_source(request)), patient_id)
-    instrument = _instrument_or_404(instrument_id)
-    return render(
-        request, "assess.html", user=user, patient=patient, instrument=instrument, chosen={}
-    )
-
-
-@router.post("/patients/{patient_id}/assess/{instrument_id}")
-def assess_submit(
-    request: Request, patient_id: int, instrument_id: str, form: FormDep, db: DbDep
-) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    instrument = _instrument_or_404(instrument_id)
-    raw = {k: str(v) for k, v in form.items()}
-    try:
-        answers = answers_from_form([instrument], raw)[instrument.id]
-        assessment_service.submit_assessment(db, actor, patient_id, instrument.id, answers)
-    except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        return render(
-            request,
-            "assess.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            instrument=instrument,
-            chosen=raw,
-            error=exc.message,
-        )
-    return redirect(f"/patients/{patient_id}")
-
-
-def _instrument_or_404(instrument_id: str) -> instruments.Instrument:
-    try:
-        return instruments.get(instrument_id)
-    except instruments.InstrumentError as exc:
-        from glabella.services.errors import NotFound
-
-        raise NotFound(str(exc)) from None
-
-
 # --- alerts -------------------------------------------------------------------------------
 
 
@@ -485,67 +464,4 @@ def alert_history_page(request: Request, db: DbDep) -> HTMLResponse:
         history=history,
         query_base=kept,
         alert_levels=dashboard_service.ALERT_LEVEL_LABELS,
-    )
-
-
-# --- the patient's self-report link -------------------------------------------------------
-
-
-@router.get("/r/{token}")
-def self_report_page(request: Request, token: str, db: DbDep) -> HTMLResponse:
-    try:
-        opened = link_service.open_link(db, token)
-    except ServiceError as exc:
-        return render(
-            request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
-        )
-    return render(
-        request,
-        "self_report.html",
-        instruments_=opened.instruments,
-        ask_side_effects=opened.ask_side_effects,
-        side_effect_labels=ae_service.AE_LABELS,
-        chosen={},
-        chosen_effects=[],
-        token=token,
-        **frown_views.link_section(request, db, token),
-    )
-
-
-@router.post("/r/{token}")
-def self_report_submit(request: Request, token: str, form: FormDep, db: DbDep) -> HTMLResponse:
-    raw = {k: str(v) for k, v in form.items()}
-    effects = [str(v) for v in form.getlist("side_effect")]
-    try:
-        opened = link_service.open_link(db, token)
-    except ServiceError as exc:
-        return render(
-            request, "self_report_closed.html", status_code=exc.status_code, message=exc.message
-        )
-    try:
-        answers = answers_from_form(opened.instruments, raw)
-        description = raw.get("side_effect_description", "")
-        reported = [(kind, description if kind == "other" else "") for kind in effects]
-        result = link_service.submit_link(
-            db, token, answers, client_source(request), side_effects=reported
-        )
-    except ServiceError as exc:
-        return render(
-            request,
-            "self_report.html",
-            status_code=exc.status_code,
-            instruments_=opened.instruments,
-            ask_side_effects=opened.ask_side_effects,
-            side_effect_labels=ae_service.AE_LABELS,
-            chosen=raw,
-            chosen_effects=effects,
-            token=token,
-            error=exc.message,
-            **frown_views.link_section(request, db, token),
-        )
-    return render(
-        request,
-        "self_report_thanks.html",
-        crisis=result.show_crisis_resources,
-        side_effects_reported=bool(effects),
     )
