@@ -3,11 +3,13 @@ self-report links (pages and JSON API)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import functools
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import Field, StrictInt
+from pydantic import AfterValidator, Field, StrictInt, create_model
 from starlette.concurrency import run_in_threadpool
 
 from glabella.clinic import instruments, safety
@@ -17,8 +19,10 @@ from glabella.services import delivery as delivery_service
 from glabella.services import idempotency, submissions
 from glabella.services import links as link_service
 from glabella.services import patients as patient_service
+from glabella.services.context import Actor
 from glabella.services.errors import NotFound, ServiceError, Unauthorized
 from glabella.services.mail import SmtpConfig
+from glabella.services.users import UserView
 from glabella.web import frown_views
 from glabella.web import idempotency as idempotency_web
 from glabella.web.access import MATRIX
@@ -35,7 +39,8 @@ from glabella.web.deps import (
     session_claim,
     touch_session,
 )
-from glabella.web.forms import answers_from_form
+from glabella.web.form_route import FormModel, handle_form
+from glabella.web.forms import answers_from_form, field_name
 from glabella.web.routes import Strict
 from glabella.web.serialize import instrument_detail, instrument_summary, score_dict
 from glabella.web.templating import redirect, render
@@ -262,31 +267,75 @@ def assess_page(request: Request, patient_id: int, instrument_id: str, db: DbDep
     )
 
 
+class AnswersForm(FormModel):
+    """The questionnaire form of one instrument (fields ``<instrument>__<item>``)."""
+
+    instrument_id: ClassVar[str] = ""
+
+    @classmethod
+    def form_field(cls, service_field: str) -> str:
+        return f"{cls.instrument_id}__{service_field}"
+
+    def answers(self) -> dict[str, int]:
+        """The answers given, by item id."""
+        prefix = f"{self.instrument_id}__"
+        return {
+            name[len(prefix) :]: value
+            for name, value in self.model_dump().items()
+            if isinstance(value, int)
+        }
+
+
+def _one_of(values: Iterable[int]) -> Callable[[int | None], int | None]:
+    allowed = frozenset(values)
+
+    def check(value: int | None) -> int | None:
+        if value is not None and value not in allowed:
+            raise ValueError("choose one of the answers offered")
+        return value
+
+    return check
+
+
+@functools.cache
+def answers_form(instrument_id: str) -> type[AnswersForm]:
+    """The form model of an instrument: each item one of its options' values, titled as the
+    form numbers it ("PHQ-9 question 3"); an unanswered item is left to the scoring rules."""
+    instrument = instruments.get(instrument_id)
+    fields: dict[str, Any] = {
+        field_name(instrument, item.id): (
+            Annotated[int | None, AfterValidator(_one_of(o.value for o in item.options))],
+            Field(default=None, title=f"{instrument.short_name} question {item.number}"),
+        )
+        for item in instrument.items
+    }
+    model = create_model(f"AnswersForm_{instrument_id}", __base__=AnswersForm, **fields)
+    model.instrument_id = instrument_id
+    return model
+
+
 @router.post("/patients/{patient_id}/assess/{instrument_id}")
 def assess_submit(
     request: Request, patient_id: int, instrument_id: str, form: FormDep, db: DbDep
 ) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
     instrument = _instrument_or_404(instrument_id)
-    raw = {k: str(v) for k, v in form.items()}
-    try:
-        answers = answers_from_form([instrument], raw)[instrument.id]
-        assessment_service.submit_assessment(db, actor, patient_id, instrument.id, answers)
-    except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        return render(
-            request,
-            "assess.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            instrument=instrument,
-            chosen=raw,
-            error=exc.message,
-        )
-    return redirect(f"/patients/{patient_id}")
+
+    def submit(actor: Actor, data: AnswersForm, user: UserView) -> Response:
+        assessment_service.submit_assessment(db, actor, patient_id, instrument.id, data.answers())
+        return redirect(f"/patients/{patient_id}")
+
+    return handle_form(
+        request,
+        form,
+        model=answers_form(instrument.id),
+        template="assess.html",
+        context=lambda actor, values: {
+            "patient": patient_service.get_patient(db, actor, patient_id),
+            "instrument": instrument,
+            "chosen": values,
+        },
+        action=submit,
+    )
 
 
 def _instrument_or_404(instrument_id: str) -> instruments.Instrument:

@@ -9,12 +9,21 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from markupsafe import Markup
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    create_model,
+)
 from starlette.datastructures import FormData
 
 from glabella.clinic import protocol
 from glabella.clinic.consent import render_consent_html
 from glabella.clinic.products import PRODUCTS
+from glabella.clinic.quantities import parse_quantity
 from glabella.clinic.vocabulary import MAX_SUGGEST_QUERY, Kind, Suggestion, load_vocabulary
 from glabella.report.consent_pdf import ConsentDocument, render_consent_pdf
 from glabella.services import adverse_events as ae_service
@@ -24,12 +33,15 @@ from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.clinic_time import clinic_now
+from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, ServiceError
 from glabella.services.screening_request import ScreeningRequest
 from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatment_request import TreatmentRequest
+from glabella.services.users import UserView
 from glabella.web import idempotency as idempotency_web
 from glabella.web.deps import ActorDep, DbDep, FormDep, check_csrf, client_source, page_user
+from glabella.web.form_route import FormModel, handle_form
 from glabella.web.injection_map import injection_map_svg
 from glabella.web.routes import Strict
 from glabella.web.templating import redirect, render
@@ -492,55 +504,79 @@ def screening_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
     )
 
 
+YesNo = Literal["yes", "no"]
+YesNoUnsure = Literal["yes", "no", "unsure"]
+RECENT_BONT_QUESTION = (
+    "Botulinum toxin (any product, any reason, cosmetic included) in the last 12 weeks?"
+)
+
+
+def _screening_form() -> type[FormModel]:
+    """The screening form (``screening.html``): every safety question answered yes or no,
+    each titled with its question as the form asks it."""
+    fields: dict[str, Any] = {
+        "product": (str, Field(min_length=1, max_length=80, title="Planned product")),
+        "bont_last_12_weeks": (YesNoUnsure, Field(title=RECENT_BONT_QUESTION)),
+        "last_bont_date": (
+            dt.date | None,
+            Field(default=None, title="Date of the last botulinum toxin treatment elsewhere"),
+        ),
+        "allergies": (str, Field(default="", max_length=2000, title="Allergies")),
+        "medications": (str, Field(default="", max_length=2000, title="Current medicines")),
+        "conditions": (str, Field(default="", max_length=2000, title="Conditions")),
+        "mdq_positive": (YesNo | None, Field(default=None, title="MDQ positive")),
+        "phq9_item9": (int | None, Field(default=None, ge=0, le=3, title="PHQ-9 item 9 today")),
+    }
+    for name, question in SCREENING_QUESTIONS:
+        fields[name] = (YesNo, Field(title=question))
+    for name, question in RISK_QUESTIONS:
+        fields[name] = (YesNo | None, Field(default=None, title=question))
+    model: type[FormModel] = create_model("ScreeningForm", __base__=FormModel, **fields)
+    return model
+
+
+ScreeningForm = _screening_form()
+
+
+def _screening_context(db: Database, actor: Actor, patient_id: int) -> dict[str, Any]:
+    return {
+        "patient": patient_service.get_patient(db, actor, patient_id),
+        "history": screening_service.list_screenings(db, actor, patient_id),
+        "questions": SCREENING_QUESTIONS,
+        "cssrs": RISK_QUESTIONS,
+        "products": PRODUCTS.values(),
+        "vocab_options": _vocab_options(),
+    }
+
+
 @router.post("/patients/{patient_id}/screening")
 def screening_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    values = _form_dict(form)
-    try:
-        answers = screening_service.parse_screening_answers(values)
-        last_raw = values.get("last_bont_date", "").strip()
-        try:
-            last = dt.date.fromisoformat(last_raw) if last_raw else None
-        except ValueError:
-            raise Invalid(
-                "last BoNT date must be a date (YYYY-MM-DD)", field="last_bont_date"
-            ) from None
-        mdq_raw = values.get("mdq_positive", "").strip().lower()
-        if mdq_raw not in ("yes", "no", ""):  # a tampered form is refused, never "not done"
-            raise Invalid("MDQ positive: answer yes, no or not done", field="mdq_positive")
-        mdq = {"yes": True, "no": False}.get(mdq_raw)
+    def screen(actor: Actor, data: FormModel, user: UserView) -> Response:
+        values = data.model_dump(mode="json")
+        answers = screening_service.parse_screening_answers(
+            {k: "" if v is None else str(v) for k, v in values.items()}
+        )
         screening_service.run_screening(
             db,
             actor,
             patient_id,
-            values.get("product", ""),
+            values["product"],
             answers,
-            medications=screening_service.split_list(values.get("medications", "")),
-            conditions=screening_service.split_list(values.get("conditions", "")),
-            last_bont_elsewhere=last,
-            mdq_positive=mdq,
+            medications=screening_service.split_list(values["medications"]),
+            conditions=screening_service.split_list(values["conditions"]),
+            last_bont_elsewhere=getattr(data, "last_bont_date", None),
+            mdq_positive={"yes": True, "no": False}.get(values["mdq_positive"] or ""),
         )
-    except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        history = screening_service.list_screenings(db, actor, patient_id)
-        return render(
-            request,
-            "screening.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            values=values,
-            history=history,
-            questions=SCREENING_QUESTIONS,
-            cssrs=RISK_QUESTIONS,
-            products=PRODUCTS.values(),
-            vocab_options=_vocab_options(),
-            error=exc.message,
-            error_field=exc.field,
-        )
-    return redirect(f"/patients/{patient_id}/screening#latest")
+        return redirect(f"/patients/{patient_id}/screening#latest")
+
+    return handle_form(
+        request,
+        form,
+        model=ScreeningForm,
+        template="screening.html",
+        context=lambda actor, values: _screening_context(db, actor, patient_id),
+        action=screen,
+    )
 
 
 @router.post("/screenings/{screening_id}/override")
@@ -611,39 +647,51 @@ def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     return _consent_page(request, db, patient_id)
 
 
+class ConsentForm(FormModel):
+    """The consent form (``consent.html``)."""
+
+    version: str = Field(default="", max_length=80, title="Consent version")
+    signed_name: str = Field(
+        default="", max_length=200, title="Patient's full name (typed signature)"
+    )
+    confirmed: Literal["yes"] | None = Field(default=None, title="The patient has read this text")
+    different_name: Literal["yes"] | None = Field(
+        default=None, title="The patient signed with a different name"
+    )
+    different_name_reason: str = Field(default="", max_length=2000, title="Reason")
+
+
 @router.post("/patients/{patient_id}/consent")
 def consent_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    different = form.get("different_name") == "yes"
-    values = {
-        "signed_name": str(form.get("signed_name", "")),
-        "confirmed": "yes" if form.get("confirmed") == "yes" else "",
-        "different_name": "yes" if different else "",
-        "different_name_reason": str(form.get("different_name_reason", "")),
-    }
-    try:
+    def sign(actor: Actor, data: ConsentForm, user: UserView) -> Response:
         consent_service.sign_consent(
             db,
             actor,
             patient_id,
-            str(form.get("version", "")),
-            values["signed_name"],
-            values["confirmed"] == "yes",
-            different_name_reason=values["different_name_reason"] if different else None,
+            data.version,
+            data.signed_name,
+            data.confirmed == "yes",
+            different_name_reason=data.different_name_reason if data.different_name else None,
         )
-    except ServiceError as exc:
-        return _consent_page(
-            request,
-            db,
-            patient_id,
-            status_code=exc.status_code,
-            error=exc.message,
-            error_field=exc.field,
-            values=values,
-        )
-    return redirect(f"/patients/{patient_id}/treatments/new")
+        return redirect(f"/patients/{patient_id}/treatments/new")
+
+    def context(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+        text = consent_service.current_text(db)
+        return {
+            "patient": patient_service.get_patient(db, actor, patient_id),
+            "consent": text,
+            "consent_html": Markup(render_consent_html(text.text)),
+            "consents": consent_service.list_consents(db, actor, patient_id),
+        }
+
+    return handle_form(
+        request,
+        form,
+        model=ConsentForm,
+        template="consent.html",
+        context=context,
+        action=sign,
+    )
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw")
@@ -756,60 +804,118 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
     )
 
 
+def _number(value: str) -> str:
+    """A typed dose or volume the safe-number rules accept (``clinic.quantities``), kept as
+    typed for the service; an empty entry is left to the service (a site left empty)."""
+    if value:
+        parsed = parse_quantity(value, "")
+        if parsed.error is not None:
+            detail = parsed.error.split(": ", 1)[-1]
+            raise ValueError(f"must be a number, e.g. 4 ({detail})")
+    return value
+
+
+Number = Annotated[str, AfterValidator(_number)]
+
+
+class TreatmentFormBase(FormModel):
+    """The treatment record form (``treatment.html``); one ``site_<id>`` field per site."""
+
+    product: str = Field(default="", max_length=80, title="Product")
+    lot_number: str = Field(default="", max_length=80, title="Lot number")
+    lot_expiry: dt.date = Field(title="Lot expiry date", examples=["2027-06-30"])
+    vial_units: Number = Field(title="Vial units", examples=["100"])
+    saline_ml: Number = Field(title="Saline mL", examples=["2.5"])
+    consent_id: str = Field(default="", max_length=20, title="Signed consent")
+    injector_id: str = Field(default="", max_length=20, title="Injected by")
+    treated_at: str = Field(default="", max_length=40, title="Time of treatment")
+    treated_at_shown: str = Field(default="", max_length=40)
+    backdate_reason: str = Field(default="", max_length=2000, title="Reason for an earlier time")
+    protocol_id: str = Field(default="", max_length=80, title="Protocol")
+    notes: str = Field(default="", max_length=4000, title="Notes")
+
+    @classmethod
+    def form_field(cls, service_field: str) -> str:
+        if service_field.startswith("sites."):
+            return "site_" + service_field[len("sites.") :]
+        return {"product_id": "product"}.get(service_field, service_field)
+
+    def sites(self) -> dict[str, str]:
+        """The units typed per site id."""
+        return {k[5:]: v for k, v in self.model_dump().items() if k.startswith("site_") and v}
+
+
+def _treatment_form() -> type[TreatmentFormBase]:
+    fields: dict[str, Any] = {
+        f"site_{site.id}": (
+            Number,
+            Field(
+                default="",
+                title=f"Units at {site.label[:1].lower()}{site.label[1:]}",
+                examples=["4"],
+            ),
+        )
+        for site in protocol.load_sites().values()
+    }
+    return create_model("TreatmentForm", __base__=TreatmentFormBase, **fields)
+
+
+TreatmentForm = _treatment_form()
+
+
 @router.post("/patients/{patient_id}/treatments/new")
 def treatment_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    values = _form_dict(form)
-    try:
+    def record(actor: Actor, data: TreatmentFormBase, user: UserView) -> Response:
         try:
-            expiry = dt.date.fromisoformat(values.get("lot_expiry", ""))
-        except ValueError:
-            raise Invalid("lot expiry must be a date (YYYY-MM-DD)", field="lot_expiry") from None
-        try:
-            consent_id = int(values.get("consent_id", ""))
+            consent_id = int(data.consent_id)
         except ValueError:
             raise Invalid(
-                "choose the signed consent for this treatment", field="consent_id"
+                "Signed consent: choose the signed consent for this treatment", field="consent_id"
             ) from None
-        data = treatment_service.TreatmentInput(
-            product_id=values.get("product", ""),
-            lot_number=values.get("lot_number", ""),
-            lot_expiry=expiry,
-            vial_units=values.get("vial_units", ""),
-            saline_ml=values.get("saline_ml", ""),
-            sites={k[5:]: v for k, v in values.items() if k.startswith("site_")},
-            consent_id=consent_id,
-            protocol_id=values.get("protocol_id") or None,
-            notes=values.get("notes", ""),
-            treated_at=_treated_at(values.get("treated_at", ""), values.get("treated_at_shown")),
-            backdate_reason=values.get("backdate_reason", ""),
-            injector_id=_injector_field(values.get("injector_id", "")),
+        treatment_service.record_treatment(
+            db,
+            actor,
+            patient_id,
+            treatment_service.TreatmentInput(
+                product_id=data.product,
+                lot_number=data.lot_number,
+                lot_expiry=data.lot_expiry,
+                vial_units=data.vial_units,
+                saline_ml=data.saline_ml,
+                sites=data.sites(),
+                consent_id=consent_id,
+                protocol_id=data.protocol_id or None,
+                notes=data.notes,
+                treated_at=_treated_at(data.treated_at, data.treated_at_shown),
+                backdate_reason=data.backdate_reason,
+                injector_id=_injector_field(data.injector_id),
+            ),
         )
-        treatment_service.record_treatment(db, actor, patient_id, data)
-    except ServiceError as exc:
-        context = _treatment_context(db, actor, patient_id)
+        return redirect(f"/patients/{patient_id}#pathway")
+
+    def context(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
+        ctx = _treatment_context(db, actor, patient_id)
         units = {k[5:]: v for k, v in values.items() if k.startswith("site_")}
-        chosen = protocol.load_protocols().get(values.get("protocol_id", ""))
+        chosen = protocol.load_protocols().get(str(values.get("protocol_id", "")))
         if values.get("treated_at") == values.get("treated_at_shown"):
             # Left at its default: still "now" on the form shown again.
-            values["treated_at"] = values["treated_at_shown"] = context["now_local"]
-        return render(
-            request,
-            "treatment.html",
-            status_code=exc.status_code,
-            user=user,
-            values=values,
-            chosen_protocol=chosen,
-            site_rows=protocol.site_template(chosen, context["sites"]),
-            no_site_units_note=protocol.NO_SITE_UNITS_NOTE,
-            map_svg=injection_map_svg(context["sites"], units),
-            error=exc.message,
-            field_errors=_field_errors(exc),
-            **context,
-        )
-    return redirect(f"/patients/{patient_id}#pathway")
+            values["treated_at"] = values["treated_at_shown"] = ctx["now_local"]
+        return {
+            **ctx,
+            "chosen_protocol": chosen,
+            "site_rows": protocol.site_template(chosen, ctx["sites"]),
+            "no_site_units_note": protocol.NO_SITE_UNITS_NOTE,
+            "map_svg": injection_map_svg(ctx["sites"], units),
+        }
+
+    return handle_form(
+        request,
+        form,
+        model=TreatmentForm,
+        template="treatment.html",
+        context=context,
+        action=record,
+    )
 
 
 def _injector_field(raw: str) -> int | None:
@@ -841,17 +947,6 @@ def _treated_at(raw: str, shown: str | None = None) -> dt.datetime | None:
         ) from None
 
 
-def _field_errors(exc: ServiceError) -> dict[str, str]:
-    """Messages by form input id ("sites.procerus" -> "site_procerus"), first one wins."""
-    out: dict[str, str] = {}
-    for problem in exc.problems:
-        where = problem.get("field") or ""
-        key = "site_" + where[len("sites.") :] if where.startswith("sites.") else where
-        if key and problem.get("message"):
-            out.setdefault(key, str(problem["message"]))
-    return out
-
-
 # --- adverse events -----------------------------------------------------------------------
 
 
@@ -867,19 +962,40 @@ def _ae_choices() -> dict[str, Any]:
     }
 
 
-def _judgement(form: FormData) -> ae_service.Judgement:
-    def one(name: str) -> str:
-        return str(form.get(name, "")).strip()
+def _ae_field(name: str, limit: int = 80) -> Any:
+    return Field(default="", max_length=limit, title=ae_service.FIELD_LABELS[name])
 
-    return ae_service.Judgement(
-        grade=one("grade"),
-        serious=one("serious"),
-        seriousness=tuple(str(v) for v in form.getlist("seriousness")),
-        relatedness=one("relatedness"),
-        action=one("action"),
-        outcome=one("outcome"),
-        resolved_on=one("resolved_on"),
+
+class AdverseEventForm(FormModel):
+    """The adverse-event form (``adverse_event.html``), new event and update alike: the
+    clinician's judgement is checked by the service (every answer required, none defaulted,
+    H-090), which names each field by these same labels (``ae_service.FIELD_LABELS``)."""
+
+    type: str = _ae_field("type")
+    onset: str = _ae_field("onset")
+    description: str = _ae_field("description", 4000)
+    grade: str = _ae_field("grade")
+    serious: str = _ae_field("serious")
+    seriousness: list[str] = Field(
+        default_factory=list, max_length=20, title=ae_service.FIELD_LABELS["seriousness"]
     )
+    relatedness: str = _ae_field("relatedness")
+    action: str = _ae_field("action")
+    outcome: str = _ae_field("outcome")
+    resolved_on: str = _ae_field("resolved_on")
+    treatment_id: str = _ae_field("treatment_id")
+    note: str = _ae_field("note", 2000)
+
+    def judgement(self) -> ae_service.Judgement:
+        return ae_service.Judgement(
+            grade=self.grade,
+            serious=self.serious,
+            seriousness=tuple(self.seriousness),
+            relatedness=self.relatedness,
+            action=self.action,
+            outcome=self.outcome,
+            resolved_on=self.resolved_on,
+        )
 
 
 def _treatment_field(raw: str) -> int | str | None:
@@ -891,6 +1007,17 @@ def _treatment_field(raw: str) -> int | str | None:
     return raw
 
 
+def _ae_context(
+    db: Database, actor: Actor, patient_id: int, event: ae_service.AdverseEventView | None = None
+) -> dict[str, Any]:
+    return {
+        "patient": patient_service.get_patient(db, actor, patient_id),
+        "event": event,
+        "treatments": ae_service.treatment_choices(db, actor, patient_id),
+        **_ae_choices(),
+    }
+
+
 def _ae_form(
     request: Request,
     db: DbDep,
@@ -898,31 +1025,16 @@ def _ae_form(
     *,
     values: dict[str, Any],
     event: ae_service.AdverseEventView | None = None,
-    error: ServiceError | None = None,
 ) -> HTMLResponse:
     user = page_user(request)
     actor = user.actor(client_source(request))
-    patient = patient_service.get_patient(db, actor, patient_id)
     return render(
         request,
         "adverse_event.html",
-        status_code=200 if error is None else error.status_code,
         user=user,
-        patient=patient,
         values=values,
-        event=event,
-        treatments=ae_service.treatment_choices(db, actor, patient_id),
-        error=None if error is None else error.message,
-        error_field=None if error is None else error.field,
-        **_ae_choices(),
+        **_ae_context(db, actor, patient_id, event),
     )
-
-
-def _form_values(form: FormData) -> dict[str, Any]:
-    """Everything the clinician entered, multi-valued fields included, to re-fill the form."""
-    values: dict[str, Any] = _form_dict(form)
-    values["seriousness"] = [str(v) for v in form.getlist("seriousness")]
-    return values
 
 
 @router.get("/patients/{patient_id}/adverse-events/new")
@@ -949,24 +1061,27 @@ def _parse_onset(request: Request, raw: str) -> dt.datetime:
 
 @router.post("/patients/{patient_id}/adverse-events/new")
 def ae_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    values = _form_values(form)
-    try:
+    def record(actor: Actor, data: AdverseEventForm, user: UserView) -> Response:
         ae_service.record_adverse_event(
             db,
             actor,
             patient_id,
-            type_=str(values.get("type", "")),
-            onset=_parse_onset(request, str(values.get("onset", ""))),
-            judgement=_judgement(form),
-            description=str(values.get("description", "")),
-            treatment_id=_treatment_field(str(values.get("treatment_id", ""))),
+            type_=data.type,
+            onset=_parse_onset(request, data.onset),
+            judgement=data.judgement(),
+            description=data.description,
+            treatment_id=_treatment_field(data.treatment_id),
         )
-    except ServiceError as exc:
-        return _ae_form(request, db, patient_id, values=values, error=exc)
-    return redirect(f"/patients/{patient_id}#adverse-events")
+        return redirect(f"/patients/{patient_id}#adverse-events")
+
+    return handle_form(
+        request,
+        form,
+        model=AdverseEventForm,
+        template="adverse_event.html",
+        context=lambda actor, values: _ae_context(db, actor, patient_id),
+        action=record,
+    )
 
 
 def _current_values(event: ae_service.AdverseEventView) -> dict[str, Any]:
@@ -998,24 +1113,26 @@ def ae_detail(request: Request, patient_id: int, event_id: int, db: DbDep) -> HT
 def ae_update(
     request: Request, patient_id: int, event_id: int, form: FormDep, db: DbDep
 ) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    values = _form_values(form)
-    raw_treatment = str(values.get("treatment_id", ""))
-    try:
+    def update(actor: Actor, data: AdverseEventForm, user: UserView) -> Response:
+        raw = data.treatment_id
         ae_service.update_adverse_event(
             db,
             actor,
             patient_id,
             event_id,
-            judgement=_judgement(form),
-            treatment_id=None
-            if raw_treatment == "none"
-            else (raw_treatment or ae_service.UNCHANGED),
-            note=str(values.get("note", "")),
+            judgement=data.judgement(),
+            treatment_id=None if raw == "none" else (raw or ae_service.UNCHANGED),
+            note=data.note,
         )
-    except ServiceError as exc:
-        event = ae_service.get_adverse_event(db, actor, patient_id, event_id)
-        return _ae_form(request, db, patient_id, values=values, event=event, error=exc)
-    return redirect(f"/patients/{patient_id}/adverse-events/{event_id}")
+        return redirect(f"/patients/{patient_id}/adverse-events/{event_id}")
+
+    return handle_form(
+        request,
+        form,
+        model=AdverseEventForm,
+        template="adverse_event.html",
+        context=lambda actor, values: _ae_context(
+            db, actor, patient_id, ae_service.get_adverse_event(db, actor, patient_id, event_id)
+        ),
+        action=update,
+    )

@@ -23,9 +23,10 @@ from glabella.services import links as link_service
 from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
-from glabella.services.context import Database
+from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid, ServiceError
 from glabella.services.roles import CLINICAL_ROLES
+from glabella.services.users import UserView
 from glabella.web import frown_views
 from glabella.web import idempotency as idempotency_web
 from glabella.web.charts import score_history_svg
@@ -38,6 +39,7 @@ from glabella.web.deps import (
     get_settings_from,
     page_user,
 )
+from glabella.web.form_route import FormModel, handle_form, titled
 from glabella.web.qr import qr_svg
 from glabella.web.routes import Strict
 from glabella.web.templating import redirect, render
@@ -269,31 +271,36 @@ def patient_new_page(request: Request) -> HTMLResponse:
     return render(request, "patient_form.html", user=user, patient=None, values={})
 
 
-def _patient_form_values(form: Any) -> dict[str, object]:
-    keys = ("mrn", "given_name", "family_name", "date_of_birth", "sex", "phone", "email")
-    return {k: str(form.get(k, "")) for k in keys}
+PatientForm = titled(
+    patient_service.PatientInput,
+    "PatientForm",
+    {
+        "mrn": "Medical record number (MRN)",
+        "given_name": "Given name",
+        "family_name": "Family name",
+        "date_of_birth": "Date of birth",
+        "sex": "Sex",
+        "phone": "Phone",
+        "email": "Email",
+    },
+)
+"""The register / edit form (``patient_form.html``): the service's checks, the form's labels."""
 
 
 @router.post("/patients/new")
 def patient_new_submit(request: Request, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    values = _patient_form_values(form)
-    try:
-        data = patient_service.parse_patient_input(values)
-        patient = patient_service.create_patient(db, user.actor(client_source(request)), data)
-    except ServiceError as exc:
-        return render(
-            request,
-            "patient_form.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=None,
-            values=values,
-            error=exc.message,
-            error_field=exc.field,
-        )
-    return redirect(f"/patients/{patient.id}")
+    def create(actor: Actor, data: FormModel, user: UserView) -> Response:
+        assert isinstance(data, patient_service.PatientInput)
+        return redirect(f"/patients/{patient_service.create_patient(db, actor, data).id}")
+
+    return handle_form(
+        request,
+        form,
+        model=PatientForm,
+        template="patient_form.html",
+        context=lambda actor, values: {"patient": None},
+        action=create,
+    )
 
 
 @router.get("/patients/{patient_id}/edit")
@@ -306,26 +313,21 @@ def patient_edit_page(request: Request, patient_id: int, db: DbDep) -> HTMLRespo
 
 @router.post("/patients/{patient_id}/edit")
 def patient_edit_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    values = _patient_form_values(form)
-    actor = user.actor(client_source(request))
-    try:
-        data = patient_service.parse_patient_input(values)
+    def update(actor: Actor, data: FormModel, user: UserView) -> Response:
+        assert isinstance(data, patient_service.PatientInput)
         patient_service.update_patient(db, actor, patient_id, data)
-    except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        return render(
-            request,
-            "patient_form.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            values=values,
-            error=exc.message,
-            error_field=exc.field,
-        )
-    return redirect(f"/patients/{patient_id}")
+        return redirect(f"/patients/{patient_id}")
+
+    return handle_form(
+        request,
+        form,
+        model=PatientForm,
+        template="patient_form.html",
+        context=lambda actor, values: {
+            "patient": patient_service.get_patient(db, actor, patient_id)
+        },
+        action=update,
+    )
 
 
 @dataclass(frozen=True)
