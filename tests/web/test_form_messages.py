@@ -118,6 +118,19 @@ def test_questionnaire_and_pathway_forms_name_fields_by_their_labels(api: TestCl
     messages = _check(answer.text)
     assert "PHQ-9 question 1: must be a whole number, e.g. 3" in " | ".join(messages)
 
+    # PHQ-9 item 9 answered 1: a suicide-risk alert, closed only with a recorded action
+    items = {f"phq9_{n}": 0 for n in range(1, 10)} | {"phq9_9": 1}
+    stored = api.post(
+        f"/api/v1/patients/{pid}/assessments", json={"instrument": "phq9", "answers": items}
+    )
+    assert stored.status_code == 201, stored.text
+    (alert,) = api.get("/api/v1/alerts").json()
+    answer = _post(api, "/", f"/alerts/{alert['id']}/action", {"action_text": "rang", "next": "/"})
+    assert answer.status_code == 422
+    assert "Action taken: describe the action taken (at least 10 characters)" in _check(answer.text)
+    assert ">rang</textarea>" in answer.text  # what was typed is kept
+    assert api.get("/api/v1/alerts").json()[0]["status"] == "open"
+
     screening = {**{k: str(v) for k, v in SAFE.items()}, "product": "", "phq9_item9": "7"}
     screening["last_bont_date"] = "soon"
     answer = _post(api, f"/patients/{pid}/screening", f"/patients/{pid}/screening", screening)
@@ -150,6 +163,22 @@ def test_questionnaire_and_pathway_forms_name_fields_by_their_labels(api: TestCl
         f"/api/v1/patients/{pid}/consents",
         json={"version": version, "signed_name": "Fay Messages", "confirmed": True},
     ).json()
+    answer = _post(
+        api,
+        f"/patients/{pid}/screening",
+        "/screenings/1/override",
+        {"patient_id": str(pid), "rule_id": "", "reason": "a clinical reason"},
+    )
+    assert answer.status_code == 422
+    assert "Precaution: is required" in _check(answer.text)
+
+    url = f"/patients/{pid}/consent"
+    answer = _post(api, url, f"/patients/{pid}/consents/{consent['id']}/withdraw", {"reason": ""})
+    assert 400 <= answer.status_code < 500
+    assert any(
+        m.startswith(f"Consent {consent['id']} not withdrawn: ") for m in _check(answer.text)
+    )
+
     treatment = {
         "product": "onabotulinumtoxinA",
         "lot_number": "L1",
@@ -166,7 +195,10 @@ def test_questionnaire_and_pathway_forms_name_fields_by_their_labels(api: TestCl
     assert answer.status_code == 422
     messages = " | ".join(_check(answer.text))
     assert "Units at left corrugator, medial: must be a number, e.g. 4" in messages
-    assert "Saline mL: must be a number, e.g. 4 (" in messages
+    assert (
+        "Saline mL: must be a number, e.g. 2.5 (write the decimal with a point, e.g. 4.5,"
+        in messages
+    )
     assert "Lot expiry date: must be a date, e.g. 2027-06-30" in messages
     assert 'value="four"' in answer.text and 'value="next year"' in answer.text
     assert api.get(f"/api/v1/patients/{pid}/treatments").json() == []

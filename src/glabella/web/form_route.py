@@ -143,7 +143,7 @@ _PREFIX = re.compile(r"^([^:]{1,80}):\s+(.*)$", re.S)
 def relabel(exc: ServiceError, model: type[FormModel]) -> list[dict[str, str | None]]:
     """A service error's problems as the form names them: the input each concerns, and the
     message's leading field name (``date_of_birth:`` or ``date of birth:``) replaced by the
-    form label."""
+    form label, or the label put first when the message does not name the field."""
     raw = list(exc.problems) or [{"field": exc.field, "message": exc.message}]
     out = []
     for problem in raw:
@@ -159,6 +159,8 @@ def relabel(exc: ServiceError, model: type[FormModel]) -> list[dict[str, str | N
                 or matched.group(1).strip().lower().replace(" ", "_") == where
             ):
                 message = joined(label, matched.group(2))
+            elif not message.lower().startswith(label.lower()) and f"“{label}”" not in message:
+                message = joined(label, message)
         out.append({"field": name, "message": message})
     return out
 
@@ -220,8 +222,12 @@ def handle_form(
     template: str,
     context: Context,
     action: Callable[[Actor, F, UserView], Response],
+    error_key: str = "error",
 ) -> Response:
-    """CSRF, actor, parse, service, and on an error the same page again (module docstring)."""
+    """CSRF, actor, parse, service, and on an error the same page again (module docstring).
+
+    ``error_key`` names the template variable of the message (a page with two forms shows
+    each form's message next to it)."""
     user = page_user(request)
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
@@ -240,7 +246,7 @@ def handle_form(
             status_code=exc.status_code,
             user=user,
             values=values,
-            error="; ".join(dict.fromkeys(str(p["message"]) for p in problems)),
+            **{error_key: "; ".join(dict.fromkeys(str(p["message"]) for p in problems))},
             error_field=problems[0]["field"],
             field_errors=field_errors,
             **context(actor, values),

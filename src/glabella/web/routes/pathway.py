@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +19,6 @@ from pydantic import (
     StrictStr,
     create_model,
 )
-from starlette.datastructures import FormData
 
 from glabella.clinic import protocol
 from glabella.clinic.consent import render_consent_html
@@ -34,13 +34,13 @@ from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.clinic_time import clinic_now
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Invalid, ServiceError
+from glabella.services.errors import Invalid, NotFound, ServiceError
 from glabella.services.screening_request import ScreeningRequest
 from glabella.services.strict_inputs import IsoDate, IsoDateTime
 from glabella.services.treatment_request import TreatmentRequest
 from glabella.services.users import UserView
 from glabella.web import idempotency as idempotency_web
-from glabella.web.deps import ActorDep, DbDep, FormDep, check_csrf, client_source, page_user
+from glabella.web.deps import ActorDep, DbDep, FormDep, client_source, page_user
 from glabella.web.form_route import FormModel, handle_form
 from glabella.web.injection_map import injection_map_svg
 from glabella.web.routes import Strict
@@ -475,10 +475,6 @@ def _vocab_options() -> dict[str, tuple[Suggestion, ...]]:
     }
 
 
-def _form_dict(form: FormData) -> dict[str, str]:
-    return {k: str(v) for k, v in form.items()}
-
-
 # --- screening ----------------------------------------------------------------------------
 
 
@@ -579,72 +575,55 @@ def screening_submit(request: Request, patient_id: int, form: FormDep, db: DbDep
     )
 
 
+class OverrideForm(FormModel):
+    """A prescriber's override of one precaution (on ``screening.html``)."""
+
+    patient_id: int = Field(ge=1, le=2**31 - 1, title="Patient")
+    rule_id: str = Field(min_length=1, max_length=80, title="Precaution")
+    reason: str = Field(
+        default="", max_length=2000, title="Override this precaution: clinical reason"
+    )
+
+
 @router.post("/screenings/{screening_id}/override")
 def override_submit(request: Request, screening_id: int, form: FormDep, db: DbDep) -> Response:
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    patient_id = int(str(form.get("patient_id", "0")) or 0)
-    try:
-        screening_service.override_precaution(
-            db, actor, screening_id, str(form.get("rule_id", "")), str(form.get("reason", ""))
-        )
-    except ServiceError as exc:
-        patient = patient_service.get_patient(db, actor, patient_id)
-        history = screening_service.list_screenings(db, actor, patient_id)
-        return render(
-            request,
-            "screening.html",
-            status_code=exc.status_code,
-            user=user,
-            patient=patient,
-            values={},
-            history=history,
-            questions=SCREENING_QUESTIONS,
-            cssrs=RISK_QUESTIONS,
-            products=PRODUCTS.values(),
-            vocab_options=_vocab_options(),
-            override_error=exc.message,
-        )
-    return redirect(f"/patients/{patient_id}/screening#latest")
+    def override(actor: Actor, data: OverrideForm, user: UserView) -> Response:
+        screening_service.override_precaution(db, actor, screening_id, data.rule_id, data.reason)
+        return redirect(f"/patients/{data.patient_id}/screening#latest")
+
+    raw_patient = str(form.get("patient_id", ""))
+    return handle_form(
+        request,
+        form,
+        model=OverrideForm,
+        template="screening.html",
+        context=lambda actor, values: _screening_context(
+            db, actor, int(raw_patient) if raw_patient.isdigit() else 0
+        ),
+        action=override,
+        error_key="override_error",
+    )
 
 
 # --- consent ------------------------------------------------------------------------------
 
 
-def _consent_page(
-    request: Request,
-    db: Any,
-    patient_id: int,
-    *,
-    status_code: int = 200,
-    error: str | None = None,
-    error_field: str | None = None,
-    values: dict[str, str] | None = None,
-) -> HTMLResponse:
-    user = page_user(request)
-    actor = user.actor(client_source(request))
-    patient = patient_service.get_patient(db, actor, patient_id)
+def _consent_context(db: Database, actor: Actor, patient_id: int) -> dict[str, Any]:
     text = consent_service.current_text(db)
-    return render(
-        request,
-        "consent.html",
-        status_code=status_code,
-        user=user,
-        patient=patient,
-        consent=text,
+    return {
+        "patient": patient_service.get_patient(db, actor, patient_id),
+        "consent": text,
         # raw HTML is disabled in the parser: a tag in a consent file is shown, never run
-        consent_html=Markup(render_consent_html(text.text)),
-        consents=consent_service.list_consents(db, actor, patient_id),
-        error=error,
-        error_field=error_field,
-        values=values or {},
-    )
+        "consent_html": Markup(render_consent_html(text.text)),
+        "consents": consent_service.list_consents(db, actor, patient_id),
+    }
 
 
 @router.get("/patients/{patient_id}/consent")
 def consent_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
-    return _consent_page(request, db, patient_id)
+    user = page_user(request)
+    context = _consent_context(db, user.actor(client_source(request)), patient_id)
+    return render(request, "consent.html", user=user, values={}, **context)
 
 
 class ConsentForm(FormModel):
@@ -675,23 +654,20 @@ def consent_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) 
         )
         return redirect(f"/patients/{patient_id}/treatments/new")
 
-    def context(actor: Actor, values: dict[str, Any]) -> dict[str, Any]:
-        text = consent_service.current_text(db)
-        return {
-            "patient": patient_service.get_patient(db, actor, patient_id),
-            "consent": text,
-            "consent_html": Markup(render_consent_html(text.text)),
-            "consents": consent_service.list_consents(db, actor, patient_id),
-        }
-
     return handle_form(
         request,
         form,
         model=ConsentForm,
         template="consent.html",
-        context=context,
+        context=lambda actor, values: _consent_context(db, actor, patient_id),
         action=sign,
     )
+
+
+class WithdrawalForm(FormModel):
+    """The withdrawal of one signed consent (on ``consent.html``)."""
+
+    reason: str = Field(default="", max_length=2000, title="Reason")
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw")
@@ -699,23 +675,29 @@ def consent_withdraw(
     request: Request, patient_id: int, consent_id: int, form: FormDep, db: DbDep
 ) -> Response:
     """The patient withdraws a signed consent: when, why and by whom are recorded."""
-    user = page_user(request)
-    check_csrf(request, str(form.get("csrf_token", "")))
-    actor = user.actor(client_source(request))
-    try:
-        consent_service.withdraw_consent(
-            db, actor, patient_id, consent_id, str(form.get("reason", ""))
-        )
-    except ServiceError as exc:
-        return _consent_page(
-            request,
-            db,
-            patient_id,
-            status_code=exc.status_code,
-            error=f"consent {consent_id} not withdrawn: {exc.message}",
-            error_field=f"withdraw-{consent_id}",
-        )
-    return redirect(f"/patients/{patient_id}/consent#signed")
+
+    def withdraw(actor: Actor, data: WithdrawalForm, user: UserView) -> Response:
+        try:
+            consent_service.withdraw_consent(db, actor, patient_id, consent_id, data.reason)
+        except ServiceError as exc:  # shown next to that consent's withdrawal form
+            if isinstance(exc, NotFound):
+                raise
+            shown = ServiceError(
+                f"Consent {consent_id} not withdrawn: {exc.message}",
+                field=f"withdraw-{consent_id}",
+            )
+            shown.status_code = exc.status_code
+            raise shown from None
+        return redirect(f"/patients/{patient_id}/consent#signed")
+
+    return handle_form(
+        request,
+        form,
+        model=WithdrawalForm,
+        template="consent.html",
+        context=lambda actor, values: _consent_context(db, actor, patient_id),
+        action=withdraw,
+    )
 
 
 @router.get("/patients/{patient_id}/consents/{consent_id}.pdf")
@@ -804,18 +786,27 @@ def treatment_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse
     )
 
 
-def _number(value: str) -> str:
-    """A typed dose or volume the safe-number rules accept (``clinic.quantities``), kept as
-    typed for the service; an empty entry is left to the service (a site left empty)."""
-    if value:
-        parsed = parse_quantity(value, "")
-        if parsed.error is not None:
-            detail = parsed.error.split(": ", 1)[-1]
-            raise ValueError(f"must be a number, e.g. 4 ({detail})")
-    return value
+def _number(example: str) -> Callable[[str], str]:
+    """A check that a typed dose or volume follows the safe-number rules
+    (``clinic.quantities``); the value is kept as typed for the service, and an empty entry
+    is left to the service (a site left empty)."""
+
+    def check(value: str) -> str:
+        if value:
+            parsed = parse_quantity(value, "")
+            if parsed.error is not None:
+                detail = parsed.error.split(": ", 1)[-1]
+                if " is not a number here (" in detail:  # keep only the hint
+                    detail = detail.split(" is not a number here (", 1)[1].removesuffix(")")
+                raise ValueError(f"must be a number, e.g. {example} ({detail})")
+        return value
+
+    return check
 
 
-Number = Annotated[str, AfterValidator(_number)]
+Units = Annotated[str, AfterValidator(_number("4"))]
+Volume = Annotated[str, AfterValidator(_number("2.5"))]
+VialUnits = Annotated[str, AfterValidator(_number("100"))]
 
 
 class TreatmentFormBase(FormModel):
@@ -824,8 +815,8 @@ class TreatmentFormBase(FormModel):
     product: str = Field(default="", max_length=80, title="Product")
     lot_number: str = Field(default="", max_length=80, title="Lot number")
     lot_expiry: dt.date = Field(title="Lot expiry date", examples=["2027-06-30"])
-    vial_units: Number = Field(title="Vial units", examples=["100"])
-    saline_ml: Number = Field(title="Saline mL", examples=["2.5"])
+    vial_units: VialUnits = Field(title="Vial units")
+    saline_ml: Volume = Field(title="Saline mL")
     consent_id: str = Field(default="", max_length=20, title="Signed consent")
     injector_id: str = Field(default="", max_length=20, title="Injected by")
     treated_at: str = Field(default="", max_length=40, title="Time of treatment")
@@ -848,12 +839,8 @@ class TreatmentFormBase(FormModel):
 def _treatment_form() -> type[TreatmentFormBase]:
     fields: dict[str, Any] = {
         f"site_{site.id}": (
-            Number,
-            Field(
-                default="",
-                title=f"Units at {site.label[:1].lower()}{site.label[1:]}",
-                examples=["4"],
-            ),
+            Units,
+            Field(default="", title=f"Units at {site.label[:1].lower()}{site.label[1:]}"),
         )
         for site in protocol.load_sites().values()
     }

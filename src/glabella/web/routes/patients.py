@@ -24,7 +24,7 @@ from glabella.services import patients as patient_service
 from glabella.services import screening as screening_service
 from glabella.services import treatments as treatment_service
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Invalid, ServiceError
+from glabella.services.errors import Invalid
 from glabella.services.roles import CLINICAL_ROLES
 from glabella.services.users import UserView
 from glabella.web import frown_views
@@ -203,10 +203,10 @@ def home(request: Request, db: DbDep) -> Response:
     return _render_dashboard(request, db, user, actor)
 
 
-def _render_dashboard(
-    request: Request, db: Database, user: Any, actor: Any, status_code: int = 200, **extra: Any
-) -> HTMLResponse:
-    """The dashboard page for the filters in the query string (paging links keep them)."""
+def _dashboard_context(
+    request: Request, db: Database, user: UserView, actor: Actor
+) -> dict[str, Any]:
+    """The dashboard for the filters in the query string (paging links keep them)."""
     params = dict(request.query_params)
     filters = dashboard_service.parse_filters(params)
     board = dashboard_service.dashboard(db, actor, filters)
@@ -223,20 +223,21 @@ def _render_dashboard(
         )
         if v
     }
-    return render(
-        request,
-        "dashboard.html",
-        status_code=status_code,
-        user=user,
-        board=board,
-        filters=filters,
-        query_base=urlencode(kept),
-        alert_levels=dashboard_service.ALERT_LEVEL_LABELS,
-        base_url_warning=(
+    return {
+        "board": board,
+        "filters": filters,
+        "query_base": urlencode(kept),
+        "alert_levels": dashboard_service.ALERT_LEVEL_LABELS,
+        "base_url_warning": (
             getattr(request.app.state, "base_url_warning", None) if user.role == "admin" else None
         ),
-        undelivered=delivery_service.undelivered(db, actor),
-        **extra,
+        "undelivered": delivery_service.undelivered(db, actor),
+    }
+
+
+def _render_dashboard(request: Request, db: Database, user: UserView, actor: Actor) -> HTMLResponse:
+    return render(
+        request, "dashboard.html", user=user, **_dashboard_context(request, db, user, actor)
     )
 
 
@@ -422,26 +423,31 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
 # --- alerts -------------------------------------------------------------------------------
 
 
+class AlertActionForm(FormModel):
+    """What was done about an alert (``_alert.html``); the service requires 10 characters."""
+
+    action_text: str = Field(default="", max_length=4000, title="Action taken")
+    next: str = Field(default="/", max_length=2000)
+
+
 @router.post("/alerts/{alert_id}/action")
-def alert_action(
-    request: Request,
-    alert_id: int,
-    db: DbDep,
-    action_text: Annotated[str, Form(max_length=4000)] = "",
-    next_url: Annotated[str, Form(alias="next")] = "/",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request)
-    check_csrf(request, csrf_token_)
-    actor = user.actor(client_source(request))
-    try:
-        alert_service.record_action(db, actor, alert_id, action_text)
-    except ServiceError as exc:
-        return _render_dashboard(
-            request, db, user, actor, exc.status_code, error=exc.message, error_alert=alert_id
-        )
-    safe_next = next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
-    return redirect(safe_next)
+def alert_action(request: Request, alert_id: int, form: FormDep, db: DbDep) -> Response:
+    def act(actor: Actor, data: AlertActionForm, user: UserView) -> Response:
+        alert_service.record_action(db, actor, alert_id, data.action_text)
+        target = data.next
+        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+    return handle_form(
+        request,
+        form,
+        model=AlertActionForm,
+        template="dashboard.html",
+        context=lambda actor, values: {
+            **_dashboard_context(request, db, page_user(request), actor),
+            "error_alert": alert_id,
+        },
+        action=act,
+    )
 
 
 @router.get("/alerts")
