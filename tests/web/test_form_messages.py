@@ -255,3 +255,23 @@ def test_staff_forms_name_fields_by_their_labels(
     answer = _post(app_client, url, url, {"full_name": "A" * 201, "role": "admin"})
     assert answer.status_code == 422
     assert any(m.startswith("Full name: is too long") for m in _check(answer.text))
+
+
+def test_password_form_names_fields_by_their_labels(api: TestClient, password: str) -> None:
+    answer = _post(
+        api,
+        "/account/password",
+        "/account/password",
+        {"current_password": password, "new_password": "x" * 20, "confirm_password": "y" * 20},
+    )
+    assert answer.status_code == 422
+    assert _check(answer.text) == ["New password again: differs from the new password"]
+    answer = _post(
+        api,
+        "/account/password",
+        "/account/password",
+        {"current_password": password, "new_password": "short", "confirm_password": "short"},
+    )
+    assert 400 <= answer.status_code < 500
+    assert all(m.startswith("New password: ") for m in _check(answer.text))
+    assert "short" not in answer.text.split('role="alert"', 1)[1].split("</form>", 1)[0]

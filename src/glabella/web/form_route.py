@@ -223,12 +223,14 @@ def handle_form(
     context: Context,
     action: Callable[[Actor, F, UserView], Response],
     error_key: str = "error",
+    allow_password_change: bool = False,
 ) -> Response:
     """CSRF, actor, parse, service, and on an error the same page again (module docstring).
 
     ``error_key`` names the template variable of the message (a page with two forms shows
-    each form's message next to it)."""
-    user = page_user(request)
+    each form's message next to it); ``allow_password_change`` serves the password form to an
+    account that still has its one-time password."""
+    user = page_user(request, allow_password_change=allow_password_change)
     check_csrf(request, str(form.get("csrf_token", "")))
     actor = user.actor(client_source(request))
     values = form_values(form, model)

@@ -318,6 +318,8 @@ def answers_form(instrument_id: str) -> type[AnswersForm]:
 def assess_submit(
     request: Request, patient_id: int, instrument_id: str, form: FormDep, db: DbDep
 ) -> Response:
+    page_user(request)  # signed in and the CSRF token checked before the path is looked at
+    check_csrf(request, str(form.get("csrf_token", "")))
     instrument = _instrument_or_404(instrument_id)
 
     def submit(actor: Actor, data: AnswersForm, user: UserView) -> Response:

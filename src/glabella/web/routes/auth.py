@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from glabella.services import security
 from glabella.services import users as user_service
-from glabella.services.context import Database
+from glabella.services.context import Actor, Database
 from glabella.services.errors import Conflict, Invalid, NotFound, ServiceError, Unauthorized
 from glabella.services.users import UserView
 from glabella.web.deps import (
     ActorDep,
     DbDep,
+    FormDep,
     check_csrf,
     client_source,
     complete_second_factor,
@@ -30,6 +31,7 @@ from glabella.web.deps import (
     sign_in,
     sign_out,
 )
+from glabella.web.form_route import FormModel, handle_form
 from glabella.web.qr import qr_svg
 from glabella.web.routes import Strict
 from glabella.web.templating import redirect, render
@@ -226,35 +228,41 @@ def password_page(request: Request) -> HTMLResponse:
     return render(request, "password.html", user=user)
 
 
+class PasswordForm(FormModel):
+    """The password form (``password.html``); nothing typed is shown again."""
+
+    current_password: str = Field(default="", max_length=256, title="Current password")
+    new_password: str = Field(default="", max_length=256, title="New password")
+    confirm_password: str = Field(default="", max_length=256, title="New password again")
+
+    @classmethod
+    def form_field(cls, service_field: str) -> str:
+        # the passphrase rules name "password": here it is the new one
+        return "new_password" if service_field == "password" else service_field
+
+
 @router.post("/account/password")
-def password_submit(
-    request: Request,
-    db: DbDep,
-    current_password: Annotated[str, Form(max_length=256)] = "",
-    new_password: Annotated[str, Form(max_length=256)] = "",
-    confirm_password: Annotated[str, Form(max_length=256)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request, allow_password_change=True)
-    check_csrf(request, csrf_token_)
-    if new_password != confirm_password:
-        return render(
-            request,
-            "password.html",
-            status_code=422,
-            user=user,
-            error="the new password and its confirmation differ",
-        )
-    try:
+def password_submit(request: Request, form: FormDep, db: DbDep) -> Response:
+    def change(actor: Actor, data: PasswordForm, user: UserView) -> Response:
+        if data.new_password != data.confirm_password:
+            raise Invalid(
+                "New password again: differs from the new password", field="confirm_password"
+            )
         generation = user_service.change_password(
-            db, user.actor(client_source(request)), current_password, new_password
+            db, actor, data.current_password, data.new_password
         )
-    except ServiceError as exc:
-        return render(
-            request, "password.html", status_code=exc.status_code, user=user, error=exc.message
-        )
-    keep_session(request, generation)  # other sessions of this user end here
-    return redirect(home_page(user.role))
+        keep_session(request, generation)  # other sessions of this user end here
+        return redirect(home_page(user.role))
+
+    return handle_form(
+        request,
+        form,
+        model=PasswordForm,
+        template="password.html",
+        context=lambda actor, values: {},
+        action=change,
+        allow_password_change=True,
+    )
 
 
 def _pending_secret(request: Request) -> str:
