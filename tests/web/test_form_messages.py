@@ -275,3 +275,16 @@ def test_password_form_names_fields_by_their_labels(api: TestClient, password: s
     assert 400 <= answer.status_code < 500
     assert all(m.startswith("New password: ") for m in _check(answer.text))
     assert "short" not in answer.text.split('role="alert"', 1)[1].split("</form>", 1)[0]
+
+
+def test_two_factor_forms_name_the_code_field(api: TestClient) -> None:
+    answer = _post(api, "/account/totp", "/account/totp/disable", {"code": "1" * 40})
+    assert answer.status_code == 422
+    assert _check(answer.text) == ["Code: is too long (at most 32 characters)"]
+    answer = _post(api, "/account/totp", "/account/totp", {"code": "000000x"})
+    assert 400 <= answer.status_code < 500
+    assert all(m.startswith("Code: ") for m in _check(answer.text))
+    assert 'id="secret"' in answer.text  # the enrolment (key and QR code) is shown again
+    answer = _post(api, "/account", "/account/recovery-codes", {"code": "123456"})
+    assert 400 <= answer.status_code < 500
+    _check(answer.text)

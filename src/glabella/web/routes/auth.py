@@ -322,32 +322,45 @@ def account_page(request: Request, db: DbDep) -> HTMLResponse:
 def _account(
     request: Request, db: Database, user: UserView, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    clinics = {c.id: c.name for c in user_service.list_clinics(db)}
     return render(
         request,
         "account.html",
         status_code=status_code,
         user=user,
-        clinic_name=clinics.get(user.clinic_id, ""),
-        codes_left=security.recovery_codes_left(db, user.id),
+        **_account_context(db, user),
         **context,
     )
 
 
+class CodeForm(FormModel):
+    """A code from the authenticator app, or a recovery code (the account's two-factor forms);
+    nothing typed is shown again."""
+
+    code: str = Field(default="", max_length=CODE_LENGTH, title="Code")
+
+
+def _account_context(db: Database, user: UserView) -> dict[str, Any]:
+    clinics = {c.id: c.name for c in user_service.list_clinics(db)}
+    return {
+        "clinic_name": clinics.get(user.clinic_id, ""),
+        "codes_left": security.recovery_codes_left(db, user.id),
+    }
+
+
 @router.post("/account/recovery-codes")
-def recovery_codes_submit(
-    request: Request,
-    db: DbDep,
-    code: Annotated[str, Form(max_length=CODE_LENGTH)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request)
-    check_csrf(request, csrf_token_)
-    try:
-        codes = security.regenerate_recovery_codes(db, user.actor(client_source(request)), code)
-    except ServiceError as exc:
-        return _account(request, db, user, status_code=exc.status_code, error=exc.message)
-    return render(request, "recovery_codes.html", user=user, codes=codes, regenerated=True)
+def recovery_codes_submit(request: Request, form: FormDep, db: DbDep) -> Response:
+    def regenerate(actor: Actor, data: CodeForm, user: UserView) -> Response:
+        codes = security.regenerate_recovery_codes(db, actor, data.code)
+        return render(request, "recovery_codes.html", user=user, codes=codes, regenerated=True)
+
+    return handle_form(
+        request,
+        form,
+        model=CodeForm,
+        template="account.html",
+        context=lambda actor, values: _account_context(db, page_user(request)),
+        action=regenerate,
+    )
 
 
 @router.get("/account/totp")
@@ -360,45 +373,39 @@ def enrol_page(request: Request) -> HTMLResponse:
 
 
 @router.post("/account/totp")
-def enrol_submit(
-    request: Request,
-    db: DbDep,
-    code: Annotated[str, Form(max_length=CODE_LENGTH)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request)
-    check_csrf(request, csrf_token_)
+def enrol_submit(request: Request, form: FormDep, db: DbDep) -> Response:
     secret = request.session.get(PENDING_SECRET)
-    if not isinstance(secret, str):
-        return RedirectResponse("/account/totp", status_code=303)
-    try:
-        codes = security.enable_totp(db, user.actor(client_source(request)), secret, code)
-    except ServiceError as exc:
-        return render(
-            request,
-            "account_totp.html",
-            status_code=exc.status_code,
-            user=user,
-            error=exc.message,
-            **_enrolment(user, secret),
-        )
-    request.session.pop(PENDING_SECRET, None)
-    return render(request, "recovery_codes.html", user=user, codes=codes, enabled_now=True)
+
+    def enable(actor: Actor, data: CodeForm, user: UserView) -> Response:
+        if not isinstance(secret, str):
+            return RedirectResponse("/account/totp", status_code=303)
+        codes = security.enable_totp(db, actor, secret, data.code)
+        request.session.pop(PENDING_SECRET, None)
+        return render(request, "recovery_codes.html", user=user, codes=codes, enabled_now=True)
+
+    return handle_form(
+        request,
+        form,
+        model=CodeForm,
+        template="account_totp.html",
+        context=lambda actor, values: (
+            _enrolment(page_user(request), secret) if isinstance(secret, str) else {}
+        ),
+        action=enable,
+    )
 
 
 @router.post("/account/totp/disable")
-def disable_submit(
-    request: Request,
-    db: DbDep,
-    code: Annotated[str, Form(max_length=CODE_LENGTH)] = "",
-    csrf_token_: Annotated[str, Form(alias="csrf_token")] = "",
-) -> Response:
-    user = page_user(request)
-    check_csrf(request, csrf_token_)
-    try:
-        security.disable_totp(db, user.actor(client_source(request)), code)
-    except ServiceError as exc:
-        return render(
-            request, "account_totp.html", status_code=exc.status_code, user=user, error=exc.message
-        )
-    return RedirectResponse("/account/totp", status_code=303)
+def disable_submit(request: Request, form: FormDep, db: DbDep) -> Response:
+    def disable(actor: Actor, data: CodeForm, user: UserView) -> Response:
+        security.disable_totp(db, actor, data.code)
+        return RedirectResponse("/account/totp", status_code=303)
+
+    return handle_form(
+        request,
+        form,
+        model=CodeForm,
+        template="account_totp.html",
+        context=lambda actor, values: {},
+        action=disable,
+    )
