@@ -507,6 +507,15 @@ RECENT_BONT_QUESTION = (
 )
 
 
+def _mdq_answer(value: str) -> str:
+    if value.lower() not in ("yes", "no", ""):  # a tampered form is refused, never "not done"
+        raise ValueError("answer yes, no or not done")
+    return value.lower()
+
+
+MdqAnswer = Annotated[str, AfterValidator(_mdq_answer)]
+
+
 def _screening_form() -> type[FormModel]:
     """The screening form (``screening.html``): every safety question answered yes or no,
     each titled with its question as the form asks it."""
@@ -520,7 +529,7 @@ def _screening_form() -> type[FormModel]:
         "allergies": (str, Field(default="", max_length=2000, title="Allergies")),
         "medications": (str, Field(default="", max_length=2000, title="Current medicines")),
         "conditions": (str, Field(default="", max_length=2000, title="Conditions")),
-        "mdq_positive": (YesNo | None, Field(default=None, title="MDQ positive")),
+        "mdq_positive": (MdqAnswer, Field(default="", title="MDQ positive")),
         "phq9_item9": (int | None, Field(default=None, ge=0, le=3, title="PHQ-9 item 9 today")),
     }
     for name, question in SCREENING_QUESTIONS:
