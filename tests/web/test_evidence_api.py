@@ -24,9 +24,9 @@ from glabella.evidence.studies import EvidenceDataError, Problem, load_evidence
 from glabella.services.context import Database
 from glabella.services.users import create_user
 from glabella.settings import Settings
-from glabella.web import evidence_pages
 from glabella.web.app import create_app
 from glabella.web.evidence_charts import fmt_number, forest_svg
+from glabella.web.routes import evidence as evidence_pages
 
 PASSWORD = "a passphrase for the evidence tests"
 

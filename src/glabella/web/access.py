@@ -328,7 +328,7 @@ CONFIRMED_IN_TRANSACTION: frozenset[tuple[str, str]] = frozenset(
 
 The hot path of the clinic (a clinician's submission) spends no thread hop and no read
 transaction on the session: its endpoint confirms the claim with
-``glabella.web.deps.confirmed_actor`` inside the same write transaction, against this same
+``glabella.services.submissions.confirm_actor`` inside the same write transaction, against this same
 ``MATRIX`` rule, before it writes anything. A claim that this rule refuses (or a session
 without one) is decided from the database as on every other route, so a role that was just
 widened takes effect at once. Tested in ``tests/security/test_confirmed_in_transaction.py``.

@@ -30,20 +30,6 @@ from glabella.services.context import Actor, Database
 from glabella.services.errors import OtherClinic, ServiceError
 from glabella.services.group_commit import GroupCommitWriter
 from glabella.settings import Settings, get_settings
-from glabella.web import (
-    admin_routes,
-    analytics_web,
-    api,
-    biomarker_api,
-    biomarker_pages,
-    evidence_pages,
-    fhir_api,
-    pages,
-    pathway_api,
-    pathway_pages,
-    report_pages,
-    security_routes,
-)
 from glabella.web.access import EnforceAccess
 from glabella.web.base_url import startup_mismatch
 from glabella.web.deps import LoginRequired, PasswordChangeRequired, pending_second_factor
@@ -51,7 +37,19 @@ from glabella.web.limits import BoundedRequests
 from glabella.web.methods import MethodNotAllowed
 from glabella.web.openapi import document_errors
 from glabella.web.proxies import TrustedProxies, parse_trusted
-from glabella.web.routes import planning as planning_routes
+from glabella.web.routes import (
+    admin,
+    analytics,
+    assessments,
+    auth,
+    biomarker,
+    evidence,
+    fhir,
+    pathway,
+    patients,
+    planning,
+    reports,
+)
 from glabella.web.templating import TEMPLATES
 
 log = logging.getLogger("glabella.web")
@@ -373,24 +371,35 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             )
         return JSONResponse({"status": "ok", "database": "ok", "version": glabella.__version__})
 
-    app.include_router(api.router)
-    app.include_router(pathway_api.router)
-    app.include_router(biomarker_api.router)
-    app.include_router(fhir_api.router)
-    app.include_router(security_routes.router)
-    app.include_router(admin_routes.api_router)
-    app.include_router(admin_routes.router)
-    app.include_router(analytics_web.api_router)
-    app.include_router(analytics_web.page_router)
-    app.include_router(pages.router)
-    app.include_router(pathway_pages.router)
-    app.include_router(biomarker_pages.router)
-    app.include_router(evidence_pages.api_router)
-    app.include_router(evidence_pages.router)
-    app.include_router(report_pages.api_router)
-    app.include_router(report_pages.router)
-    app.include_router(planning_routes.api_router)
-    app.include_router(planning_routes.router)
+    # The order is the matching order: JSON API first, then the pages (each feature's routes
+    # are in glabella.web.routes.<feature>: ``api_router`` JSON, ``router`` HTML pages).
+    for api_router in (
+        auth.api_router,
+        patients.api_router,
+        assessments.api_router,
+        pathway.api_router,
+        biomarker.api_router,
+        fhir.api_router,
+        admin.api_router,
+        analytics.api_router,
+        evidence.api_router,
+        reports.api_router,
+        planning.api_router,
+    ):
+        app.include_router(api_router)
+    for page_router in (
+        auth.router,
+        admin.router,
+        analytics.router,
+        patients.router,
+        assessments.router,
+        pathway.router,
+        biomarker.router,
+        evidence.router,
+        reports.router,
+        planning.router,
+    ):
+        app.include_router(page_router)
     _api_docs(app)
     app.mount(
         "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"

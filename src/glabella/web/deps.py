@@ -5,17 +5,17 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
-from sqlalchemy.orm import Session
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from glabella.services.context import Actor, Database
 from glabella.services.errors import Forbidden, Unauthorized
 from glabella.services.group_commit import GroupCommitWriter
-from glabella.services.users import UserView, active_user_in, end_sessions, get_user
+from glabella.services.submissions import SessionClaim
+from glabella.services.users import UserView, end_sessions, get_user
 from glabella.settings import Settings
 
 
@@ -166,26 +166,6 @@ def _session_user(request: Request) -> UserView | None:
     return user
 
 
-@dataclass(frozen=True)
-class SessionClaim:
-    """Who the signed session cookie says is signed in, before the database has confirmed it.
-
-    The cookie is signed, so the claim is not forged; but it can be stale: the account may
-    have been deactivated, signed out everywhere or given another role since. It is confirmed
-    against the database by :meth:`confirmed_by` (``session_user``) or, on a route that
-    confirms it inside its own write transaction, by :func:`confirmed_actor`.
-    """
-
-    user_id: int
-    generation: object
-    role: object
-    source: str | None
-
-    def confirmed_by(self, user: UserView | None) -> bool:
-        """Whether the database's view of the account still backs this session."""
-        return user is not None and self.generation == user.session_generation
-
-
 def session_claim(request: Request) -> SessionClaim | None:
     """The signed session's claim, or None without a session or when it has expired.
 
@@ -220,25 +200,6 @@ def touch_session(request: Request) -> None:
     seen = request.session.get("seen")
     if not isinstance(seen, int) or now - seen >= SEEN_STEP_SECONDS:
         request.session["seen"] = int(now)
-
-
-def confirmed_actor(
-    session: Session, claim: SessionClaim, allowed_roles: frozenset[str], route: str
-) -> Actor:
-    """The claim confirmed inside the caller's transaction: the account is active, the
-    session was not ended, the role the database holds may use ``route``, and no one-time
-    password is pending. Raises like the access matrix and ``api_actor`` would.
-
-    Pure of the request, so it can run on the group-commit writer's thread.
-    """
-    user = active_user_in(session, claim.user_id)
-    if user is None or not claim.confirmed_by(user):
-        raise Unauthorized("your session has ended: sign in again (POST /api/v1/auth/login)")
-    if user.role not in allowed_roles:
-        raise Forbidden(f"your role ({user.role}) has no access to {route}")
-    if user.must_change_password:
-        raise Forbidden("change your one-time password first: POST /api/v1/auth/password")
-    return user.actor(claim.source)
 
 
 SEEN_STEP_SECONDS = 60
@@ -321,3 +282,13 @@ def refuse_cross_site(request: Request) -> None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in FORM_TYPES:
         check_csrf(request, request.headers.get("x-csrf-token"))
+
+
+DbDep = Annotated[Database, Depends(database)]
+"""The database of the app (a route parameter)."""
+ActorDep = Annotated[Actor, Depends(request_actor)]
+"""The signed-in user of a JSON API request."""
+FormDep = Annotated[FormData, Depends(form_data)]
+"""The submitted HTML form."""
+WriterDep = Annotated[GroupCommitWriter, Depends(group_writer)]
+"""The app's group-commit writer (the hot submission path)."""

@@ -1,5 +1,5 @@
 """What the frown-photo sections of the clinician's patient page and of the patient's link page
-show (context builders; the routes are in ``glabella.web.biomarker_pages``).
+show (context builders; the routes are in ``glabella.web.routes.biomarker``).
 
 A refused upload's problems travel in ``request.state.frown_problems`` (field -> what to fix)
 so that the route can re-render the page with status 422 and the photos' messages next to

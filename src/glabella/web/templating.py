@@ -1,17 +1,22 @@
-"""Jinja2 environment shared by every page."""
+"""Jinja2 environment shared by every page, and :func:`render` / :func:`redirect` for routes."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from glabella.clinic.protocol import load_protocols
 from glabella.labels import VOCABULARIES, arm, label, name_studies
 from glabella.services import adverse_events as ae_service
 from glabella.services.roles import role_label
+from glabella.web.deps import csrf_token, get_settings_from
+from glabella.web.forms import field_name
 from glabella.web.menu import home_for, menu_for
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -41,3 +46,18 @@ TEMPLATES.env.globals["protocol_names"] = lambda: {p.id: p.name for p in load_pr
 TEMPLATES.env.globals["menu_for"] = menu_for
 TEMPLATES.env.globals["home_for"] = home_for
 TEMPLATES.env.globals["role_label"] = role_label
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a template with the common context (user, CSRF token, clinic timezone)."""
+    settings = get_settings_from(request)
+    context.setdefault("user", None)
+    context["csrf"] = csrf_token(request)
+    context["tz"] = settings.timezone
+    context["field_name"] = field_name
+    return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    """A 303 to ``url`` (after a form POST)."""
+    return RedirectResponse(url, status_code=303)

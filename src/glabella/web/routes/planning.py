@@ -31,9 +31,9 @@ from glabella.services.context import Actor
 from glabella.services.errors import Invalid, NotFound
 from glabella.web.deps import page_user, request_actor
 from glabella.web.evidence_charts import fmt_number
-from glabella.web.evidence_pages import OFF_LABEL, current_evidence
-from glabella.web.pages import render
 from glabella.web.planning_charts import Series, line_chart_svg
+from glabella.web.routes.evidence import OFF_LABEL, current_evidence
+from glabella.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/planning", tags=["planning"])

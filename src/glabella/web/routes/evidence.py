@@ -36,8 +36,7 @@ from glabella.services.context import Actor
 from glabella.services.errors import Invalid, NotFound, ServiceError
 from glabella.web.deps import page_user, request_actor
 from glabella.web.evidence_charts import fmt_number, forest_svg
-from glabella.web.pages import render
-from glabella.web.templating import TEMPLATES
+from glabella.web.templating import TEMPLATES, render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])

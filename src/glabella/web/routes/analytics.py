@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from glabella.analytics.charts import funnel_svg, months_svg, trajectory_svg
@@ -22,25 +22,21 @@ from glabella.services.analytics import (
     clinic_analytics,
     not_on_track_list,
 )
-from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
 from glabella.services.frown_analytics import DEFINITIONS as FROWN_DEFINITIONS
 from glabella.services.frown_analytics import frown_analytics
 from glabella.services.research_export import export_zip
 from glabella.web.deps import (
+    ActorDep,
+    DbDep,
     client_source,
-    database,
     get_settings_from,
     page_user,
-    request_actor,
 )
-from glabella.web.pages import render
+from glabella.web.templating import render
 
 api_router = APIRouter(prefix="/api/v1")
-page_router = APIRouter(include_in_schema=False)
-
-DbDep = Annotated[Database, Depends(database)]
-ActorDep = Annotated[Actor, Depends(request_actor)]
+router = APIRouter(include_in_schema=False)
 
 
 def _as_of(raw: str | None) -> dt.datetime | None:
@@ -95,7 +91,7 @@ def research_export(request: Request, actor: ActorDep, db: DbDep) -> Response:
     )
 
 
-@page_router.get("/analytics")
+@router.get("/analytics")
 def analytics_page(request: Request, db: DbDep) -> HTMLResponse:
     user = page_user(request)
     actor = user.actor(client_source(request))
@@ -139,7 +135,7 @@ def not_on_track_json(
     return {"rule": NOT_ON_TRACK_RULE, "patients": [r.to_dict() for r in rows]}
 
 
-@page_router.get("/not-on-track")
+@router.get("/not-on-track")
 def not_on_track_page(request: Request, db: DbDep) -> HTMLResponse:
     user = page_user(request)
     actor = user.actor(client_source(request))

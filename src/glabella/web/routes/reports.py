@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict
 
@@ -31,15 +31,12 @@ from glabella.reports.model import CONDITIONS
 from glabella.reports.render import RenderMeta, render_body, render_pdf, report_stylesheet
 from glabella.services import patients as patient_service
 from glabella.services import reports as report_service
-from glabella.services.context import Actor, Database
 from glabella.services.errors import Invalid
-from glabella.web.deps import check_csrf, client_source, database, page_user, request_actor
-from glabella.web.pages import FormDep, redirect, render
+from glabella.web.deps import ActorDep, DbDep, FormDep, check_csrf, client_source, page_user
+from glabella.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["reports"])
-DbDep = Annotated[Database, Depends(database)]
-ActorDep = Annotated[Actor, Depends(request_actor)]
 Condition = Annotated[str, Query(max_length=16)]
 Lang = Annotated[str, Query(max_length=8)]
 ProtocolId = Annotated[str | None, Query(max_length=80)]

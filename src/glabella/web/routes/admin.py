@@ -6,32 +6,30 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 
 from glabella.services import staff as staff_service
 from glabella.services.context import Actor, Database
-from glabella.services.errors import Invalid, ServiceError
+from glabella.services.errors import ServiceError
 from glabella.services.roles import ROLE_LABELS, Role
+from glabella.services.users import UserView
 from glabella.web.deps import (
+    ActorDep,
+    DbDep,
+    FormDep,
     check_csrf,
     client_source,
-    database,
-    form_data,
     home_page,
     page_user,
-    request_actor,
 )
-from glabella.web.pages import render
+from glabella.web.form_route import FormModel, handle_form
+from glabella.web.templating import render
 
 api_router = APIRouter(prefix="/api/v1/admin", tags=["staff administration"])
 router = APIRouter(include_in_schema=False)
-
-DbDep = Annotated[Database, Depends(database)]
-ActorDep = Annotated[Actor, Depends(request_actor)]
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 # --- JSON API -------------------------------------------------------------------------------
@@ -154,15 +152,6 @@ def _form_str(form: FormData, name: str, limit: int = 200) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _optional_int(form: FormData, name: str, label: str) -> int | None:
-    raw = _form_str(form, name, 20).strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) > 2**31 - 1:
-        raise Invalid(f"{label}: choose one from the list", field=name)
-    return int(raw)
-
-
 def _staff_page(
     request: Request, db: Database, actor: Actor, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
@@ -186,32 +175,56 @@ def staff_page(request: Request, db: DbDep) -> HTMLResponse:
     return _staff_page(request, db, user.actor(client_source(request)))
 
 
+def _clinic_choice(value: str) -> str:
+    if value and (not value.isdigit() or int(value) > 2**31 - 1):
+        raise ValueError("choose one from the list")
+    return value
+
+
+ClinicChoice = Annotated[str, AfterValidator(_clinic_choice)]
+
+
+class StaffForm(FormModel):
+    """The add-staff form (``admin_staff.html``); the update form uses the same labels."""
+
+    full_name: str = Field(default="", max_length=200, title="Full name")
+    username: str = Field(default="", max_length=80, title="Username")
+    role: str = Field(default="", max_length=32, title="Role")
+    clinic_id: ClinicChoice = Field(default="", max_length=20, title="Clinic")
+
+    def clinic(self) -> int | None:
+        return int(self.clinic_id) if self.clinic_id else None
+
+
+def _staff_context(db: Database, actor: Actor) -> dict[str, Any]:
+    return {
+        "staff": staff_service.list_staff(db, actor),
+        "clinics": staff_service.clinics(db, actor),
+        "roles": ROLE_LABELS,
+    }
+
+
 @router.post("/admin/staff")
-def staff_add_submit(request: Request, form: FormDep, db: DbDep) -> HTMLResponse:
-    user = page_user(request)
-    check_csrf(request, _form_str(form, "csrf_token", 200))
-    actor = user.actor(client_source(request))
-    values = {k: _form_str(form, k) for k in ("username", "full_name", "role", "clinic_id")}
-    try:
+def staff_add_submit(request: Request, form: FormDep, db: DbDep) -> Response:
+    def add(actor: Actor, data: StaffForm, user: UserView) -> Response:
         member, one_time = staff_service.add_staff(
             db,
             actor,
-            username=values["username"],
-            full_name=values["full_name"],
-            role=values["role"],
-            clinic_id=_optional_int(form, "clinic_id", "Clinic"),
+            username=data.username,
+            full_name=data.full_name,
+            role=data.role,
+            clinic_id=data.clinic(),
         )
-    except ServiceError as exc:
-        return _staff_page(
-            request,
-            db,
-            actor,
-            status_code=exc.status_code,
-            error=exc.message,
-            error_field=exc.field,
-            values=values,
-        )
-    return _staff_page(request, db, actor, created=member, one_time=one_time)
+        return _staff_page(request, db, actor, created=member, one_time=one_time)
+
+    return handle_form(
+        request,
+        form,
+        model=StaffForm,
+        template="admin_staff.html",
+        context=lambda actor, values: _staff_context(db, actor),
+        action=add,
+    )
 
 
 def _member_page(
@@ -250,19 +263,7 @@ def _member_action(
     check_csrf(request, _form_str(form, "csrf_token", 200))
     actor = user.actor(client_source(request))
     try:
-        if action == "update":
-            member = staff_service.update_staff(
-                db,
-                actor,
-                user_id,
-                role=_form_str(form, "role", 32) or None,
-                clinic_id=_optional_int(form, "clinic_id", "Clinic"),
-                full_name=_form_str(form, "full_name") or None,
-            )
-            if member.id == user.id and member.role != Role.ADMIN:
-                return RedirectResponse(home_page(member.role), status_code=303)  # stepped down
-            done = "updated"
-        elif action in ("deactivate", "reactivate"):
+        if action in ("deactivate", "reactivate"):
             staff_service.set_active(db, actor, user_id, action == "reactivate")
             if user_id == user.id:
                 return RedirectResponse("/login", status_code=303)  # signed out with it
@@ -286,7 +287,31 @@ def _member_action(
 
 @router.post("/admin/staff/{user_id}")
 def staff_update_submit(request: Request, user_id: int, form: FormDep, db: DbDep) -> Response:
-    return _member_action(request, form, db, user_id, "update")
+    def update(actor: Actor, data: StaffForm, user: UserView) -> Response:
+        member = staff_service.update_staff(
+            db,
+            actor,
+            user_id,
+            role=data.role or None,
+            clinic_id=data.clinic(),
+            full_name=data.full_name or None,
+        )
+        if member.id == user.id and member.role != Role.ADMIN:
+            return RedirectResponse(home_page(member.role), status_code=303)  # stepped down
+        return RedirectResponse(f"/admin/staff/{user_id}?done=updated", status_code=303)
+
+    return handle_form(
+        request,
+        form,
+        model=StaffForm,
+        template="admin_staff_member.html",
+        context=lambda actor, values: {
+            "member": staff_service.get_staff(db, actor, user_id),
+            "clinics": staff_service.clinics(db, actor),
+            "roles": ROLE_LABELS,
+        },
+        action=update,
+    )
 
 
 @router.post("/admin/staff/{user_id}/deactivate")

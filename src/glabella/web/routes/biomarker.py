@@ -1,4 +1,4 @@
-"""Frown photos on the web: the clinician's patient page and the patient's link page.
+"""Frown photos: the JSON API, the clinician's patient page and the patient's link page.
 
 Thin adapter over ``glabella.services.biomarker``: photo consent first, two photos (rest,
 maximal frown) from the phone camera input, each checked at once (a ``/check`` route measures
@@ -13,29 +13,131 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as FormFile
 
 from glabella.clinic.biomarker import MAX_BYTES
 from glabella.services import biomarker as bio_service
 from glabella.services.context import Database
 from glabella.services.errors import Invalid, ServiceError
-from glabella.web import pages
 from glabella.web.deps import (
+    ActorDep,
+    DbDep,
+    FormDep,
     check_csrf,
     client_source,
-    database,
-    form_data,
     get_settings_from,
 )
 from glabella.web.deps import page_user as _page_user
 from glabella.web.frown_views import problems_by_field
+from glabella.web.routes import assessments, patients
 
+api_router = APIRouter(prefix="/api/v1", tags=["biomarker"])
 router = APIRouter(include_in_schema=False)
-DbDep = Annotated[Database, Depends(database)]
-FormDep = Annotated[FormData, Depends(form_data)]
 FIELDS = ("rest", "frown")
+
+
+# --- JSON API -------------------------------------------------------------------------------
+
+
+class PhotoConsentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    confirmed: bool
+    allow_research: bool = False
+
+
+def _read_bounded(upload: UploadFile, field: str) -> bytes:
+    data = upload.file.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise Invalid(f"{field}: the file is larger than {MAX_BYTES} bytes", field=field)
+    return data
+
+
+@api_router.post("/patients/{patient_id}/photo-consent", status_code=201)
+def grant_photo_consent(
+    patient_id: int, body: PhotoConsentBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record the patient's separate consent to clinical photographs."""
+    cid = bio_service.grant_photo_consent(
+        db, actor, patient_id, allow_research=body.allow_research, confirmed=body.confirmed
+    )
+    return {"id": cid, "patient_id": patient_id, "allow_research": body.allow_research}
+
+
+class PhotoWithdrawBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(max_length=2000)
+
+
+@api_router.post("/patients/{patient_id}/photo-consent/withdraw")
+def withdraw_photo_consent(
+    patient_id: int, body: PhotoWithdrawBody, actor: ActorDep, db: DbDep
+) -> dict[str, object]:
+    """Record that the patient withdrew photo consent (no new photo until consent again)."""
+    n = bio_service.withdraw_photo_consent(db, actor, patient_id, body.reason)
+    return {
+        "patient_id": patient_id,
+        "withdrawn": n,
+        "withdrawals": [
+            w.to_dict() for w in bio_service.photo_consent_withdrawals(db, actor, patient_id)
+        ],
+    }
+
+
+@api_router.post("/patients/{patient_id}/photos", status_code=201)
+def submit_photos(
+    patient_id: int,
+    request: Request,
+    actor: ActorDep,
+    db: DbDep,
+    rest: Annotated[UploadFile, File(description="face at rest")],
+    frown: Annotated[UploadFile, File(description="face at maximal frown")],
+) -> dict[str, object]:
+    """Measure a rest/frown pair; stored encrypted only when both photos pass every check."""
+    key = get_settings_from(request).resolved_photo_key()
+    view = bio_service.submit_photos(
+        db,
+        actor,
+        patient_id,
+        _read_bounded(rest, "rest"),
+        _read_bounded(frown, "frown"),
+        key,
+    )
+    return view.to_dict()
+
+
+@api_router.get("/patients/{patient_id}/photos")
+def list_photos(patient_id: int, actor: ActorDep, db: DbDep) -> list[dict[str, object]]:
+    return [p.to_dict() for p in bio_service.list_pairs(db, actor, patient_id)]
+
+
+@api_router.get("/patients/{patient_id}/photos/{pair_id}/{which}")
+def view_photo(
+    patient_id: int,
+    pair_id: int,
+    which: Literal["rest", "frown"],
+    request: Request,
+    actor: ActorDep,
+    db: DbDep,
+) -> Response:
+    """One image, decrypted (audited)."""
+    key = get_settings_from(request).resolved_photo_key()
+    data = bio_service.view_photo(db, actor, patient_id, pair_id, which, key)
+    return Response(
+        content=data, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+    )
+
+
+@api_router.delete("/patients/{patient_id}/photos")
+def delete_photos(patient_id: int, actor: ActorDep, db: DbDep) -> dict[str, object]:
+    """Delete every image of the patient on request; the measures stay."""
+    return {"deleted_pairs": bio_service.delete_images(db, actor, patient_id)}
+
+
+# --- pages ----------------------------------------------------------------------------------
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -45,7 +147,7 @@ def _redirect(url: str) -> RedirectResponse:
 def _upload(form: FormData, field: str) -> bytes | None:
     """The bytes of one chosen file (None when no file was chosen), read up to the limit."""
     value = form.get(field)
-    if not isinstance(value, UploadFile):
+    if not isinstance(value, FormFile):
         return None
     data = value.file.read(MAX_BYTES + 1)
     if not data and not value.filename:
@@ -74,14 +176,14 @@ def _patient_page_again(
     request: Request, patient_id: int, db: Database, exc: ServiceError
 ) -> Response:
     request.state.frown_problems = problems_by_field(exc)
-    response = pages.patient_page(request, patient_id, db)
+    response = patients.patient_page(request, patient_id, db)
     response.status_code = exc.status_code
     return response
 
 
 def _link_page_again(request: Request, token: str, db: Database, exc: ServiceError) -> Response:
     request.state.frown_problems = problems_by_field(exc)
-    response = pages.self_report_page(request, token, db)
+    response = assessments.self_report_page(request, token, db)
     if response.status_code == 200:
         response.status_code = exc.status_code
     return response

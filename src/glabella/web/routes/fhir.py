@@ -26,7 +26,7 @@ from glabella.services import fhir as fhir_service
 from glabella.services.errors import Invalid, NotFound, ServiceError
 from glabella.web.deps import api_actor, check_csrf, get_db
 
-router = APIRouter(prefix="/fhir", tags=["fhir"], include_in_schema=False)
+api_router = APIRouter(prefix="/fhir", tags=["fhir"], include_in_schema=False)
 """Not in /api/openapi.json: the FHIR R4 specification describes these interactions, and their
 errors are OperationOutcome resources, not the API's ``Error`` shape."""
 
@@ -68,7 +68,7 @@ def _int_id(raw: str, name: str) -> int:
     return int(raw)
 
 
-@router.get("/metadata")
+@api_router.get("/metadata")
 def capability_statement(request: Request) -> Response:
     """The CapabilityStatement: what this FHIR endpoint implements (FHIR's ``capabilities``)."""
     base = str(request.base_url).rstrip("/") + "/fhir"
@@ -77,7 +77,7 @@ def capability_statement(request: Request) -> Response:
     )
 
 
-@router.get("/Questionnaire/{instrument_id}")
+@api_router.get("/Questionnaire/{instrument_id}")
 def get_questionnaire(request: Request, instrument_id: str) -> Response:
     """An instrument as a FHIR Questionnaire, with its LOINC codes."""
 
@@ -88,7 +88,7 @@ def get_questionnaire(request: Request, instrument_id: str) -> Response:
     return _answer(run)
 
 
-@router.get("/Patient/{patient_id}/$everything")
+@api_router.get("/Patient/{patient_id}/$everything")
 def patient_everything(request: Request, patient_id: str) -> Response:
     """The patient's record: Patient, responses and scores, consents, treatments, events."""
 
@@ -103,7 +103,7 @@ def patient_everything(request: Request, patient_id: str) -> Response:
     return _answer(run)
 
 
-@router.post("/QuestionnaireResponse")
+@api_router.post("/QuestionnaireResponse")
 async def import_questionnaire_response(request: Request) -> Response:
     """Import a completed QuestionnaireResponse: it is scored and may raise safety alerts."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
