@@ -40,6 +40,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, text
 
 from glabella.demo.params import DemoParameters
+from glabella.services import audit
 from glabella.services import dashboard as dashboard_service
 from glabella.services.context import Actor, Database
 from glabella.services.demo_load import generate_clinic
@@ -53,6 +54,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 AS_OF = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 PASSWORD = "correct horse battery staple"
+AUDIT_KEY = "bench-audit-key-not-used-elsewhere"
+"""One audit key for the fill (services) and the app: the app refuses to start on a database
+whose newest audit record another key signed."""
 GOAL_S = 0.300
 VARIANTS: dict[str, dict[str, str]] = {
     "first_page": {},
@@ -64,6 +68,7 @@ VARIANTS: dict[str, dict[str, str]] = {
 
 
 def _fill(url: str, patients: int) -> dict[str, Any]:
+    audit.use_key(AUDIT_KEY.encode("utf-8"))
     migrate.upgrade(url)
     db = Database.from_url(url)
     with db.transaction() as s:
@@ -122,7 +127,10 @@ def _measure(url: str, data_dir: Path, repeats: int) -> dict[str, Any]:
     )
     actor = user.actor("bench")
     settings = Settings(
-        data_dir=data_dir, secret_key="bench-secret-key-not-used-elsewhere", base_url="http://t"
+        data_dir=data_dir,
+        secret_key="bench-secret-key-not-used-elsewhere",
+        base_url="http://t",
+        audit_key=AUDIT_KEY,
     )
     out: dict[str, Any] = {"service": {}, "request": {}, "api": {}}
     try:

@@ -6,7 +6,15 @@ import datetime as dt
 import re
 
 from glabella.clinic import instruments
-from glabella.web.charts import HEIGHT, LEFT, RIGHT, TOP, WIDTH, score_history_svg
+from glabella.web.charts import (
+    HEIGHT,
+    LEFT,
+    RIGHT,
+    TOP,
+    WIDTH,
+    score_history_charts,
+    score_history_svg,
+)
 
 PHQ9 = instruments.get("phq9")
 PLOT_W = WIDTH - LEFT - RIGHT  # 640 - 48 - 190 = 402
@@ -49,3 +57,16 @@ def test_value_axis_includes_a_point_outside_the_instrument_range() -> None:
     ys = [y for _, y in _circles(svg)]
     # The axis runs 0-30 (not 0-27): 30 is drawn at the top, TOP = 16, 0 at the bottom, 224.
     assert ys == [16.0, float(HEIGHT - 36)]
+
+
+def test_both_variants_are_drawn_and_the_narrow_one_has_large_text() -> None:
+    day = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+    points = [(day, 16), (day + dt.timedelta(days=42), 8)]
+    html = score_history_charts(PHQ9, points, markers=[(day + dt.timedelta(hours=1), "29 U")])
+    wide, narrow = html.split("</svg>")[:2]
+    assert 'id="chart-phq9"' in wide and 'class="chart chart-wide"' in wide
+    assert 'id="chart-phq9-narrow"' in narrow and 'viewBox="0 0 360 260"' in narrow
+    # 14 viewBox px at 360 -> about 12.4 px in a 318 px phone card (the e2e test measures it)
+    assert set(re.findall(r'font-size="(\d+)"', narrow)) == {"14"}
+    # the days sit 36 + 44 = 80 and 360 - 10 - 44 = 306 px across: half an 80 px date inside
+    assert re.findall(r'<text x="([\d.]+)"[^>]*class="day"', narrow) == ["80.0", "306.0"]

@@ -13,7 +13,20 @@ Status of a visit at a given ``now`` (converted to the clinic's local date):
 * ``completed`` - an assessment was recorded for it;
 * ``upcoming``  - local today is before the window opens;
 * ``due``       - local today is inside the window (inclusive at both ends);
-* ``overdue``   - local today is after the window closed and nothing was recorded.
+* ``overdue``   - local today is after the window closed, nothing was recorded, and no later
+  visit's window has opened yet: this is the visit to chase now;
+* ``missed``    - the window closed with nothing recorded *and* a later visit's window has
+  opened (the later visit is now the one to chase; an unanswered earlier visit is history, and
+  no later answer can fill it). A later visit answered implies its window opened, so a patient
+  who did weeks 6 and 12 but not week 2 has week 2 ``missed``, never ``overdue``.
+
+The last visit of the schedule (week 12 by default) is never superseded: left unanswered it
+stays ``overdue`` until the next treatment starts a new schedule. A visit becomes ``missed`` on
+the local day its first later window opens (:func:`superseded_on`): e.g. week 2 (window days
+11-17 after treatment) is ``overdue`` on days 18-34 and ``missed`` from day 35, when week 6
+(days 35-49) opens. Status is decided only from dates and recorded answers; the SQL worklist
+(:mod:`glabella.services.dashboard`) applies the same rule through
+:func:`superseded_after_days`.
 
 Re-treatment is allowed from 12 weeks (84 days) after the last treatment's local date,
 inclusive (labels: no more frequently than every three months, e.g. Xeomin PI 2).
@@ -37,11 +50,13 @@ __all__ = [
     "retreatment_allowed",
     "retreatment_allowed_from",
     "schedule_visits",
+    "superseded_after_days",
+    "superseded_on",
     "visit_status",
     "visit_statuses",
 ]
 
-VisitStatus = Literal["upcoming", "due", "overdue", "completed"]
+VisitStatus = Literal["upcoming", "due", "overdue", "missed", "completed"]
 
 RETREATMENT_INTERVAL: Final = timedelta(weeks=12)
 
@@ -114,13 +129,34 @@ def schedule_visits(
     return tuple(out)
 
 
+def superseded_after_days(spec: VisitSpec, visits: Sequence[VisitSpec]) -> int | None:
+    """Days after the treatment's local date on which a later visit's window first opens
+    (a later visit: a greater week number), or ``None`` for the last visit of ``visits``."""
+    return min(
+        (v.week * 7 - v.days_before for v in visits if v.week > spec.week),
+        default=None,
+    )
+
+
+def superseded_on(visit: ScheduledVisit, visits: Sequence[ScheduledVisit]) -> date | None:
+    """The local date from which ``visit``, if unanswered after its window, is ``missed``:
+    the first opening day of a later visit of the same schedule (``None``: never)."""
+    return min((v.opens for v in visits if v.spec.week > visit.spec.week), default=None)
+
+
 def visit_status(
     visit: ScheduledVisit,
     now: datetime,
     clinic_tz: ZoneInfo,
     completed_keys: Collection[str] = (),
+    *,
+    visits: Sequence[ScheduledVisit] = (),
 ) -> VisitStatus:
-    """Status of ``visit`` at ``now`` (see module docstring for the window rules)."""
+    """Status of ``visit`` at ``now`` (see module docstring for the window rules).
+
+    ``visits`` is the whole schedule ``visit`` belongs to: it decides ``missed`` (a later
+    window opened). Without it a closed, unanswered visit is ``overdue`` (the safe side).
+    """
     if visit.spec.key in completed_keys:
         return "completed"
     today = local_date(now, clinic_tz)
@@ -128,6 +164,9 @@ def visit_status(
         return "upcoming"
     if today <= visit.closes:
         return "due"
+    later = superseded_on(visit, visits)
+    if later is not None and today >= later:
+        return "missed"
     return "overdue"
 
 
@@ -149,7 +188,7 @@ def visit_statuses(
     visits: Sequence[VisitSpec] = DEFAULT_VISITS,
 ) -> tuple[tuple[ScheduledVisit, VisitStatus], ...]:
     """Every scheduled visit of one treatment with its status at ``now`` (for dashboards)."""
+    placed = schedule_visits(treated_at, clinic_tz, visits)
     return tuple(
-        (v, visit_status(v, now, clinic_tz, completed_keys))
-        for v in schedule_visits(treated_at, clinic_tz, visits)
+        (v, visit_status(v, now, clinic_tz, completed_keys, visits=placed)) for v in placed
     )

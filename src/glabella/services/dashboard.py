@@ -4,8 +4,10 @@ Urgency order (the database sorts and pages; nothing is read for patients off th
 
 1. patients with an open safety alert, the most urgent level first, then the oldest alert;
 2. then patients with an overdue follow-up visit, the most days overdue first (a visit of the
-   latest treatment whose window closed with no PHQ-9 inside it: the rules of
-   :mod:`glabella.clinic.schedule`, counted in clinic-local days);
+   latest treatment whose window closed with no PHQ-9 inside it while no later visit's window
+   has opened yet: the rules of :mod:`glabella.clinic.schedule`, counted in clinic-local days;
+   a visit superseded by a later window is ``missed``, history, and neither sorts nor matches
+   the ``overdue_days`` filter);
 3. then everyone else by name.
 
 Filters: ``mine`` (patients the signed-in user treated, screened or entered an assessment for:
@@ -221,7 +223,12 @@ def _worklist(
             assessed_day <= day0 + (target + spec.days_after),
         )
         closes_at = day0 + (target + spec.days_after)
-        first_overdue.append((and_(closes_at < today_n, ~done), literal(index)))
+        overdue_now = [closes_at < today_n]
+        # superseded by a later window that has opened: "missed", not overdue (schedule rule)
+        later = schedule.superseded_after_days(spec, schedule.DEFAULT_VISITS)
+        if later is not None:
+            overdue_now.append(day0 + later > today_n)
+        first_overdue.append((and_(*overdue_now, ~done), literal(index)))
     visit_index = case(*first_overdue, else_=None)
     conditions: list[ColumnElement[bool]] = [Patient.clinic_id == actor.clinic_id]
     if filters.mine:

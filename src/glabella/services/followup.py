@@ -227,7 +227,7 @@ def _followup(session: Session, tz: ZoneInfo, patient_id: int, now: dt.datetime)
             v.target,
             v.opens,
             v.closes,
-            schedule.visit_status(v, now, tz, completed),
+            schedule.visit_status(v, now, tz, completed, visits=visits),
         )
         for v in visits
     )
@@ -258,7 +258,8 @@ class DueVisit:
 
 
 def due_visits(db: Database, actor: Actor) -> list[DueVisit]:
-    """Every follow-up visit that is due or overdue in the clinic, most overdue first."""
+    """Every follow-up visit that is due or overdue in the clinic, most overdue first
+    (a ``missed`` visit, superseded by a later window, is not listed)."""
     require_role(actor, CLINICAL_ROLES, "view follow-up")
     now = db.now()
     with db.transaction() as session:

@@ -14,6 +14,8 @@ from glabella.clinic.schedule import (
     retreatment_allowed,
     retreatment_allowed_from,
     schedule_visits,
+    superseded_after_days,
+    superseded_on,
     visit_status,
     visit_statuses,
 )
@@ -101,3 +103,47 @@ def test_visit_statuses_for_a_dashboard() -> None:
         ("week6", "upcoming"),
         ("week12", "upcoming"),
     ]
+
+
+# Missed visits. TREATED 2026-11-25 (Berlin): week 2 window 12-06..12-12; week 6 target
+# 2027-01-06, window 2026-12-30..2027-01-13; week 12 target 2027-02-17, window 02-10..02-24.
+
+
+def test_superseded_offsets_are_the_next_window_openings() -> None:
+    # baseline -> week 2 opens 14 - 3 = 11; week 2 -> week 6 opens 42 - 7 = 35;
+    # week 6 -> week 12 opens 84 - 7 = 77; week 12 is last: never superseded
+    assert [superseded_after_days(s, DEFAULT_VISITS) for s in DEFAULT_VISITS] == [11, 35, 77, None]
+    visits = schedule_visits(TREATED, BERLIN)
+    assert superseded_on(visits[1], visits) == date(2026, 12, 30)
+    assert superseded_on(visits[3], visits) is None
+
+
+def test_week2_is_overdue_until_week6_opens_then_missed() -> None:
+    def on(day: datetime) -> list[str]:
+        return [s for _, s in visit_statuses(TREATED, day, BERLIN, {"baseline"})]
+
+    # 29 Dec: week 6 not open yet -> week 2 is the visit to chase
+    assert on(_at(2026, 12, 29, 23)) == ["completed", "overdue", "upcoming", "upcoming"]
+    # 30 Dec 00:00 local: week 6 opens -> week 2 is history, week 6 is due
+    assert on(_at(2026, 12, 30, 0)) == ["completed", "missed", "due", "upcoming"]
+
+
+def test_later_visits_answered_leave_week2_missed_not_overdue() -> None:
+    # the first-week walk's patient: week 2 unanswered, weeks 6 and 12 done, seen 2027-05-10
+    done = {"baseline", "week6", "week12"}
+    statuses = visit_statuses(TREATED, _at(2027, 5, 10), BERLIN, done)
+    assert [s for _, s in statuses] == ["completed", "missed", "completed", "completed"]
+
+
+def test_last_visit_unanswered_stays_overdue() -> None:
+    # H-084: week 12 closed 2027-02-24 with no later window: still overdue on 2027-05-10
+    statuses = visit_statuses(TREATED, _at(2027, 5, 10), BERLIN, {"baseline"})
+    assert [s for _, s in statuses] == ["completed", "missed", "missed", "overdue"]
+
+
+def test_without_its_schedule_a_closed_visit_stays_overdue() -> None:
+    # the safe default: visit_status cannot know of later windows unless given the schedule
+    visits = schedule_visits(TREATED, BERLIN)
+    later = _at(2027, 1, 2)
+    assert visit_status(visits[1], later, BERLIN) == "overdue"
+    assert visit_status(visits[1], later, BERLIN, visits=visits) == "missed"

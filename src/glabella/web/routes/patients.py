@@ -29,7 +29,7 @@ from glabella.services.roles import CLINICAL_ROLES
 from glabella.services.users import UserView
 from glabella.web import frown_views
 from glabella.web import idempotency as idempotency_web
-from glabella.web.charts import score_history_svg
+from glabella.web.charts import score_history_charts
 from glabella.web.deps import (
     ActorDep,
     DbDep,
@@ -396,7 +396,8 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
                 (a.submitted_at, a.total) for a in history if a.instrument_id == instrument.id
             ]
             if points:
-                charts.append((instrument, score_history_svg(instrument, points, markers=markers)))
+                svgs = score_history_charts(instrument, points, markers=markers)
+                charts.append((instrument, svgs))
         context["treatments"] = treatments
         context["followup"] = followup_service.patient_followup(db, actor, patient_id)
         context["adverse_events"] = ae_service.list_adverse_events(db, actor, patient_id)
