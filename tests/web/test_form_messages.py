@@ -115,8 +115,8 @@ def test_questionnaire_and_pathway_forms_name_fields_by_their_labels(api: TestCl
         {"phq9__phq9_1": "x", "phq9__phq9_2": "7"},
     )
     assert answer.status_code == 422
-    messages = _check(answer.text)
-    assert "PHQ-9 question 1: must be a whole number, e.g. 3" in " | ".join(messages)
+    messages = " | ".join(_check(answer.text))
+    assert "PHQ-9 question 1: must be a whole number, e.g. 3" in messages
 
     # PHQ-9 item 9 answered 1: a suicide-risk alert, closed only with a recorded action
     items = {f"phq9_{n}": 0 for n in range(1, 10)} | {"phq9_9": 1}
