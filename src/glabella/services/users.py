@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from glabella.services import audit, throttle
 from glabella.services.context import Actor, Database, utcnow
@@ -32,9 +32,14 @@ class UserView:
     must_change_password: bool
     totp_enabled: bool = False
     session_generation: int = 0
+    clinic_timezone: str = "UTC"
+    """The IANA timezone of the user's clinic (``clinics.timezone``): the one source pages use
+    to show and read local times (settings' ``timezone`` only names the first clinic's zone)."""
 
     @classmethod
     def of(cls, user: User) -> UserView:
+        session = object_session(user)
+        clinic = session.get(Clinic, user.clinic_id) if session is not None else None
         return cls(
             id=user.id,
             username=user.username,
@@ -44,6 +49,7 @@ class UserView:
             must_change_password=user.must_change_password,
             totp_enabled=user.totp_secret is not None,
             session_generation=user.session_generation or 0,
+            clinic_timezone=clinic.timezone if clinic is not None else "UTC",
         )
 
     def actor(self, source: str | None = None) -> Actor:
@@ -249,16 +255,21 @@ def unlock_address(db: Database, address: str, actor: Actor | None = None) -> bo
         return lifted
 
 
-_ACTIVE_USER = select(
-    User.id,
-    User.username,
-    User.full_name,
-    User.role,
-    User.clinic_id,
-    User.must_change_password,
-    User.totp_secret.is_not(None),
-    User.session_generation,
-).where(User.id == bindparam("id"), User.active.is_(True))
+_ACTIVE_USER = (
+    select(
+        User.id,
+        User.username,
+        User.full_name,
+        User.role,
+        User.clinic_id,
+        User.must_change_password,
+        User.totp_secret.is_not(None),
+        User.session_generation,
+        Clinic.timezone,
+    )
+    .join(Clinic, Clinic.id == User.clinic_id)
+    .where(User.id == bindparam("id"), User.active.is_(True))
+)
 
 
 def staff_name(session: Session, actor: Actor) -> str:
@@ -285,7 +296,7 @@ def active_user_in(session: Session, user_id: int) -> UserView | None:
     row = session.connection().execute(_ACTIVE_USER, {"id": user_id}).first()
     if row is None:
         return None
-    uid, username, full_name, role, clinic_id, must_change, totp, generation = row
+    uid, username, full_name, role, clinic_id, must_change, totp, generation, tz = row
     return UserView(
         id=uid,
         username=username,
@@ -295,6 +306,7 @@ def active_user_in(session: Session, user_id: int) -> UserView | None:
         must_change_password=bool(must_change),
         totp_enabled=bool(totp),
         session_generation=generation or 0,
+        clinic_timezone=tz or "UTC",
     )
 
 

@@ -15,6 +15,7 @@ from glabella.clinic.protocol import load_protocols
 from glabella.labels import VOCABULARIES, arm, label, name_studies
 from glabella.services import adverse_events as ae_service
 from glabella.services.roles import role_label
+from glabella.services.users import UserView
 from glabella.web.deps import csrf_token, get_settings_from
 from glabella.web.forms import field_name
 from glabella.web.menu import home_for, menu_for
@@ -53,7 +54,10 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
     settings = get_settings_from(request)
     context.setdefault("user", None)
     context["csrf"] = csrf_token(request)
-    context["tz"] = settings.timezone
+    user = context["user"]
+    # the signed-in user's clinic decides (clinics.timezone); pages without a user (sign-in,
+    # the patient's link page) fall back to the configured default clinic zone
+    context["tz"] = user.clinic_timezone if isinstance(user, UserView) else settings.timezone
     context["field_name"] = field_name
     return TEMPLATES.TemplateResponse(request, name, context, status_code=status_code)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -1038,7 +1039,7 @@ def ae_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
     return _ae_form(request, db, patient_id, values={"treatment_id": ae_service.LATEST})
 
 
-def _parse_onset(request: Request, raw: str) -> dt.datetime:
+def _parse_onset(user: UserView, raw: str) -> dt.datetime:
     label = ae_service.FIELD_LABELS["onset"]
     if not raw.strip():
         raise Invalid(f"Please enter “{label}” (date and time)", field="onset")
@@ -1046,12 +1047,8 @@ def _parse_onset(request: Request, raw: str) -> dt.datetime:
         onset = dt.datetime.fromisoformat(raw.strip())
     except ValueError:
         raise Invalid(f"{label}: enter a date and time", field="onset") from None
-    if onset.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        from glabella.web.deps import get_settings_from
-
-        onset = onset.replace(tzinfo=ZoneInfo(get_settings_from(request).timezone))
+    if onset.tzinfo is None:  # typed as the clinic's wall-clock time
+        onset = onset.replace(tzinfo=ZoneInfo(user.clinic_timezone))
     return onset
 
 
@@ -1063,7 +1060,7 @@ def ae_submit(request: Request, patient_id: int, form: FormDep, db: DbDep) -> Re
             actor,
             patient_id,
             type_=data.type,
-            onset=_parse_onset(request, data.onset),
+            onset=_parse_onset(user, data.onset),
             judgement=data.judgement(),
             description=data.description,
             treatment_id=_treatment_field(data.treatment_id),

@@ -414,7 +414,7 @@ def patient_page(request: Request, patient_id: int, db: DbDep) -> HTMLResponse:
             patient_id,
             phq9=[(a.submitted_at, a.total) for a in history if a.instrument_id == "phq9"],
             treatments=[(t.treated_at, f"{t.total_units} U") for t in treatments],
-            timezone=get_settings_from(request).timezone,
+            timezone=user.clinic_timezone,
         )
         context["frown_guidance"] = frown_views.GUIDANCE
         context["fmt_measure"] = frown_views.fmt_measure
