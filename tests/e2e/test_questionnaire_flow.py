@@ -71,7 +71,10 @@ def test_self_report_with_item9_raises_alert_that_closes_with_action(
 
     page.click("text=Curie, Marie >> nth=0")
     expect(page.locator("table.results")).to_contain_text("mild")
-    expect(page.locator("svg.chart")).to_have_count(1)
+    # one instrument answered: one chart, drawn twice (wide and narrow), one shown per viewport
+    expect(page.locator("svg.chart-wide")).to_have_count(1)
+    expect(page.locator("svg.chart-wide")).to_be_visible()
+    expect(page.locator("svg.chart-narrow")).to_be_hidden()
     page.screenshot(path=str(artifacts / "05-patient-history.png"), full_page=True)
 
     page.goto(f"{server}/")
