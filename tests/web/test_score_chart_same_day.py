@@ -9,9 +9,11 @@ from glabella.clinic import instruments
 from glabella.web.charts import (
     HEIGHT,
     LEFT,
+    NARROW,
     RIGHT,
     TOP,
     WIDTH,
+    fit_label,
     score_history_charts,
     score_history_svg,
 )
@@ -70,3 +72,28 @@ def test_both_variants_are_drawn_and_the_narrow_one_has_large_text() -> None:
     assert set(re.findall(r'font-size="(\d+)"', narrow)) == {"14"}
     # the days sit 36 + 44 = 80 and 360 - 10 - 44 = 306 px across: half an 80 px date inside
     assert re.findall(r'<text x="([\d.]+)"[^>]*class="day"', narrow) == ["80.0", "306.0"]
+
+
+def test_a_long_treatment_label_is_cut_to_whole_words_and_keeps_the_dose() -> None:
+    # the phone chart: 360 wide, plot from x=36 to x=350 (right margin 10); a label at 14 px
+    # takes about 0.6 x 14 = 8.4 units per character, so the 31-character product label
+    # (about 260 units) does not fit left of a marker in the middle of the plot
+    label = "25 U onabotulinumtoxinA (Botox)"
+    assert fit_label(label, 400, 14) == label  # room enough: unchanged
+    # "25 U onabotulinumtoxinA" is 23 characters, with "…" 24: 24 x 8.4 = 201.6 units
+    assert fit_label(label, 210, 14) == "25 U onabotulinumtoxinA…"  # 201.6 <= 210 < 260.4
+    assert fit_label(label, 200, 14) == "25 U…"  # 201.6 > 200: the product word goes too
+    assert fit_label(label, 60, 14) == "25 U…"  # (4 + 1) x 8.4 = 42 <= 60
+    assert fit_label(label, 10, 14) == "25…"  # the first word always stays
+    day = dt.datetime(2026, 12, 4, 10, tzinfo=dt.UTC)
+    svg = score_history_svg(PHQ9, [(day, 16)], markers=[(day, label)], geometry=NARROW)
+    shown = re.search(r'<title>([^<]*)</title><text [^>]*class="marker-label">([^<]*)</text>', svg)
+    assert shown is not None
+    assert shown.group(1) == label  # the full label on hover / for screen readers
+    assert shown.group(2).startswith("25 U")
+    tag = re.search(r'<text x="([\d.]+)"[^>]*class="marker-label"', svg)
+    assert tag is not None
+    x = float(tag.group(1))
+    # anchored at its end it runs left from x, else right: it must stay inside 36..350
+    room = x - 36 if 'text-anchor="end"' in tag.group(0) else 350 - x
+    assert len(shown.group(2)) * 0.6 * 14 <= room

@@ -67,6 +67,30 @@ scale 0.88) draws 14 px text at about 12.4 px (the wide chart's 11 px text there
 the 44 px inner margin."""
 
 
+CHAR_WIDTH = 0.6
+"""Average advance of a DejaVu Sans character, in ems (generous for lower-case text)."""
+
+
+def fit_label(label: str, room: float, font: int) -> str:
+    """``label`` cut to whole words that fit in ``room`` viewBox units at ``font``, with "…".
+
+    A treatment marker reads "25 U onabotulinumtoxinA (Botox)": the dose comes first, so
+    cutting from the end keeps the number (the full label stays in the ``<title>``). The
+    first word is always kept, so the dose is never dropped, even where it does not fit.
+    """
+    per_char = CHAR_WIDTH * font
+    if len(label) * per_char <= room:
+        return label
+    words = label.split()
+    shown = words[0]
+    for word in words[1:]:
+        candidate = f"{shown} {word}"
+        if (len(candidate) + 1) * per_char > room:
+            break
+        shown = candidate
+    return shown + "…" if shown != label else shown
+
+
 def _layout(
     points: Sequence[tuple[dt.datetime, int]],
     markers: Sequence[tuple[dt.datetime, str]],
@@ -189,9 +213,12 @@ def score_history_svg(
         anchor = ' text-anchor="end"' if g.bands_inside and mx > left + plot_w / 2 else ""
         tx = mx - 3 if anchor else mx + 3
         ty = TOP + plot_h - 5 if g.bands_inside else TOP + g.marker_font
+        room = tx - left if anchor else left + plot_w - tx
+        shown = fit_label(label, room, g.marker_font)
         parts.append(
+            f"<g><title>{escape(label)}</title>"
             f'<text x="{tx:.1f}" y="{ty}" font-size="{g.marker_font}"{anchor} '
-            f'fill="#6a1b9a" class="marker-label">{escape(label)}</text>'
+            f'fill="#6a1b9a" class="marker-label">{escape(shown)}</text></g>'
         )
     if points:
         order = sorted(range(len(points)), key=lambda i: (points[i][0], i))
