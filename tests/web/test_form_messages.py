@@ -15,19 +15,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from builders import safe_screening
 from glabella.services.users import UserView
 
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+SAFE = safe_screening(phq9_item9=0)  # the JSON shape: item 9 as an integer
 PYDANTIC_WORDS = re.compile(
     r"Value error|_parsing|_type\b|literal_error|string_too|extra_forbidden|input should",
     re.IGNORECASE,
@@ -131,7 +122,7 @@ def test_questionnaire_and_pathway_forms_name_fields_by_their_labels(api: TestCl
     assert ">rang</textarea>" in answer.text  # what was typed is kept
     assert api.get("/api/v1/alerts").json()[0]["status"] == "open"
 
-    screening = {**{k: str(v) for k, v in SAFE.items()}, "product": "", "phq9_item9": "7"}
+    screening = safe_screening(product="", phq9_item9="7")
     screening["last_bont_date"] = "soon"
     answer = _post(api, f"/patients/{pid}/screening", f"/patients/{pid}/screening", screening)
     assert answer.status_code == 422

@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from builders import safe_screening
 from glabella import labels
 from glabella.demo.params import DemoParameters
 from glabella.services.context import Database
@@ -21,17 +22,7 @@ from glabella.services.demo_load import generate_clinic
 from glabella.services.users import create_user
 
 PASSWORD = "correct horse battery staple"
-SAFE = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": 0,
-}
+SAFE = safe_screening(phq9_item9=0)  # the JSON shape: item 9 as an integer
 # a bare INN not followed by its brand, e.g. "14 U onabotulinumtoxinA" (the old running total)
 BARE_PRODUCT = re.compile(r"onabotulinumtoxinA(?! \(Botox\))")
 
