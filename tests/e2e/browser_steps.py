@@ -7,9 +7,14 @@ Import as ``from browser_steps import ...`` (pytest puts ``tests/e2e`` on ``sys.
 from __future__ import annotations
 
 import contextlib
+import subprocess
+import sys
+import time
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import httpx
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from glabella.services import users
@@ -87,3 +92,38 @@ def seeding(database_url: str, password: str) -> Iterator[tuple[Database, Actor]
         yield db, users.authenticate(db, E2E_USER, password, "seed").actor("seed")
     finally:
         db.engine.dispose()
+
+
+@contextlib.contextmanager
+def running_app(env: Mapping[str, str], port: int, log_path: Path) -> Iterator[str]:
+    """The real app under uvicorn on ``127.0.0.1:port`` with ``env``; yields its base URL.
+
+    Waits up to 120 s for ``/healthz`` (a loaded 2-core machine can take long to import the
+    app) and fails with the server's log; the process is stopped on the way out.
+    """
+    base = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "uvicorn", "glabella.web.app:create_app", "--factory"),
+                *("--host", "127.0.0.1", "--port", str(port)),
+            ],
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text())
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=10)

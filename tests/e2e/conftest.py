@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+from browser_steps import running_app
 from playwright.sync_api import Browser, sync_playwright
 
 from glabella.services.context import Database
@@ -76,38 +73,9 @@ def server_info(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo
         "GLABELLA_BASE_URL": base,
         "GLABELLA_SECRET_KEY": "e2e-secret-key-only-for-this-test",
     }
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "glabella.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 120  # a loaded machine can take long to start it
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((data_dir / "server.log").read_text())
+    with running_app(env, port, data_dir / "server.log") as served:
+        assert served == base
         yield ServerInfo(base=base, database_url=url)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
 
 
 @pytest.fixture

@@ -34,8 +34,6 @@ import email.policy
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,13 +42,14 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pyotp
 import pytest
 from aiosmtpd.controller import Controller
+from browser_steps import running_app
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from pypdf import PdfReader
 
+from builders import safe_screening
 from glabella.demo.params import DemoParameters
 from glabella.services import assessments, consent, patients, screening, users
 from glabella.services.context import Database
@@ -66,17 +65,7 @@ RECEPTION_PASSWORD = "seven herons on a grey morning"
 DEMO_PATIENTS = 500
 FOLLOWUP_MINUTES = "0.05"  # 3 s between two rounds of the server's own follow-up e-mails
 
-SAFE_SCREENING = {
-    "prior_bont_reaction": "no",
-    "infection_or_inflammation_at_sites": "no",
-    "pregnant": "no",
-    "breastfeeding": "no",
-    "bont_last_12_weeks": "no",
-    "prior_eyelid_ptosis": "no",
-    "psychotic_symptoms_current": "no",
-    "psychotic_disorder_history": "no",
-    "phq9_item9": "0",
-}
+SAFE_SCREENING = safe_screening()  # tests/builders.py: every answer "no", item 9 "0"
 
 VIEWPORTS = {
     "phone": {"width": 390, "height": 844},
@@ -193,31 +182,11 @@ def clinic(tmp_path: Path) -> Iterator[FirstWeekClinic]:
         "GLABELLA_SMTP_FROM": "clinic@example.org",
         "GLABELLA_FOLLOWUP_SEND_MINUTES": FOLLOWUP_MINUTES,
     }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "glabella.web.app:create_app", "--factory"),
-            *("--host", "127.0.0.1", "--port", str(port)),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
-            time.sleep(0.2)
-        yield FirstWeekClinic(base, url, inbox, locum_patient)
+        with running_app(env, port, tmp_path / "server.log") as served:
+            assert served == base
+            yield FirstWeekClinic(base, url, inbox, locum_patient)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         controller.stop()
 
 

@@ -9,18 +9,15 @@ import email.policy
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from browser_steps import signed_in_page
+from browser_steps import running_app, signed_in_page
 from playwright.sync_api import Browser, expect
 
 from glabella.services.context import Database
@@ -73,31 +70,11 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         GLABELLA_SMTP_STARTTLS="false",
         GLABELLA_SMTP_FROM="clinic@example.org",
     )
-    log = (data_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "uvicorn", "glabella.web.app:create_app", "--factory"),
-            *("--host", "127.0.0.1", "--port", str(port)),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, (data_dir / "server.log").read_text()
-            time.sleep(0.2)
-        yield base, inbox
+        with running_app(env, port, data_dir / "server.log") as served:
+            assert served == base
+            yield base, inbox
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.close()
         controller.stop()
 
 
